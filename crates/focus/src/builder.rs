@@ -1,0 +1,197 @@
+//! Turns rows of raw cells into lake-schema Arrow batches, quarantining rows whose cells do not parse.
+//!
+//! Both readers (CSV and Parquet) feed this one builder, so a value means the same whatever format it came in.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Decimal128Builder, StringBuilder, TimestampMicrosecondBuilder, UInt64Builder};
+use arrow::record_batch::RecordBatch;
+
+use crate::error::Quarantined;
+use crate::schema::{self, COLUMNS, DECIMAL_PRECISION, DECIMAL_SCALE, Kind};
+use crate::value;
+
+/// Where one input column goes.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// A known FOCUS column, by index in [`COLUMNS`].
+    Known(usize),
+    /// Kept in `x_extensions` under this name.
+    Extension(String),
+}
+
+/// Map a header to targets. When a column and its alias are both present, the canonical name wins and the alias
+/// is kept as an extension, so nothing is lost.
+pub(crate) fn plan(header: &[&str]) -> Vec<Target> {
+    let exact: Vec<bool> = COLUMNS.iter().map(|c| header.contains(&c.name)).collect();
+    header
+        .iter()
+        .map(|h| match schema::column(h) {
+            Some((i, c)) if c.name == *h || !exact[i] => Target::Known(i),
+            _ => Target::Extension((*h).to_string()),
+        })
+        .collect()
+}
+
+enum Cell {
+    Null,
+    Text(usize),
+    Time(i64),
+    Dec(i128),
+}
+
+enum ColBuilder {
+    Text(StringBuilder),
+    Time(TimestampMicrosecondBuilder),
+    Dec(Decimal128Builder),
+}
+
+/// Accumulates parsed rows of one file into batches.
+pub(crate) struct Builder {
+    file: String,
+    delivery: String,
+    targets: Vec<Target>,
+    names: Vec<String>,
+    known_at: Vec<Option<usize>>,
+    cols: Vec<ColBuilder>,
+    ext: StringBuilder,
+    rows: UInt64Builder,
+    len: usize,
+    cells: Vec<Cell>,
+    ext_buf: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Builder {
+    pub(crate) fn new(file: &str, delivery: &str, header: &[&str]) -> Builder {
+        let targets = plan(header);
+        let mut known_at = vec![None; COLUMNS.len()];
+        for (i, t) in targets.iter().enumerate() {
+            if let Target::Known(k) = t {
+                known_at[*k] = Some(i);
+            }
+        }
+        Builder {
+            file: file.to_string(),
+            delivery: delivery.to_string(),
+            targets,
+            names: header.iter().map(|s| s.to_string()).collect(),
+            known_at,
+            cols: COLUMNS
+                .iter()
+                .map(|c| match c.kind {
+                    Kind::Text | Kind::Json => ColBuilder::Text(StringBuilder::new()),
+                    Kind::DateTime => ColBuilder::Time(TimestampMicrosecondBuilder::new().with_timezone("+00:00")),
+                    Kind::Decimal => ColBuilder::Dec(
+                        Decimal128Builder::new().with_precision_and_scale(DECIMAL_PRECISION, DECIMAL_SCALE).expect("valid decimal type"),
+                    ),
+                })
+                .collect(),
+            ext: StringBuilder::new(),
+            rows: UInt64Builder::new(),
+            len: 0,
+            cells: Vec::with_capacity(COLUMNS.len()),
+            ext_buf: serde_json::Map::new(),
+        }
+    }
+
+    /// Rows buffered so far.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Parse one row. `cell(i)` gives the raw text of input column `i` (`None` when the row is short of it).
+    /// Returns the quarantine records of the row's bad cells; the row is kept only when there are none.
+    pub(crate) fn push<'a>(&mut self, row: u64, line: u64, cell: impl Fn(usize) -> Option<&'a str>, out: &mut Vec<Quarantined>) -> bool {
+        let before = out.len();
+        self.cells.clear();
+        for (k, c) in COLUMNS.iter().enumerate() {
+            let cell_errors = out.len();
+            let parsed = match self.known_at[k].and_then(&cell) {
+                None => Cell::Null,
+                Some(raw) if value::is_null(raw) => Cell::Null,
+                Some(raw) => {
+                    let r = match c.kind {
+                        Kind::Text => Ok(Cell::Text(k)),
+                        Kind::Json => value::check_json_object(raw).map(|()| Cell::Text(k)),
+                        Kind::DateTime => value::parse_datetime(raw).map(Cell::Time),
+                        Kind::Decimal => value::parse_decimal(raw).map(Cell::Dec),
+                    };
+                    r.unwrap_or_else(|reason| {
+                        out.push(self.bad(row, line, k, raw, reason));
+                        Cell::Null
+                    })
+                }
+            };
+            if matches!(parsed, Cell::Null) && c.non_null && out.len() == cell_errors {
+                let raw = self.known_at[k].and_then(&cell).unwrap_or("");
+                out.push(self.bad(row, line, k, raw, "a value is required".into()));
+            }
+            self.cells.push(parsed);
+        }
+        let (start, end) = (&self.cells[self.idx("ChargePeriodStart")], &self.cells[self.idx("ChargePeriodEnd")]);
+        if let (Cell::Time(s), Cell::Time(e)) = (start, end) {
+            if s >= e {
+                let raw = self.known_at[self.idx("ChargePeriodEnd")].and_then(&cell).unwrap_or("").to_string();
+                out.push(self.bad(row, line, self.idx("ChargePeriodEnd"), &raw, "ChargePeriodEnd is not after ChargePeriodStart".into()));
+            }
+        }
+        if out.len() > before {
+            return false;
+        }
+        for (k, parsed) in self.cells.iter().enumerate() {
+            match (&mut self.cols[k], parsed) {
+                (ColBuilder::Text(b), Cell::Text(k)) => b.append_value(self.known_at[*k].and_then(&cell).unwrap_or_default()),
+                (ColBuilder::Time(b), Cell::Time(t)) => b.append_value(*t),
+                (ColBuilder::Dec(b), Cell::Dec(d)) => b.append_value(*d),
+                (ColBuilder::Text(b), _) => b.append_null(),
+                (ColBuilder::Time(b), _) => b.append_null(),
+                (ColBuilder::Dec(b), _) => b.append_null(),
+            }
+        }
+        self.ext_buf.clear();
+        for (i, t) in self.targets.iter().enumerate() {
+            if let Target::Extension(name) = t {
+                if let Some(raw) = cell(i).filter(|r| !value::is_null(r)) {
+                    self.ext_buf.insert(name.clone(), serde_json::Value::String(raw.to_string()));
+                }
+            }
+        }
+        if self.ext_buf.is_empty() {
+            self.ext.append_null();
+        } else {
+            self.ext.append_value(serde_json::to_string(&self.ext_buf).expect("strings serialise"));
+        }
+        self.rows.append_value(row);
+        self.len += 1;
+        true
+    }
+
+    fn idx(&self, name: &str) -> usize {
+        schema::column(name).expect("known column").0
+    }
+
+    fn bad(&self, row: u64, line: u64, k: usize, raw: &str, reason: String) -> Quarantined {
+        let column = self.known_at[k].map_or_else(|| COLUMNS[k].name.to_string(), |i| self.names[i].clone());
+        Quarantined { file: self.file.clone(), row, line, column, raw: raw.chars().take(200).collect(), reason }
+    }
+
+    /// Take the buffered rows as one batch.
+    pub(crate) fn finish(&mut self) -> RecordBatch {
+        let n = self.len;
+        let mut arrays: Vec<ArrayRef> = self
+            .cols
+            .iter_mut()
+            .map(|b| match b {
+                ColBuilder::Text(b) => Arc::new(b.finish()) as ArrayRef,
+                ColBuilder::Time(b) => Arc::new(b.finish()) as ArrayRef,
+                ColBuilder::Dec(b) => Arc::new(b.finish()) as ArrayRef,
+            })
+            .collect();
+        arrays.push(Arc::new(self.ext.finish()));
+        arrays.push(Arc::new(arrow::array::StringArray::from_iter_values(std::iter::repeat_n(&self.delivery, n))));
+        arrays.push(Arc::new(arrow::array::StringArray::from_iter_values(std::iter::repeat_n(&self.file, n))));
+        arrays.push(Arc::new(self.rows.finish()));
+        self.len = 0;
+        RecordBatch::try_new(schema::lake_schema(), arrays).expect("builder columns match the lake schema")
+    }
+}

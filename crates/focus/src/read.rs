@@ -1,0 +1,309 @@
+//! Opening a FOCUS file of any supported format and streaming it as lake-schema batches.
+//!
+//! The CSV path is written on the `csv` crate rather than `arrow-csv` because a bad cell must quarantine its row,
+//! with file, row, line and column, instead of failing the whole batch.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use arrow::array::{Array, StringArray};
+use arrow::datatypes::DataType;
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+
+use crate::builder::Builder;
+use crate::error::{FocusError, Quarantined};
+use crate::schema::{self, Kind};
+
+/// The container format of a FOCUS file, told from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Plain CSV.
+    Csv,
+    /// Gzip-compressed CSV.
+    CsvGz,
+    /// Parquet (any codec the parquet crate reads: Snappy, zstd, gzip, none).
+    Parquet,
+}
+
+/// One batch of a file: the kept rows in the lake schema, and the rows refused.
+#[derive(Debug)]
+pub struct Batch {
+    /// Kept rows, in the lake schema.
+    pub data: RecordBatch,
+    /// One record per bad cell of each refused row.
+    pub quarantined: Vec<Quarantined>,
+    /// Refused rows (a row with two bad cells counts once).
+    pub rows_quarantined: u64,
+}
+
+/// Options for reading one file.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// The name the file is reported under (a path relative to what the user gave).
+    pub name: String,
+    /// The delivery id stamped on every row.
+    pub delivery: String,
+    /// Rows per batch.
+    pub batch_rows: usize,
+}
+
+/// A FOCUS file opened for streaming.
+pub struct FocusReader {
+    name: String,
+    version: &'static str,
+    header: Vec<String>,
+    builder: Builder,
+    batch_rows: usize,
+    source: Source,
+    done: bool,
+}
+
+enum Source {
+    Csv { rdr: csv::Reader<Box<dyn Read + Send>>, record: csv::ByteRecord, row: u64 },
+    Parquet { rdr: ParquetRecordBatchReader, row: u64, pending: Option<(RecordBatch, usize)>, kinds: Vec<Option<Kind>> },
+}
+
+/// Tell a file's format from its first bytes.
+pub fn sniff(path: &Path) -> std::io::Result<Format> {
+    let mut magic = [0u8; 4];
+    let n = File::open(path)?.read(&mut magic)?;
+    Ok(match &magic[..n] {
+        [0x1f, 0x8b, ..] => Format::CsvGz,
+        b"PAR1" => Format::Parquet,
+        _ => Format::Csv,
+    })
+}
+
+/// Open a FOCUS file and check its header. Fails when the file cannot be FOCUS at all.
+pub fn open(path: &Path, opts: &ReadOptions) -> Result<FocusReader, FocusError> {
+    let file = opts.name.clone();
+    let io = |source| FocusError::Io { file: file.clone(), source };
+    let (header, source) = match sniff(path).map_err(io)? {
+        f @ (Format::Csv | Format::CsvGz) => {
+            let raw: Box<dyn Read + Send> = if f == Format::CsvGz {
+                Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?)))
+            } else {
+                Box::new(File::open(path).map_err(io)?)
+            };
+            let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(false).buffer_capacity(1 << 20).from_reader(raw);
+            let mut head = csv::ByteRecord::new();
+            match rdr.read_byte_record(&mut head) {
+                Ok(true) => {}
+                Ok(false) => return Err(FocusError::Empty { file }),
+                Err(e) => return Err(broken(&file, 0, 1, &e)),
+            }
+            let mut names = Vec::with_capacity(head.len());
+            for (i, h) in head.iter().enumerate() {
+                let h = if i == 0 { h.strip_prefix(b"\xef\xbb\xbf").unwrap_or(h) } else { h };
+                names.push(std::str::from_utf8(h).map_err(|_| FocusError::HeaderNotUtf8 { file: file.clone() })?.trim().to_string());
+            }
+            if names.len() == 1 && names[0].is_empty() {
+                return Err(FocusError::Empty { file });
+            }
+            (names, Source::Csv { rdr, record: csv::ByteRecord::new(), row: 0 })
+        }
+        Format::Parquet => {
+            let pq = |e: parquet::errors::ParquetError| FocusError::Parquet { file: file.clone(), reason: e.to_string() };
+            let b = ParquetRecordBatchReaderBuilder::try_new(File::open(path).map_err(io)?).map_err(pq)?;
+            let arrow_schema = b.schema().clone();
+            let names: Vec<String> = arrow_schema.fields().iter().map(|f| f.name().clone()).collect();
+            let header: Vec<&str> = names.iter().map(String::as_str).collect();
+            let mut kinds = Vec::with_capacity(names.len());
+            for (f, target) in arrow_schema.fields().iter().zip(crate::builder::plan(&header)) {
+                let kind = match target {
+                    crate::builder::Target::Known(k) => Some(schema::COLUMNS[k].kind),
+                    crate::builder::Target::Extension(_) => None,
+                };
+                check_parquet_type(&file, f.name(), f.data_type(), kind)?;
+                kinds.push(kind);
+            }
+            let rdr = b.with_batch_size(opts.batch_rows.min(65_536)).build().map_err(pq)?;
+            (names, Source::Parquet { rdr, row: 0, pending: None, kinds })
+        }
+    };
+    let refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    let missing = schema::missing_required(&refs);
+    if !missing.is_empty() {
+        let hint = match refs.as_slice() {
+            [one] if one.contains(';') || one.contains('\t') || one.contains('|') => {
+                format!(" (the header is one column {:?}: is the delimiter something other than a comma?)", one.chars().take(60).collect::<String>())
+            }
+            _ => String::new(),
+        };
+        return Err(FocusError::MissingColumns { file, missing, hint });
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = refs.iter().find(|h| !seen.insert(**h)) {
+        return Err(FocusError::DuplicateColumn { file, column: dup.to_string() });
+    }
+    Ok(FocusReader {
+        version: schema::detect_version(&refs),
+        builder: Builder::new(&opts.name, &opts.delivery, &refs),
+        name: opts.name.clone(),
+        header,
+        batch_rows: opts.batch_rows.max(1),
+        source,
+        done: false,
+    })
+}
+
+fn broken(file: &str, row: u64, line: u64, e: &csv::Error) -> FocusError {
+    let line = e.position().map_or(line, |p| p.line());
+    let reason = match e.kind() {
+        csv::ErrorKind::Io(io) => io.to_string(),
+        _ => e.to_string(),
+    };
+    FocusError::Broken { file: file.to_string(), row, line, reason }
+}
+
+/// Parquet columns are read through their text form, so only types whose text form is the FOCUS value pass.
+fn check_parquet_type(file: &str, column: &str, dt: &DataType, kind: Option<Kind>) -> Result<(), FocusError> {
+    use DataType::*;
+    let text = matches!(dt, Utf8 | LargeUtf8 | Utf8View | Null) || matches!(dt, Dictionary(_, v) if matches!(**v, Utf8 | LargeUtf8));
+    let numeric = dt.is_numeric();
+    let (ok, expected) = match kind {
+        None => (text || numeric || matches!(dt, Boolean | Timestamp(..) | Date32 | Date64), "a scalar"),
+        Some(Kind::Text) => (text || dt.is_integer(), "text"),
+        Some(Kind::Json) => (text, "JSON text"),
+        Some(Kind::Decimal) => (text || numeric, "a number"),
+        Some(Kind::DateTime) => (text || matches!(dt, Timestamp(..) | Date32 | Date64), "a timestamp"),
+    };
+    if ok { Ok(()) } else { Err(FocusError::WrongType { file: file.into(), column: column.into(), found: dt.to_string(), expected }) }
+}
+
+impl FocusReader {
+    /// The FOCUS version the header looks like.
+    pub fn version(&self) -> &'static str {
+        self.version
+    }
+
+    /// The header as written.
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    /// Read the next batch. `Ok(None)` at the end of the file.
+    pub fn next_batch(&mut self) -> Result<Option<Batch>, FocusError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut quarantined = Vec::new();
+        let mut refused = 0u64;
+        let width = self.header.len();
+        match &mut self.source {
+            Source::Csv { rdr, record, row } => {
+                while self.builder.len() < self.batch_rows {
+                    match rdr.read_byte_record(record) {
+                        Ok(false) => {
+                            self.done = true;
+                            break;
+                        }
+                        Ok(true) => {}
+                        Err(e) => return Err(broken(&self.name, *row, record.position().map_or(0, |p| p.line()), &e)),
+                    }
+                    *row += 1;
+                    let line = record.position().map_or(0, |p| p.line());
+                    if record.len() != width {
+                        // A blank line at the end is not a row.
+                        if record.len() == 1 && record[0].is_empty() {
+                            *row -= 1;
+                            continue;
+                        }
+                        refused += 1;
+                        quarantined.push(Quarantined {
+                            file: self.name.clone(),
+                            row: *row,
+                            line,
+                            column: "(row)".into(),
+                            raw: String::from_utf8_lossy(record.as_slice()).chars().take(200).collect(),
+                            reason: format!("expected {width} fields, found {}", record.len()),
+                        });
+                        continue;
+                    }
+                    let mut text: Vec<Option<&str>> = Vec::with_capacity(width);
+                    let mut bad_utf8 = None;
+                    for (i, f) in record.iter().enumerate() {
+                        match std::str::from_utf8(f) {
+                            Ok(s) => text.push(Some(s)),
+                            Err(_) => {
+                                bad_utf8.get_or_insert(i);
+                                text.push(None);
+                            }
+                        }
+                    }
+                    if let Some(i) = bad_utf8 {
+                        refused += 1;
+                        quarantined.push(Quarantined {
+                            file: self.name.clone(),
+                            row: *row,
+                            line,
+                            column: self.header[i].clone(),
+                            raw: String::from_utf8_lossy(&record[i]).chars().take(200).collect(),
+                            reason: "not valid UTF-8".into(),
+                        });
+                        continue;
+                    }
+                    if !self.builder.push(*row, line, |i| text.get(i).copied().flatten(), &mut quarantined) {
+                        refused += 1;
+                    }
+                }
+            }
+            Source::Parquet { rdr, row, pending, kinds } => {
+                while self.builder.len() < self.batch_rows {
+                    if pending.is_none() {
+                        match rdr.next() {
+                            None => {
+                                self.done = true;
+                                break;
+                            }
+                            Some(Err(e)) => {
+                                return Err(FocusError::Parquet { file: self.name.clone(), reason: format!("after row {row}: {e}") });
+                            }
+                            Some(Ok(b)) => *pending = Some((as_text(&b, kinds).map_err(|e| FocusError::Parquet { file: self.name.clone(), reason: e.to_string() })?, 0)),
+                        }
+                    }
+                    let (b, at) = pending.as_mut().expect("filled above");
+                    let cols: Vec<&StringArray> = b.columns().iter().map(|c| c.as_any().downcast_ref::<StringArray>().expect("cast to text")).collect();
+                    while *at < b.num_rows() && self.builder.len() < self.batch_rows {
+                        *row += 1;
+                        let r = *at;
+                        if !self.builder.push(*row, 0, |i| cols.get(i).and_then(|c| (!c.is_null(r)).then(|| c.value(r))), &mut quarantined) {
+                            refused += 1;
+                        }
+                        *at += 1;
+                    }
+                    if *at >= b.num_rows() {
+                        *pending = None;
+                    }
+                }
+            }
+        }
+        if self.builder.len() == 0 && quarantined.is_empty() && self.done {
+            return Ok(None);
+        }
+        Ok(Some(Batch { data: self.builder.finish(), quarantined, rows_quarantined: refused }))
+    }
+}
+
+/// Every column of a Parquet batch as text; datetimes in RFC 3339 with a zone so the text parser reads them exactly.
+fn as_text(b: &RecordBatch, kinds: &[Option<Kind>]) -> Result<RecordBatch, arrow::error::ArrowError> {
+    use arrow::compute::cast;
+    use std::sync::Arc;
+    let mut cols = Vec::with_capacity(b.num_columns());
+    let mut fields = Vec::with_capacity(b.num_columns());
+    for ((c, f), kind) in b.columns().iter().zip(b.schema().fields()).zip(kinds) {
+        let c = match (c.data_type(), kind) {
+            // Zone-less timestamps are UTC, as in CSV.
+            (DataType::Timestamp(u, None), _) => cast(c, &DataType::Timestamp(*u, Some("+00:00".into())))?,
+            (DataType::Date32 | DataType::Date64, Some(Kind::DateTime)) => {
+                cast(c, &DataType::Timestamp(arrow::datatypes::TimeUnit::Second, Some("+00:00".into())))?
+            }
+            _ => c.clone(),
+        };
+        cols.push(cast(&c, &DataType::Utf8)?);
+        fields.push(arrow::datatypes::Field::new(f.name(), DataType::Utf8, true));
+    }
+    RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), cols)
+}
