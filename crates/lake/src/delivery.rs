@@ -1,0 +1,392 @@
+//! Finding deliveries among input files: Azure run folders, AWS Data Exports executions, and plain files.
+//!
+//! A delivery's file list comes from its manifest, never from a folder listing, and every listed file must exist
+//! with the size the manifest gives; otherwise the delivery is incomplete and is refused whole. Data files under an
+//! export layout that no manifest lists are reported and skipped, because loading them would double count.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::LakeError;
+
+/// The cloud a delivery comes from, which decides its delivery model when there is no manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// Microsoft Azure.
+    Azure,
+    /// Amazon Web Services.
+    Aws,
+    /// Google Cloud.
+    Gcp,
+    /// Oracle Cloud Infrastructure.
+    Oci,
+    /// Anything else (the FOCUS sample data mixes clouds in one file).
+    Other,
+}
+
+impl Provider {
+    /// Normalise a FOCUS `ProviderName`/`ServiceProviderName` value.
+    pub fn from_focus(name: &str) -> Provider {
+        let n = name.to_ascii_lowercase();
+        if n.contains("amazon") || n == "aws" {
+            Provider::Aws
+        } else if n.contains("microsoft") || n.contains("azure") {
+            Provider::Azure
+        } else if n.contains("google") || n == "gcp" {
+            Provider::Gcp
+        } else if n.contains("oracle") || n == "oci" {
+            Provider::Oci
+        } else {
+            Provider::Other
+        }
+    }
+
+    /// The model the provider delivers with (DESIGN.md §3): Azure and AWS re-send the month, OCI and Google append.
+    pub fn model(self) -> Model {
+        match self {
+            Provider::Oci | Provider::Gcp => Model::Append,
+            Provider::Azure | Provider::Aws | Provider::Other => Model::Replace,
+        }
+    }
+}
+
+/// How a delivery relates to earlier ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Model {
+    /// The delivery replaces its unit (an export's billing month for its scope) in one commit.
+    Replace,
+    /// Every file is new data; loaded once, never deleted.
+    Append,
+}
+
+/// One data file of a delivery.
+#[derive(Debug, Clone)]
+pub struct DataFile {
+    /// Where it is on disk.
+    pub path: PathBuf,
+    /// How it is named in messages and in the lake (relative to what the user gave).
+    pub name: String,
+    /// The size the manifest promises, if it gives one.
+    pub expected_bytes: Option<u64>,
+}
+
+/// A set of files that arrived together and is applied (or not) as one.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// What kind of delivery this is, for messages and the lake manifest.
+    pub source: Source,
+    /// The provider, when the layout tells it.
+    pub provider: Option<Provider>,
+    /// The delivery model, when the layout tells it (plain files decide from their rows).
+    pub model: Option<Model>,
+    /// The replacement unit, when the manifest tells it.
+    pub unit: Option<String>,
+    /// The provider's own delivery time.
+    pub delivered_at: DateTime<Utc>,
+    /// The manifest file, if any.
+    pub manifest: Option<PathBuf>,
+    /// The data files, from the manifest (or the one plain file).
+    pub files: Vec<DataFile>,
+}
+
+/// The layout a delivery was recognised from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// An Azure Cost Management export run folder with `manifest.json`.
+    AzureRun,
+    /// An AWS Data Exports execution with its `*Manifest.json`.
+    AwsExecution,
+    /// A file with no manifest.
+    Plain,
+}
+
+/// What discovery found: deliveries, and files it refused to treat as data.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Deliveries, in a stable order.
+    pub deliveries: Vec<Delivery>,
+    /// Deliveries refused before reading (incomplete or unreadable manifests).
+    pub refused: Vec<LakeError>,
+    /// Data files under an export layout that no manifest lists, with the reason they were skipped.
+    pub skipped: Vec<(String, String)>,
+}
+
+fn is_data_file(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.ends_with(".csv") || n.ends_with(".csv.gz") || n.ends_with(".parquet") || n.ends_with(".gz")
+}
+
+/// Walk the inputs (files and folders, recursively) and group their files into deliveries.
+pub fn discover(inputs: &[PathBuf]) -> Discovery {
+    let mut out = Discovery::default();
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    for input in inputs {
+        let base = if input.is_dir() { input.clone() } else { input.parent().map(Path::to_path_buf).unwrap_or_default() };
+        let label = |p: &Path| {
+            let rel = p.strip_prefix(&base).unwrap_or(p);
+            if input.is_dir() { input.join(rel) } else { p.to_path_buf() }.to_string_lossy().into_owned()
+        };
+        if !input.exists() {
+            out.refused.push(LakeError::Io { path: input.display().to_string(), source: std::io::ErrorKind::NotFound.into() });
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(input).sort_by_file_name().into_iter() {
+            match entry {
+                Ok(e) if e.file_type().is_file() => {
+                    let hidden = e.file_name().to_string_lossy().starts_with('.');
+                    if !hidden {
+                        files.push((e.path().to_path_buf(), label(e.path())));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => out.refused.push(LakeError::Io { path: e.path().map(|p| p.display().to_string()).unwrap_or_default(), source: e.into() }),
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+
+    let mut claimed: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut export_dirs: Vec<PathBuf> = Vec::new();
+    for (path, name) in &files {
+        let file = path.file_name().unwrap_or_default().to_string_lossy();
+        let parsed = if file == "manifest.json" || file == "_manifest.json" {
+            Some(azure_manifest(path, name))
+        } else if file.ends_with("Manifest.json") {
+            Some(aws_manifest(path, name))
+        } else {
+            None
+        };
+        match parsed {
+            Some(Ok(Some(d))) => {
+                export_dirs.push(path.parent().unwrap_or(Path::new("")).to_path_buf());
+                claimed.extend(d.files.iter().map(|f| f.path.clone()));
+                out.deliveries.push(d);
+            }
+            Some(Ok(None)) => {}
+            Some(Err(e)) => {
+                export_dirs.push(path.parent().unwrap_or(Path::new("")).to_path_buf());
+                out.refused.push(e);
+            }
+            None => {}
+        }
+    }
+    for (path, name) in files {
+        if claimed.contains(&path) || !is_data_file(&name) {
+            continue;
+        }
+        let in_export = path.ancestors().any(|a| a.file_name().is_some_and(|n| n.to_string_lossy().starts_with("BILLING_PERIOD=")))
+            || export_dirs.iter().any(|d| path.parent() == Some(d.as_path()));
+        if in_export {
+            out.skipped.push((name, "in an export layout but listed by no manifest given; loading it could double count".into()));
+            continue;
+        }
+        let delivered_at = std::fs::metadata(&path).and_then(|m| m.modified()).map(DateTime::<Utc>::from).unwrap_or_default();
+        let oci_layout = path.ancestors().any(|a| a.file_name().is_some_and(|n| n == "FOCUS Reports"));
+        out.deliveries.push(Delivery {
+            source: Source::Plain,
+            provider: oci_layout.then_some(Provider::Oci),
+            model: None,
+            unit: None,
+            delivered_at,
+            manifest: None,
+            files: vec![DataFile { path, name, expected_bytes: None }],
+        });
+    }
+    // The same AWS execution is described twice in create-new mode (partition and execution manifests).
+    out.deliveries.dedup_by(|a, b| a.unit == b.unit && a.unit.is_some() && same_files(a, b));
+    out
+}
+
+fn same_files(a: &Delivery, b: &Delivery) -> bool {
+    a.files.iter().map(|f| &f.path).eq(b.files.iter().map(|f| &f.path))
+}
+
+/// Parse the date shapes manifests use: with `Z`, with an offset, or with no zone (read as UTC).
+fn manifest_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|t| t.and_utc()))
+}
+
+/// Resolve a manifest's blob name against the folders it may sit in: the manifest's own folder and its ancestors.
+fn resolve(manifest: &Path, blob: &str) -> Option<PathBuf> {
+    let blob = blob.trim_start_matches('/');
+    let parts: Vec<&str> = blob.split('/').filter(|p| !p.is_empty()).collect();
+    for dir in manifest.parent()?.ancestors() {
+        for skip in 0..parts.len() {
+            let candidate = parts[skip..].iter().fold(dir.to_path_buf(), |p, s| p.join(s));
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+    }
+    None
+}
+
+fn listed_files(manifest: &Path, name: &str, blobs: Vec<(String, Option<u64>)>) -> Result<Vec<DataFile>, LakeError> {
+    let mut out = Vec::new();
+    let base = Path::new(name).parent().unwrap_or(Path::new(""));
+    for (blob, expected_bytes) in blobs {
+        let path = resolve(manifest, &blob).ok_or_else(|| LakeError::Incomplete {
+            manifest: name.to_string(),
+            file: blob.clone(),
+            reason: "listed in the manifest but not found".into(),
+        })?;
+        let actual = std::fs::metadata(&path).map_err(|e| LakeError::Io { path: path.display().to_string(), source: e })?.len();
+        if let Some(want) = expected_bytes {
+            if want != actual {
+                return Err(LakeError::Incomplete {
+                    manifest: name.to_string(),
+                    file: blob,
+                    reason: format!("manifest says {want} bytes, found {actual}"),
+                });
+            }
+        }
+        let rel = path.strip_prefix(manifest.parent().unwrap_or(Path::new(""))).map(|r| base.join(r)).unwrap_or_else(|_| path.clone());
+        out.push(DataFile { path, name: rel.to_string_lossy().into_owned(), expected_bytes });
+    }
+    Ok(out)
+}
+
+fn read_json(path: &Path, name: &str) -> Result<serde_json::Value, LakeError> {
+    let text = std::fs::read(path).map_err(|e| LakeError::Io { path: name.to_string(), source: e })?;
+    serde_json::from_slice(&text).map_err(|e| LakeError::Manifest { manifest: name.to_string(), reason: format!("not valid JSON: {e}") })
+}
+
+/// An Azure `manifest.json`: unit = (scope, export, month of `runInfo.startDate`), time = `runInfo.submittedTime`.
+fn azure_manifest(path: &Path, name: &str) -> Result<Option<Delivery>, LakeError> {
+    let m = read_json(path, name)?;
+    if m.get("blobs").is_none() {
+        return Ok(None);
+    }
+    let bad = |reason: &str| LakeError::Manifest { manifest: name.to_string(), reason: reason.to_string() };
+    let run = m.get("runInfo").ok_or_else(|| bad("no runInfo"))?;
+    let start = run.get("startDate").and_then(|v| v.as_str()).ok_or_else(|| bad("no runInfo.startDate"))?;
+    let month = start.get(..7).ok_or_else(|| bad("runInfo.startDate is not a date"))?;
+    let submitted = run.get("submittedTime").and_then(|v| v.as_str());
+    let delivered_at = match submitted.and_then(manifest_time) {
+        Some(t) => t,
+        // The manifest's own write time is the documented fallback when submittedTime is absent.
+        None => std::fs::metadata(path).and_then(|m| m.modified()).map(DateTime::<Utc>::from).map_err(|e| LakeError::Io { path: name.into(), source: e })?,
+    };
+    let export = m.pointer("/exportConfig/resourceId").and_then(|v| v.as_str()).unwrap_or("");
+    let scope = export.split("/providers/Microsoft.CostManagement/exports/").next().unwrap_or("");
+    let export_name = m.pointer("/exportConfig/exportName").and_then(|v| v.as_str()).unwrap_or("");
+    let dataset = m.pointer("/exportConfig/type").and_then(|v| v.as_str()).unwrap_or("FocusCost");
+    let blobs = m["blobs"]
+        .as_array()
+        .ok_or_else(|| bad("blobs is not a list"))?
+        .iter()
+        .map(|b| {
+            let n = b.get("blobName").and_then(|v| v.as_str()).ok_or_else(|| bad("a blob has no blobName"))?;
+            Ok((n.to_string(), b.get("byteCount").and_then(|v| v.as_u64())))
+        })
+        .collect::<Result<Vec<_>, LakeError>>()?;
+    Ok(Some(Delivery {
+        source: Source::AzureRun,
+        provider: Some(Provider::Azure),
+        model: Some(Model::Replace),
+        unit: Some(format!("azure:{scope}:{export_name}:{dataset}:{month}")),
+        delivered_at,
+        manifest: Some(path.to_path_buf()),
+        files: listed_files(path, name, blobs)?,
+    }))
+}
+
+/// An AWS Data Exports manifest: unit = (export, `BILLING_PERIOD`), time = the execution folder's timestamp
+/// (create-new mode) or the manifest's write time (overwrite mode, which has no time field).
+fn aws_manifest(path: &Path, name: &str) -> Result<Option<Delivery>, LakeError> {
+    let m = read_json(path, name)?;
+    let bad = |reason: &str| LakeError::Manifest { manifest: name.to_string(), reason: reason.to_string() };
+    let Some(list) = m.get("dataFiles").or_else(|| m.get("reportKeys")) else { return Ok(None) };
+    let blobs = list
+        .as_array()
+        .ok_or_else(|| bad("dataFiles is not a list"))?
+        .iter()
+        .map(|f| {
+            let s = f.as_str().or_else(|| f.get("filePath").and_then(|v| v.as_str())).ok_or_else(|| bad("a dataFiles entry is not a path"))?;
+            // Full s3:// URIs: drop scheme and bucket, keep the key.
+            let key = s.strip_prefix("s3://").map_or(s, |r| r.split_once('/').map_or("", |(_, k)| k));
+            Ok((key.to_string(), None))
+        })
+        .collect::<Result<Vec<_>, LakeError>>()?;
+    let period = path
+        .ancestors()
+        .chain(blobs.iter().flat_map(|(b, _)| Path::new(b).ancestors()).collect::<Vec<_>>())
+        .filter_map(|a| a.file_name()?.to_str()?.strip_prefix("BILLING_PERIOD=").map(str::to_string))
+        .next()
+        .ok_or_else(|| bad("no BILLING_PERIOD= partition in the manifest's path or its files"))?;
+    let export = m.get("exportArn").and_then(|v| v.as_str()).map(str::to_string).unwrap_or_else(|| {
+        path.ancestors().find(|a| a.file_name().is_some_and(|n| n == "metadata")).and_then(|a| a.parent()).map(|p| p.display().to_string()).unwrap_or_default()
+    });
+    let exec_time = path
+        .ancestors()
+        .chain(blobs.iter().flat_map(|(b, _)| Path::new(b).ancestors()).collect::<Vec<_>>())
+        .filter_map(|a| execution_time(a.file_name()?.to_str()?))
+        .next();
+    let delivered_at = match exec_time {
+        Some(t) => t,
+        None => std::fs::metadata(path).and_then(|m| m.modified()).map(DateTime::<Utc>::from).map_err(|e| LakeError::Io { path: name.into(), source: e })?,
+    };
+    Ok(Some(Delivery {
+        source: Source::AwsExecution,
+        provider: Some(Provider::Aws),
+        model: Some(Model::Replace),
+        unit: Some(format!("aws:{export}:{period}")),
+        delivered_at,
+        manifest: Some(path.to_path_buf()),
+        files: listed_files(path, name, blobs)?,
+    }))
+}
+
+/// The time at the front of a create-new execution folder, `<timestamp>-<execution-id>`.
+fn execution_time(folder: &str) -> Option<DateTime<Utc>> {
+    let stamp: String = folder.chars().take_while(|c| c.is_ascii_alphanumeric() && *c != '-').collect();
+    if stamp.len() < 8 || folder.len() == stamp.len() {
+        return None;
+    }
+    for fmt in ["%Y%m%dT%H%M%SZ", "%Y%m%dT%H%M%S", "%Y%m%d%H%M%S", "%Y%m%d%H%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(&stamp, fmt) {
+            return Some(t.and_utc());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn providers_normalise() {
+        assert_eq!(Provider::from_focus("Amazon Web Services, Inc."), Provider::Aws);
+        assert_eq!(Provider::from_focus("AWS"), Provider::Aws);
+        assert_eq!(Provider::from_focus("Microsoft"), Provider::Azure);
+        assert_eq!(Provider::from_focus("Google Cloud"), Provider::Gcp);
+        assert_eq!(Provider::from_focus("Oracle"), Provider::Oci);
+        assert_eq!(Provider::Oci.model(), Model::Append);
+        assert_eq!(Provider::Azure.model(), Model::Replace);
+    }
+
+    #[test]
+    fn manifest_times_with_and_without_zone() {
+        assert_eq!(manifest_time("2024-01-11T06:49:06.5756051Z").unwrap().timestamp(), 1704955746);
+        assert_eq!(manifest_time("2024-01-01T00:00:00").unwrap().timestamp(), 1704067200);
+        assert_eq!(manifest_time("2024-01-01T00:00:00+00:00").unwrap().timestamp(), 1704067200);
+    }
+
+    #[test]
+    fn execution_folder_times() {
+        assert!(execution_time("20241105T120000Z-3f2a").is_some());
+        assert!(execution_time("202411051200-abc").is_some());
+        assert!(execution_time("BILLING_PERIOD=2024-11").is_none());
+    }
+}

@@ -1,0 +1,165 @@
+//! Writing one delivery's rows into Hive-style partitions, with memory bounded by flushing the largest buffer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, StringArray, TimestampMicrosecondArray, UInt32Array, UInt64Array};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use object_store::ObjectStore;
+use object_store::path::Path as ObjPath;
+use parquet::arrow::AsyncArrowWriter;
+use object_store::buffered::BufWriter;
+use parquet::file::properties::WriterProperties;
+
+use crate::error::LakeError;
+
+/// Buffered bytes across all open partition writers before the largest is flushed.
+const MEMORY_BUDGET: usize = 256 << 20;
+
+fn props() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(1 << 20))
+        .build()
+}
+
+/// Open writers for one delivery, one per (unit, charge date).
+pub(crate) struct PartitionWriter {
+    store: Arc<dyn ObjectStore>,
+    delivery: String,
+    writers: HashMap<(u32, i32), (String, AsyncArrowWriter<BufWriter>, u64)>,
+}
+
+/// A file written, with its unit index and rows.
+pub(crate) struct Written {
+    pub path: String,
+    pub unit: u32,
+    pub rows: u64,
+}
+
+impl PartitionWriter {
+    pub(crate) fn new(store: Arc<dyn ObjectStore>, delivery: &str) -> Self {
+        PartitionWriter { store, delivery: delivery.to_string(), writers: HashMap::new() }
+    }
+
+    /// Write a lake batch whose row `i` belongs to unit `units[i]`.
+    pub(crate) async fn write(&mut self, batch: &RecordBatch, units: &[u32]) -> Result<(), LakeError> {
+        let start = batch
+            .column_by_name("ChargePeriodStart")
+            .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
+            .expect("lake batches have ChargePeriodStart");
+        let mut groups: HashMap<(u32, i32), Vec<u32>> = HashMap::new();
+        for i in 0..batch.num_rows() {
+            let day = start.value(i).div_euclid(86_400_000_000) as i32;
+            groups.entry((units[i], day)).or_default().push(i as u32);
+        }
+        let mut keys: Vec<_> = groups.keys().copied().collect();
+        keys.sort_unstable();
+        for key in keys {
+            let idx = UInt32Array::from(std::mem::take(groups.get_mut(&key).expect("key from map")));
+            let part = if idx.len() == batch.num_rows() { batch.clone() } else { arrow::compute::take_record_batch(batch, &idx)? };
+            if !self.writers.contains_key(&key) {
+                let date = chrono::NaiveDate::from_num_days_from_ce_opt(key.1 + 719_163).expect("date in range");
+                let path = format!("usage/charge_date={date}/{}-u{}.parquet", self.delivery, key.0);
+                let w = AsyncArrowWriter::try_new(BufWriter::new(self.store.clone(), ObjPath::from(path.as_str())), batch.schema(), Some(props()))?;
+                self.writers.insert(key, (path, w, 0));
+            }
+            let entry = self.writers.get_mut(&key).expect("inserted above");
+            entry.1.write(&part).await?;
+            entry.2 += part.num_rows() as u64;
+        }
+        self.bound_memory().await
+    }
+
+    async fn bound_memory(&mut self) -> Result<(), LakeError> {
+        while self.writers.values().map(|w| w.1.in_progress_size()).sum::<usize>() > MEMORY_BUDGET {
+            let largest = self.writers.values_mut().max_by_key(|w| w.1.in_progress_size()).expect("non-empty when over budget");
+            largest.1.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Close every file and return what was written.
+    pub(crate) async fn finish(self) -> Result<Vec<Written>, LakeError> {
+        let mut out = Vec::new();
+        let mut all: Vec<_> = self.writers.into_iter().collect();
+        all.sort_by_key(|(k, _)| *k);
+        for ((unit, _), (path, w, rows)) in all {
+            w.close().await?;
+            out.push(Written { path, unit, rows });
+        }
+        Ok(out)
+    }
+
+    /// Paths opened so far, for clean-up when the delivery is abandoned.
+    pub(crate) fn paths(&self) -> Vec<String> {
+        self.writers.values().map(|w| w.0.clone()).collect()
+    }
+}
+
+/// The quarantine table's schema: one row per bad cell.
+pub fn quarantine_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("delivery", DataType::Utf8, false),
+        Field::new("file", DataType::Utf8, false),
+        Field::new("row", DataType::UInt64, false),
+        Field::new("line", DataType::UInt64, false),
+        Field::new("column", DataType::Utf8, false),
+        Field::new("raw_value", DataType::Utf8, false),
+        Field::new("reason", DataType::Utf8, false),
+    ]))
+}
+
+/// Streams quarantine records of one delivery into `quarantine/delivery=<id>/part-0.parquet`.
+pub(crate) struct QuarantineWriter {
+    delivery: String,
+    path: String,
+    writer: Option<AsyncArrowWriter<BufWriter>>,
+    store: Arc<dyn ObjectStore>,
+    rows: u64,
+}
+
+impl QuarantineWriter {
+    pub(crate) fn new(store: Arc<dyn ObjectStore>, delivery: &str) -> Self {
+        QuarantineWriter { delivery: delivery.into(), path: format!("quarantine/delivery={delivery}/part-0.parquet"), writer: None, store, rows: 0 }
+    }
+
+    pub(crate) async fn write(&mut self, q: &[focus::Quarantined]) -> Result<(), LakeError> {
+        if q.is_empty() {
+            return Ok(());
+        }
+        if self.writer.is_none() {
+            let w = BufWriter::new(self.store.clone(), ObjPath::from(self.path.as_str()));
+            self.writer = Some(AsyncArrowWriter::try_new(w, quarantine_schema(), Some(props()))?);
+        }
+        let text = |f: &dyn Fn(&focus::Quarantined) -> &str| Arc::new(StringArray::from_iter_values(q.iter().map(f))) as ArrayRef;
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(&self.delivery, q.len()))),
+            text(&|r| &r.file),
+            Arc::new(UInt64Array::from_iter_values(q.iter().map(|r| r.row))),
+            Arc::new(UInt64Array::from_iter_values(q.iter().map(|r| r.line))),
+            text(&|r| &r.column),
+            text(&|r| &r.raw),
+            text(&|r| &r.reason),
+        ];
+        self.rows += q.len() as u64;
+        self.writer.as_mut().expect("opened above").write(&RecordBatch::try_new(quarantine_schema(), cols)?).await?;
+        Ok(())
+    }
+
+    /// Close the file; returns its path and row count if anything was written.
+    pub(crate) async fn finish(self) -> Result<Option<(String, u64)>, LakeError> {
+        match self.writer {
+            Some(w) => {
+                w.close().await?;
+                Ok(Some((self.path, self.rows)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn path(&self) -> Option<String> {
+        self.writer.as_ref().map(|_| self.path.clone())
+    }
+}
