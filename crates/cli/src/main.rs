@@ -1,1 +1,53 @@
-fn main() {}
+//! `oversight`: the one binary. It parses flags, calls the library crates, and maps their errors to messages and
+//! exit codes. No stage logic lives here.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Usage metadata in, accountability out: scan cloud billing exports for signs of mass surveillance, and record
+/// every decision on a verifiable log.
+#[derive(Parser)]
+#[command(name = "oversight", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ingest FOCUS exports (files or folders, recursively) into the usage lake.
+    Ingest(cmd::ingest::IngestArgs),
+    /// Build signal series from the lake, or list the meters the catalog does not know.
+    Signals(cmd::signals::SignalsArgs),
+}
+
+/// Exit codes, documented in `--help` of each command and in README.md.
+pub mod exit {
+    /// Everything worked (quarantined rows are reported, not failures, unless `--strict`).
+    pub const OK: u8 = 0;
+    /// Some input could not be used at all (a file or delivery refused), or a command failed.
+    pub const FAILED: u8 = 1;
+    /// Bad command line (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// `--strict` and at least one row was quarantined.
+    pub const QUARANTINED: u8 = 3;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("OVERSIGHT_LOG")).with_writer(std::io::stderr).init();
+    let result = match cli.command {
+        Command::Ingest(a) => cmd::ingest::run(a),
+        Command::Signals(a) => cmd::signals::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::FAILED)
+        }
+    }
+}

@@ -33,6 +33,9 @@ pub use error::LakeError;
 pub use manifest::{Commit, DeliveryRecord, FileRecord, LiveFile, Outcome, State};
 pub use write::quarantine_schema;
 
+/// Quarantine records returned per delivery for display (all of them are in the quarantine table).
+const QUARANTINE_SAMPLE: usize = 50;
+
 /// The default lake folder.
 pub const DEFAULT_LAKE: &str = "./oversight-data";
 
@@ -55,8 +58,8 @@ pub struct IngestOptions {
 /// What happened to one delivery.
 #[derive(Debug)]
 pub enum DeliveryOutcome {
-    /// Read and committed (or recorded as older than the applied one).
-    Recorded(DeliveryRecord),
+    /// Read and committed (or recorded as older than the applied one), with its first quarantine records.
+    Recorded(DeliveryRecord, Vec<focus::Quarantined>),
     /// The same bytes were already ingested; nothing changed.
     AlreadyIngested {
         /// The delivery id.
@@ -184,7 +187,7 @@ impl Lake {
             if self.newer_head(unit, d.delivered_at).is_some() {
                 record.outcome = Outcome::OlderThanApplied;
                 self.commit(vec![record.clone()], vec![], vec![]).await?;
-                return Ok(DeliveryOutcome::Recorded(record));
+                return Ok(DeliveryOutcome::Recorded(record, vec![]));
             }
         }
 
@@ -192,7 +195,8 @@ impl Lake {
         let mut quarantine = write::QuarantineWriter::new(self.store.clone(), &id);
         let mut units: Vec<String> = d.unit.iter().cloned().collect();
         let mut providers = BTreeSet::new();
-        let read = self.read_files(d, opts, &id, &mut record, &mut writer, &mut quarantine, &mut units, &mut providers, rows_total, progress).await;
+        let mut sample = Vec::new();
+        let read = self.read_files(d, opts, &id, &mut record, &mut writer, &mut quarantine, &mut units, &mut providers, &mut sample, rows_total, progress).await;
         if let Err(e) = read {
             self.abandon(writer.paths().into_iter().chain(quarantine.path())).await;
             return Err(e);
@@ -216,7 +220,7 @@ impl Lake {
                 record.outcome = Outcome::OlderThanApplied;
                 self.abandon(written.iter().map(|w| w.path.clone()).chain(quarantined.iter().map(|q| q.0.clone()))).await;
                 self.commit(vec![record.clone()], vec![], vec![]).await?;
-                return Ok(DeliveryOutcome::Recorded(record));
+                return Ok(DeliveryOutcome::Recorded(record, vec![]));
             }
         }
         let mut add: Vec<LiveFile> = written
@@ -248,7 +252,7 @@ impl Lake {
         for p in remove {
             self.store.delete(&ObjPath::from(p)).await?;
         }
-        Ok(DeliveryOutcome::Recorded(record))
+        Ok(DeliveryOutcome::Recorded(record, sample))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -262,6 +266,7 @@ impl Lake {
         quarantine: &mut write::QuarantineWriter,
         units: &mut Vec<String>,
         providers: &mut BTreeSet<Provider>,
+        sample: &mut Vec<focus::Quarantined>,
         rows_total: &mut u64,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<(), LakeError> {
@@ -278,6 +283,7 @@ impl Lake {
                 *rows_total += n as u64 + b.rows_quarantined;
                 progress(Progress::Rows(*rows_total));
                 quarantine.write(&b.quarantined).await?;
+                sample.extend(b.quarantined.iter().take(QUARANTINE_SAMPLE.saturating_sub(sample.len())).cloned());
                 if n == 0 {
                     continue;
                 }

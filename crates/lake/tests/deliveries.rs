@@ -71,7 +71,7 @@ async fn a_newer_azure_run_replaces_the_month_and_an_older_one_arriving_late_cha
 
     let second = azure_run(tmp.path(), "run-b", "2025-01-20T06:00:00Z", &focus_csv("Microsoft", "ba1", 19, "2"), false);
     let out = ingest(&mut lake, &[second]).await;
-    let DeliveryOutcome::Recorded(rec) = &out[0] else { panic!("{out:?}") };
+    let DeliveryOutcome::Recorded(rec, _) = &out[0] else { panic!("{out:?}") };
     assert_eq!(rec.replaced.len(), 1);
     assert_eq!(live_rows(&lake), 19, "month-to-date runs must never be unioned");
     assert_eq!(rows_on_disk(&tmp.path().join("lake")), 19);
@@ -79,7 +79,7 @@ async fn a_newer_azure_run_replaces_the_month_and_an_older_one_arriving_late_cha
     // A replay of an older run (different bytes, earlier submittedTime) is recorded and ignored.
     let stale = azure_run(tmp.path(), "run-0", "2025-01-05T06:00:00Z", &focus_csv("Microsoft", "ba1", 4, "3"), false);
     let out = ingest(&mut lake, &[stale]).await;
-    let DeliveryOutcome::Recorded(rec) = &out[0] else { panic!("{out:?}") };
+    let DeliveryOutcome::Recorded(rec, _) = &out[0] else { panic!("{out:?}") };
     assert_eq!(rec.outcome, Outcome::OlderThanApplied);
     assert_eq!(live_rows(&lake), 19);
     assert_eq!(lake.state().deliveries.len(), 3, "every delivery is on record");
@@ -152,7 +152,7 @@ async fn oci_incremental_files_are_all_kept() {
     let out = ingest(&mut lake, &[tmp.path().join("FOCUS Reports")]).await;
     assert_eq!(out.len(), 2);
     for o in &out {
-        let DeliveryOutcome::Recorded(r) = o else { panic!("{o:?}") };
+        let DeliveryOutcome::Recorded(r, _) = o else { panic!("{o:?}") };
         assert_eq!(r.model, lake::Model::Append);
         assert!(r.replaced.is_empty());
     }

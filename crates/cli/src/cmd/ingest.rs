@@ -1,0 +1,163 @@
+//! `oversight ingest`: FOCUS deliveries into the lake.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use lake::{DeliveryOutcome, IngestOptions, Lake, Outcome, Progress};
+
+use crate::exit;
+
+/// Ingest FOCUS exports into the usage lake.
+///
+/// Recognises Azure export run folders (manifest.json), AWS Data Exports (BILLING_PERIOD= partitions with their
+/// manifest), OCI's append-only report files and plain CSV, CSV.gz or Parquet files. A replace-model delivery
+/// replaces its billing month only when it is newer (by the provider's time) than the one applied; an append-model
+/// file is loaded once and never deleted. Bad rows are quarantined with file, row and column.
+///
+/// Exit codes: 0 all ingested (quarantined rows are reported); 1 some input was refused or nothing could be read;
+/// 2 bad command line; 3 with --strict, rows were quarantined.
+#[derive(Args)]
+pub struct IngestArgs {
+    /// Files or folders to ingest (folders are walked recursively).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The lake folder.
+    #[arg(long, default_value = lake::DEFAULT_LAKE, env = "OVERSIGHT_LAKE")]
+    lake: PathBuf,
+    /// Force the delivery model of files that have no manifest.
+    #[arg(long, value_enum)]
+    delivery: Option<DeliveryModel>,
+    /// Exit 3 when any row was quarantined.
+    #[arg(long)]
+    strict: bool,
+    /// Print a JSON summary on stdout instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Show at most this many quarantine messages (all are in the lake's quarantine table).
+    #[arg(long, default_value_t = 20)]
+    show_quarantined: usize,
+}
+
+/// The `--delivery` values.
+#[derive(Clone, Copy, ValueEnum)]
+enum DeliveryModel {
+    /// Each file re-sends its whole billing month: the newest replaces the older.
+    Replace,
+    /// Each file is new data: all are kept.
+    Append,
+}
+
+/// Run the command.
+pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
+    let rt = super::runtime()?;
+    rt.block_on(async {
+        let mut lake = Lake::open(&a.lake).await.with_context(|| format!("opening the lake at {}", a.lake.display()))?;
+        let found = lake::discover(&a.paths);
+        let total_bytes: u64 = found.deliveries.iter().flat_map(|d| &d.files).filter_map(|f| std::fs::metadata(&f.path).ok()).map(|m| m.len()).sum();
+        let bar = indicatif::ProgressBar::new(total_bytes);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} ingest [{bar:30}] {bytes}/{total_bytes} {msg} ({elapsed})")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        if a.json {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        let opts = IngestOptions {
+            model: a.delivery.map(|m| match m {
+                DeliveryModel::Replace => lake::Model::Replace,
+                DeliveryModel::Append => lake::Model::Append,
+            }),
+            batch_rows: None,
+        };
+        let outcomes = lake
+            .ingest(&found.deliveries, &opts, &|p| match p {
+                Progress::Rows(n) => bar.set_message(format!("{n} rows")),
+                Progress::Bytes(n) => bar.set_position(n),
+            })
+            .await?;
+        bar.finish_and_clear();
+        report(&a, &found, &outcomes, &lake)
+    })
+}
+
+fn report(a: &IngestArgs, found: &lake::Discovery, outcomes: &[DeliveryOutcome], lake: &Lake) -> anyhow::Result<ExitCode> {
+    let mut refused: Vec<String> = found.refused.iter().map(|e| e.to_string()).collect();
+    let (mut read, mut kept, mut quarantined) = (0u64, 0u64, 0u64);
+    let mut rows = Vec::new();
+    let mut samples: Vec<String> = Vec::new();
+    for o in outcomes {
+        match o {
+            DeliveryOutcome::Recorded(r, sample) => {
+                samples.extend(sample.iter().map(|q| q.to_string()));
+                let (rr, rk, rq) = r.files.iter().fold((0, 0, 0), |acc, f| (acc.0 + f.rows_read, acc.1 + f.rows_kept, acc.2 + f.rows_quarantined));
+                read += rr;
+                kept += rk;
+                quarantined += rq;
+                let status = match r.outcome {
+                    Outcome::Applied if r.replaced.is_empty() => "applied".to_string(),
+                    Outcome::Applied => format!("applied, replaced {}", r.replaced.join(",")),
+                    Outcome::OlderThanApplied => "recorded only: older than the applied delivery".to_string(),
+                };
+                rows.push(serde_json::json!({
+                    "delivery": r.id, "file": r.files.first().map(|f| f.name.as_str()).unwrap_or(""), "files": r.files.len(),
+                    "provider": r.provider, "model": r.model, "units": r.units,
+                    "rows_read": rr, "rows_kept": rk, "rows_quarantined": rq, "status": status,
+                }));
+            }
+            DeliveryOutcome::AlreadyIngested { id, name } => {
+                rows.push(serde_json::json!({"delivery": id, "file": name, "status": "already ingested, nothing changed"}));
+            }
+            DeliveryOutcome::Refused(e) => refused.push(e.to_string()),
+        }
+    }
+    let skipped: Vec<_> = found.skipped.iter().map(|(f, why)| format!("{f}: skipped: {why}")).collect();
+    if a.json {
+        let v = serde_json::json!({
+            "lake": lake.root(), "version": lake.state().version, "deliveries": rows,
+            "rows_read": read, "rows_kept": kept, "rows_quarantined": quarantined,
+            "refused": refused, "skipped": skipped, "quarantine_sample": samples,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        for r in &rows {
+            println!(
+                "{:<16} {:<50} {:>9} kept {:>6} quarantined  {}",
+                r["delivery"].as_str().unwrap_or(""),
+                r["file"].as_str().unwrap_or(""),
+                r["rows_kept"].as_u64().unwrap_or(0),
+                r["rows_quarantined"].as_u64().unwrap_or(0),
+                r["status"].as_str().unwrap_or("")
+            );
+        }
+        for q in samples.iter().take(a.show_quarantined) {
+            eprintln!("quarantined: {q}");
+        }
+        for s in &skipped {
+            eprintln!("warning: {s}");
+        }
+        for e in &refused {
+            eprintln!("error: {e}");
+        }
+        println!(
+            "{} deliveries, {read} rows read, {kept} kept, {quarantined} quarantined, {} refused; lake {} at version {}",
+            rows.len(),
+            refused.len(),
+            lake.root().display(),
+            lake.state().version
+        );
+        if quarantined > 0 {
+            println!("quarantined rows are in {}/quarantine/ (file, row, line, column, raw value, reason)", lake.root().display());
+        }
+    }
+    let nothing = rows.is_empty() && !refused.is_empty();
+    Ok(ExitCode::from(if !refused.is_empty() || nothing {
+        exit::FAILED
+    } else if a.strict && quarantined > 0 {
+        exit::QUARANTINED
+    } else {
+        exit::OK
+    }))
+}

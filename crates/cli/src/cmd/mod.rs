@@ -1,0 +1,9 @@
+//! One module per subcommand: its flags and its run function.
+
+pub mod ingest;
+pub mod signals;
+
+/// A multi-thread tokio runtime for the async library calls.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
