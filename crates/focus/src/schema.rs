@@ -123,6 +123,17 @@ pub static COLUMNS: &[Column] = &[
     col("CapacityReservationId", Text),
     col("CapacityReservationStatus", Text),
     col("Tags", Json),
+    // Provider extensions the meter catalog can key on. Kept as typed columns so a query can group by them;
+    // every rule that uses them also has a FOCUS-only fallback, so correctness never depends on them.
+    col("x_UsageType", Text),
+    col("x_Operation", Text),
+    col("x_ServiceCode", Text),
+    col("x_SkuMeterId", Text),
+    col("x_SkuMeterName", Text),
+    col("x_SkuMeterCategory", Text),
+    col("x_SkuMeterSubcategory", Text),
+    col("x_SkuDescription", Text),
+    col("x_ExportTime", Text),
 ];
 
 /// Lake column holding every column that is not a known FOCUS column, as a JSON object of raw strings.
@@ -186,7 +197,7 @@ mod tests {
     fn aliases_resolve_to_the_lake_name() {
         assert_eq!(column("ServiceProviderName").unwrap().1.name, "ProviderName");
         assert_eq!(column("Publisher").unwrap().1.name, "PublisherName");
-        assert!(column("x_UsageType").is_none());
+        assert!(column("x_CostCategories").is_none());
     }
 
     #[test]

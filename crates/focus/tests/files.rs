@@ -55,6 +55,7 @@ fn sample_keeps_extra_columns_and_reads_all_digit_ids_as_text() {
     assert_eq!(ids.data_type(), &arrow::datatypes::DataType::Utf8);
     let ext = b.column_by_name("x_extensions").unwrap().as_any().downcast_ref::<arrow::array::StringArray>().unwrap();
     assert!(ext.value(0).contains("\"Id\""), "{}", ext.value(0));
+    assert!(b.column_by_name("x_UsageType").is_some(), "meter extensions are typed lake columns");
 }
 
 #[test]
