@@ -1,0 +1,232 @@
+//! Building the series: join usage with the meter mapping, aggregate per bucket, spread multi-bucket charges.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+
+use crate::key::{MeterKey, key_sql, meter_keys};
+use crate::SignalsError;
+
+/// Which quantity of a row a signal is measured from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantity {
+    /// `ConsumedQuantity`.
+    Consumed,
+    /// `PricingQuantity`.
+    Pricing,
+    /// `EffectiveCost` (for cost signals such as marketplace spend).
+    Cost,
+}
+
+/// How one meter key feeds a signal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeterMapping {
+    /// Canonical signal name, e.g. `storage.stored_bytes`.
+    pub signal: String,
+    /// The quantity to read.
+    pub quantity: Quantity,
+    /// Multiply the quantity by this to get the signal's SI unit.
+    pub factor: f64,
+    /// The quantity is per month (GB-month): the signal is a gauge, averaged over time.
+    pub per_month: bool,
+    /// Tag the series with the row's `PublisherName` (marketplace signals).
+    pub tag_publisher: bool,
+}
+
+/// Maps a meter key to a signal (the meter catalog implements this).
+pub trait MeterMapper {
+    /// The mapping for a key, or `None` when the key feeds no signal.
+    fn map(&self, key: &MeterKey) -> Option<MeterMapping>;
+}
+
+/// Bucket size of a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granularity {
+    /// One value per UTC hour.
+    Hour,
+    /// One value per UTC day.
+    Day,
+}
+
+impl Granularity {
+    fn sql(self) -> &'static str {
+        match self {
+            Granularity::Hour => "hour",
+            Granularity::Day => "day",
+        }
+    }
+    fn micros(self) -> i64 {
+        match self {
+            Granularity::Hour => 3_600_000_000,
+            Granularity::Day => 86_400_000_000,
+        }
+    }
+}
+
+/// The series schema: one row per (billing account, sub-account, signal, publisher, bucket).
+pub fn series_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("billing_account_id", DataType::Utf8, false),
+        Field::new("sub_account_id", DataType::Utf8, false),
+        Field::new("signal", DataType::Utf8, false),
+        Field::new("publisher", DataType::Utf8, false),
+        Field::new("bucket_start", DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())), false),
+        Field::new("value", DataType::Float64, false),
+        Field::new("rows", DataType::Int64, false),
+    ]))
+}
+
+/// Build the series of every mapped meter. Returns the series batches (sorted) and the keys that mapped nowhere.
+pub async fn build_series(ctx: &SessionContext, mapper: &dyn MeterMapper, granularity: Granularity) -> Result<(Vec<RecordBatch>, Vec<crate::MeterStats>), SignalsError> {
+    let keys = meter_keys(ctx).await?;
+    let (mut k_key, mut k_signal, mut k_qty, mut k_factor, mut k_gauge, mut k_pub) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut unmapped = Vec::new();
+    for s in keys {
+        match mapper.map(&s.key) {
+            Some(m) => {
+                k_key.push(s.key.joined());
+                k_signal.push(m.signal);
+                k_qty.push(match m.quantity {
+                    Quantity::Consumed => "consumed",
+                    Quantity::Pricing => "pricing",
+                    Quantity::Cost => "cost",
+                });
+                k_factor.push(m.factor);
+                k_gauge.push(m.per_month);
+                k_pub.push(m.tag_publisher);
+            }
+            None => unmapped.push(s),
+        }
+    }
+    let meters = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("meter_key", DataType::Utf8, false),
+            Field::new("signal", DataType::Utf8, false),
+            Field::new("quantity", DataType::Utf8, false),
+            Field::new("factor", DataType::Float64, false),
+            Field::new("gauge", DataType::Boolean, false),
+            Field::new("tag_publisher", DataType::Boolean, false),
+        ])),
+        vec![
+            Arc::new(StringArray::from(k_key)) as ArrayRef,
+            Arc::new(StringArray::from(k_signal)),
+            Arc::new(StringArray::from(k_qty)),
+            Arc::new(Float64Array::from(k_factor)),
+            Arc::new(BooleanArray::from(k_gauge)),
+            Arc::new(BooleanArray::from(k_pub)),
+        ],
+    )?;
+    let _ = ctx.deregister_table("meters")?;
+    ctx.register_batch("meters", meters)?;
+
+    // `amount` is the quantity in SI units; for gauges (per-month meters) it is unit-hours, so that a bucket's
+    // time-weighted average is the bucket's summed amount divided by the bucket's hours.
+    let month_hours = "((date_part('epoch', date_trunc('month', u.\"ChargePeriodStart\") + INTERVAL '1 month') \
+        - date_part('epoch', date_trunc('month', u.\"ChargePeriodStart\"))) / 3600.0)";
+    let g = granularity.sql();
+    let mapped = format!(
+        "SELECT u.\"BillingAccountId\" AS billing_account_id, coalesce(u.\"SubAccountId\", '') AS sub_account_id, k.signal, \
+           CASE WHEN k.tag_publisher THEN coalesce(u.\"PublisherName\", '') ELSE '' END AS publisher, k.gauge, \
+           u.\"ChargePeriodStart\" AS ps, u.\"ChargePeriodEnd\" AS pe, \
+           (CASE k.quantity WHEN 'consumed' THEN CAST(u.\"ConsumedQuantity\" AS DOUBLE) \
+                            WHEN 'pricing' THEN CAST(u.\"PricingQuantity\" AS DOUBLE) \
+                            ELSE CAST(u.\"EffectiveCost\" AS DOUBLE) END) * k.factor \
+             * CASE WHEN k.gauge THEN {month_hours} ELSE 1.0 END AS amount \
+         FROM usage u JOIN meters k ON {key} = k.meter_key \
+         WHERE u.\"ChargeCategory\" = 'Usage' OR (k.quantity = 'cost' AND u.\"ChargeCategory\" = 'Purchase')",
+        key = key_sql()
+    );
+    let within = format!(
+        "SELECT billing_account_id, sub_account_id, signal, publisher, gauge, date_trunc('{g}', ps) AS bucket_start, \
+           sum(amount) AS amount, count(*) AS rows \
+         FROM ({mapped}) WHERE pe <= date_trunc('{g}', ps) + INTERVAL '1 {g}' \
+         GROUP BY billing_account_id, sub_account_id, signal, publisher, gauge, date_trunc('{g}', ps)"
+    );
+    let spanning = format!(
+        "SELECT billing_account_id, sub_account_id, signal, publisher, gauge, ps, pe, sum(amount) AS amount, count(*) AS rows \
+         FROM ({mapped}) WHERE pe > date_trunc('{g}', ps) + INTERVAL '1 {g}' \
+         GROUP BY billing_account_id, sub_account_id, signal, publisher, gauge, ps, pe"
+    );
+    let spread = spread(ctx.sql(&spanning).await?.collect().await?, granularity)?;
+    let _ = ctx.deregister_table("spread")?;
+    ctx.register_table("spread", Arc::new(MemTable::try_new(spread.schema(), vec![vec![spread]])?))?;
+    let hours = granularity.micros() as f64 / 3_600_000_000.0;
+    let series = format!(
+        "SELECT billing_account_id, sub_account_id, signal, publisher, bucket_start, \
+           CASE WHEN bool_or(gauge) THEN sum(amount) / {hours:.1} ELSE sum(amount) END AS value, CAST(sum(rows) AS BIGINT) AS rows \
+         FROM ({within} UNION ALL SELECT * FROM spread) \
+         GROUP BY billing_account_id, sub_account_id, signal, publisher, bucket_start \
+         ORDER BY billing_account_id, sub_account_id, signal, publisher, bucket_start"
+    );
+    let batches = ctx.sql(&series).await?.collect().await?;
+    let batches = batches
+        .into_iter()
+        .map(|b| {
+            let cols = b
+                .columns()
+                .iter()
+                .zip(series_schema().fields())
+                .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+                .collect::<Result<Vec<_>, _>>()?;
+            RecordBatch::try_new(series_schema(), cols)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((batches, unmapped))
+}
+
+/// Spread charges that span several buckets over the buckets they overlap, in proportion to time.
+fn spread(batches: Vec<RecordBatch>, g: Granularity) -> Result<RecordBatch, SignalsError> {
+    type Key = (String, String, String, String, bool, i64);
+    let mut acc: BTreeMap<Key, (f64, i64)> = BTreeMap::new();
+    let step = g.micros();
+    for b in &batches {
+        let s = |i: usize| b.column(i).as_string::<i32>();
+        let (acct, sub, sig, publ) = (s(0), s(1), s(2), s(3));
+        let gauge = b.column(4).as_boolean();
+        let ts = |i: usize| b.column(i).as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+        let (ps, pe) = (ts(5), ts(6));
+        let amount = b.column(7).as_primitive::<arrow::datatypes::Float64Type>();
+        let rows = b.column(8).as_primitive::<arrow::datatypes::Int64Type>();
+        for r in 0..b.num_rows() {
+            let (start, end) = (ps.value(r), pe.value(r));
+            let total = (end - start) as f64;
+            let mut bucket = start.div_euclid(step) * step;
+            while bucket < end {
+                let overlap = (end.min(bucket + step) - start.max(bucket)) as f64;
+                let key = (acct.value(r).to_string(), sub.value(r).to_string(), sig.value(r).to_string(), publ.value(r).to_string(), gauge.value(r), bucket);
+                let e = acc.entry(key).or_insert((0.0, 0));
+                e.0 += amount.value(r) * overlap / total;
+                e.1 += rows.value(r);
+                bucket += step;
+            }
+        }
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("billing_account_id", DataType::Utf8, true),
+        Field::new("sub_account_id", DataType::Utf8, true),
+        Field::new("signal", DataType::Utf8, true),
+        Field::new("publisher", DataType::Utf8, true),
+        Field::new("gauge", DataType::Boolean, true),
+        Field::new("bucket_start", DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())), true),
+        Field::new("amount", DataType::Float64, true),
+        Field::new("rows", DataType::Int64, true),
+    ]));
+    let col = |f: &dyn Fn(&Key) -> &str| Arc::new(StringArray::from_iter_values(acc.keys().map(f))) as ArrayRef;
+    Ok(RecordBatch::try_new(
+        schema,
+        vec![
+            col(&|k| &k.0),
+            col(&|k| &k.1),
+            col(&|k| &k.2),
+            col(&|k| &k.3),
+            Arc::new(BooleanArray::from_iter(acc.keys().map(|k| Some(k.4)))),
+            Arc::new(TimestampMicrosecondArray::from_iter_values(acc.keys().map(|k| k.5)).with_timezone("+00:00")),
+            Arc::new(Float64Array::from_iter_values(acc.values().map(|v| v.0))),
+            Arc::new(Int64Array::from_iter_values(acc.values().map(|v| v.1))),
+        ],
+    )?)
+}
