@@ -228,24 +228,17 @@ impl Lake {
             .map(|w| LiveFile {
                 path: w.path.clone(),
                 delivery: id.clone(),
-                unit: (!append).then(|| units[w.unit as usize].clone()),
+                units: if append { vec![] } else { w.units.iter().map(|u| units[*u as usize].clone()).collect() },
                 rows: w.rows,
                 table: "usage".into(),
             })
             .collect();
         if let Some((path, rows)) = quarantined {
-            add.push(LiveFile { path, delivery: id.clone(), unit: None, rows, table: "quarantine".into() });
+            add.push(LiveFile { path, delivery: id.clone(), units: vec![], rows, table: "quarantine".into() });
         }
-        let mut remove = Vec::new();
-        let unit_set: BTreeSet<&String> = record.units.iter().collect();
-        let mut replaced = BTreeSet::new();
-        for f in self.state.live("usage") {
-            if f.unit.as_ref().is_some_and(|u| unit_set.contains(u)) {
-                remove.push(f.path.clone());
-                replaced.insert(f.delivery.clone());
-            }
-        }
-        record.replaced = replaced.into_iter().collect();
+        let (remove, kept, replaced) = self.retire(&record.units, &id).await?;
+        add.extend(kept);
+        record.replaced = replaced;
         // At this point every data file is written; the commit below makes them live, atomically, and retires
         // the replaced ones in the same step.
         self.commit(vec![record.clone()], add, remove.clone()).await?;
@@ -273,29 +266,94 @@ impl Lake {
         let mut unit_ix: HashMap<(String, String, i64), u32> = HashMap::new();
         for (f, rec) in d.files.iter().zip(record.files.iter_mut()) {
             let ropts = focus::ReadOptions { name: f.name.clone(), delivery: id.to_string(), batch_rows: opts.batch_rows.unwrap_or(65_536) };
-            let mut r = focus::open(&f.path, &ropts)?;
-            rec.focus_version = r.version().to_string();
-            while let Some(b) = r.next_batch()? {
-                let n = b.data.num_rows();
-                rec.rows_read += n as u64 + b.rows_quarantined;
-                rec.rows_kept += n as u64;
-                rec.rows_quarantined += b.rows_quarantined;
-                *rows_total += n as u64 + b.rows_quarantined;
-                progress(Progress::Rows(*rows_total));
-                quarantine.write(&b.quarantined).await?;
-                sample.extend(b.quarantined.iter().take(QUARANTINE_SAMPLE.saturating_sub(sample.len())).cloned());
-                if n == 0 {
-                    continue;
+            // Parsing runs on a blocking thread while this task encodes and writes Parquet: two cores, two stages.
+            // The small channel bounds the batches in flight.
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<focus::Batch>(2);
+            let path = f.path.clone();
+            let parser = tokio::task::spawn_blocking(move || -> Result<&'static str, focus::FocusError> {
+                let mut r = focus::open(&path, &ropts)?;
+                while let Some(b) = r.next_batch()? {
+                    if tx.blocking_send(b).is_err() {
+                        break;
+                    }
                 }
-                let row_units = if d.unit.is_some() {
-                    vec![0u32; n]
-                } else {
-                    plain_units(&b.data, &mut unit_ix, units, providers)
-                };
-                writer.write(&b.data, &row_units).await?;
+                Ok(r.version())
+            });
+            let mut failed = None;
+            while let Some(b) = rx.recv().await {
+                if let Err(e) = self.take_batch(d, b, rec, writer, quarantine, &mut unit_ix, units, providers, sample, rows_total, progress).await {
+                    failed = Some(e);
+                    break;
+                }
             }
+            drop(rx);
+            let version = parser.await.expect("the parser thread does not panic")?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            rec.focus_version = version.to_string();
         }
         Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn take_batch(
+        &self,
+        d: &Delivery,
+        b: focus::Batch,
+        rec: &mut FileRecord,
+        writer: &mut write::PartitionWriter,
+        quarantine: &mut write::QuarantineWriter,
+        unit_ix: &mut HashMap<(String, String, i64), u32>,
+        units: &mut Vec<String>,
+        providers: &mut BTreeSet<Provider>,
+        sample: &mut Vec<focus::Quarantined>,
+        rows_total: &mut u64,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<(), LakeError> {
+        let n = b.data.num_rows();
+        rec.rows_read += n as u64 + b.rows_quarantined;
+        rec.rows_kept += n as u64;
+        rec.rows_quarantined += b.rows_quarantined;
+        *rows_total += n as u64 + b.rows_quarantined;
+        progress(Progress::Rows(*rows_total));
+        quarantine.write(&b.quarantined).await?;
+        sample.extend(b.quarantined.iter().take(QUARANTINE_SAMPLE.saturating_sub(sample.len())).cloned());
+        if n == 0 {
+            return Ok(());
+        }
+        let row_units = if d.unit.is_some() { vec![0u32; n] } else { plain_units(&b.data, unit_ix, units, providers) };
+        writer.write(&b.data, &row_units).await
+    }
+
+    /// Retire every live row of `units`: files wholly inside them are removed; a file that also holds other units
+    /// (a plain file spanning several billing accounts) is rewritten without the retired units' rows.
+    /// Returns the paths to remove, the rewritten files to add, and the deliveries replaced.
+    async fn retire(&self, units: &[String], by: &str) -> Result<(Vec<String>, Vec<LiveFile>, Vec<String>), LakeError> {
+        let set: BTreeSet<&String> = units.iter().collect();
+        let (mut remove, mut add, mut replaced) = (Vec::new(), Vec::new(), BTreeSet::new());
+        for f in self.state.live("usage") {
+            if !f.units.iter().any(|u| set.contains(u)) {
+                continue;
+            }
+            replaced.insert(f.delivery.clone());
+            remove.push(f.path.clone());
+            if f.units.iter().all(|u| set.contains(u)) {
+                continue;
+            }
+            let path = f.path.replace(".parquet", &format!("-r{by}.parquet"));
+            let rows = write::rewrite_without(self.store.clone(), &f.path, &path, &|b| {
+                let (mut ix, mut names, mut provs) = (HashMap::new(), Vec::new(), BTreeSet::new());
+                let row_units = plain_units(b, &mut ix, &mut names, &mut provs);
+                row_units.iter().map(|u| !set.contains(&names[*u as usize])).collect()
+            })
+            .await?;
+            if rows > 0 {
+                let left = f.units.iter().filter(|u| !set.contains(u)).cloned().collect();
+                add.push(LiveFile { path, delivery: f.delivery.clone(), units: left, rows, table: "usage".into() });
+            }
+        }
+        Ok((remove, add, replaced.into_iter().collect()))
     }
 
     /// The applied delivery of `unit` when it is newer than `at`.

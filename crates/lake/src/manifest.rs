@@ -90,8 +90,8 @@ pub struct LiveFile {
     pub path: String,
     /// The delivery it came from.
     pub delivery: String,
-    /// The replacement unit its rows belong to (None for append deliveries).
-    pub unit: Option<String>,
+    /// The replacement units its rows belong to (empty for append deliveries).
+    pub units: Vec<String>,
     /// Rows in it.
     pub rows: u64,
     /// `usage` or `quarantine`.

@@ -1,12 +1,12 @@
 //! Writing one delivery's rows into Hive-style partitions, with memory bounded by flushing the largest buffer.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, StringArray, TimestampMicrosecondArray, UInt32Array, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use object_store::ObjectStore;
+use object_store::{ObjectStore, ObjectStoreExt};
 use object_store::path::Path as ObjPath;
 use parquet::arrow::AsyncArrowWriter;
 use object_store::buffered::BufWriter;
@@ -14,33 +14,40 @@ use parquet::file::properties::WriterProperties;
 
 use crate::error::LakeError;
 
-/// Buffered bytes across all open partition writers before the largest is flushed.
-const MEMORY_BUDGET: usize = 256 << 20;
+/// Rows buffered across all open partition writers before the fullest is flushed to a row group. Counted in rows,
+/// not bytes: a flush always empties a writer's row count, so the loop below always ends, while the writers' byte
+/// estimates do not fall reliably on flush.
+const ROW_BUDGET: usize = 256 * 1024;
 
 fn props() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(parquet::basic::Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(1 << 20))
+        .set_max_row_group_row_count(Some(1 << 17))
         .build()
 }
 
-/// Open writers for one delivery, one per (unit, charge date).
+/// One open partition file: its path, writer, rows, and the units of its rows.
+type Open = (String, AsyncArrowWriter<BufWriter>, u64, BTreeSet<u32>);
+
+/// Open writers for one delivery, one per charge date. Files are not split by unit: a plain file can hold many
+/// billing accounts, and one file per (account, day) would mean thousands of small files.
 pub(crate) struct PartitionWriter {
     store: Arc<dyn ObjectStore>,
-    delivery: String,
-    writers: HashMap<(u32, i32), (String, AsyncArrowWriter<BufWriter>, u64)>,
+    name: String,
+    writers: HashMap<i32, Open>,
 }
 
-/// A file written, with its unit index and rows.
+/// A file written, with the units of its rows.
 pub(crate) struct Written {
     pub path: String,
-    pub unit: u32,
+    pub units: BTreeSet<u32>,
     pub rows: u64,
 }
 
 impl PartitionWriter {
-    pub(crate) fn new(store: Arc<dyn ObjectStore>, delivery: &str) -> Self {
-        PartitionWriter { store, delivery: delivery.to_string(), writers: HashMap::new() }
+    /// Files are named `<name>.parquet` in each charge-date folder.
+    pub(crate) fn new(store: Arc<dyn ObjectStore>, name: &str) -> Self {
+        PartitionWriter { store, name: name.to_string(), writers: HashMap::new() }
     }
 
     /// Write a lake batch whose row `i` belongs to unit `units[i]`.
@@ -49,32 +56,36 @@ impl PartitionWriter {
             .column_by_name("ChargePeriodStart")
             .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
             .expect("lake batches have ChargePeriodStart");
-        let mut groups: HashMap<(u32, i32), Vec<u32>> = HashMap::new();
+        let mut groups: HashMap<i32, (Vec<u32>, BTreeSet<u32>)> = HashMap::new();
         for i in 0..batch.num_rows() {
             let day = start.value(i).div_euclid(86_400_000_000) as i32;
-            groups.entry((units[i], day)).or_default().push(i as u32);
+            let g = groups.entry(day).or_default();
+            g.0.push(i as u32);
+            g.1.insert(units[i]);
         }
         let mut keys: Vec<_> = groups.keys().copied().collect();
         keys.sort_unstable();
         for key in keys {
-            let idx = UInt32Array::from(std::mem::take(groups.get_mut(&key).expect("key from map")));
+            let (rows, group_units) = groups.remove(&key).expect("key from map");
+            let idx = UInt32Array::from(rows);
             let part = if idx.len() == batch.num_rows() { batch.clone() } else { arrow::compute::take_record_batch(batch, &idx)? };
             if !self.writers.contains_key(&key) {
-                let date = chrono::NaiveDate::from_num_days_from_ce_opt(key.1 + 719_163).expect("date in range");
-                let path = format!("usage/charge_date={date}/{}-u{}.parquet", self.delivery, key.0);
-                let w = AsyncArrowWriter::try_new(BufWriter::new(self.store.clone(), ObjPath::from(path.as_str())), batch.schema(), Some(props()))?;
-                self.writers.insert(key, (path, w, 0));
+                let date = chrono::NaiveDate::from_num_days_from_ce_opt(key + 719_163).expect("date in range");
+                let path = format!("usage/charge_date={date}/{}.parquet", self.name);
+                let w = AsyncArrowWriter::try_new(BufWriter::with_capacity(self.store.clone(), ObjPath::from(path.as_str()), 1 << 20), batch.schema(), Some(props()))?;
+                self.writers.insert(key, (path, w, 0, BTreeSet::new()));
             }
             let entry = self.writers.get_mut(&key).expect("inserted above");
             entry.1.write(&part).await?;
             entry.2 += part.num_rows() as u64;
+            entry.3.extend(group_units);
         }
         self.bound_memory().await
     }
 
     async fn bound_memory(&mut self) -> Result<(), LakeError> {
-        while self.writers.values().map(|w| w.1.in_progress_size()).sum::<usize>() > MEMORY_BUDGET {
-            let largest = self.writers.values_mut().max_by_key(|w| w.1.in_progress_size()).expect("non-empty when over budget");
+        while self.writers.values().map(|w| w.1.in_progress_rows()).sum::<usize>() > ROW_BUDGET {
+            let largest = self.writers.values_mut().max_by_key(|w| w.1.in_progress_rows()).expect("non-empty when over budget");
             largest.1.flush().await?;
         }
         Ok(())
@@ -85,9 +96,9 @@ impl PartitionWriter {
         let mut out = Vec::new();
         let mut all: Vec<_> = self.writers.into_iter().collect();
         all.sort_by_key(|(k, _)| *k);
-        for ((unit, _), (path, w, rows)) in all {
+        for (_, (path, w, rows, units)) in all {
             w.close().await?;
-            out.push(Written { path, unit, rows });
+            out.push(Written { path, units, rows });
         }
         Ok(out)
     }
@@ -162,4 +173,30 @@ impl QuarantineWriter {
     pub(crate) fn path(&self) -> Option<String> {
         self.writer.as_ref().map(|_| self.path.clone())
     }
+}
+
+/// Copy a lake file to `to`, keeping only the rows `keep` marks; returns the rows kept.
+pub(crate) async fn rewrite_without(
+    store: Arc<dyn ObjectStore>,
+    from: &str,
+    to: &str,
+    keep: &(dyn Fn(&RecordBatch) -> Vec<bool> + Sync),
+) -> Result<u64, LakeError> {
+    use futures::TryStreamExt;
+    let meta = store.head(&ObjPath::from(from)).await?;
+    // Deprecated in favour of a hand-written AsyncFileReader; it still streams row groups with bounded memory,
+    // which is all this needs. Replace when the parquet crate ships its successor.
+    #[allow(deprecated)]
+    let reader = parquet::arrow::async_reader::ParquetObjectReader::new(store.clone(), meta.location).with_file_size(meta.size);
+    let mut stream = parquet::arrow::ParquetRecordBatchStreamBuilder::new(reader).await?.build()?;
+    let mut w = AsyncArrowWriter::try_new(BufWriter::new(store, ObjPath::from(to)), focus::schema::lake_schema(), Some(props()))?;
+    let mut rows = 0u64;
+    while let Some(b) = stream.try_next().await? {
+        let mask = arrow::array::BooleanArray::from(keep(&b));
+        let kept = arrow::compute::filter_record_batch(&b, &mask)?;
+        rows += kept.num_rows() as u64;
+        w.write(&kept).await?;
+    }
+    w.close().await?;
+    Ok(rows)
 }

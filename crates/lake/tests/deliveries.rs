@@ -105,7 +105,7 @@ async fn ingesting_the_same_bytes_twice_is_a_no_op() {
 #[tokio::test]
 async fn a_manifest_listing_a_missing_or_short_file_is_refused_whole() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut lake = Lake::open(tmp.path().join("lake")).await.unwrap();
+    let lake = Lake::open(tmp.path().join("lake")).await.unwrap();
     let run = azure_run(tmp.path(), "run-a", "2025-01-10T06:00:00Z", &focus_csv("Microsoft", "ba1", 9, "1"), true);
     let found = lake::discover(&[run.clone()]);
     assert!(found.deliveries.is_empty());
@@ -176,13 +176,32 @@ async fn the_delivery_flag_overrides_a_plain_files_model() {
 }
 
 #[tokio::test]
+async fn a_plain_file_replacing_one_of_several_accounts_keeps_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    // One file with two billing accounts of January, then a newer file with only the first account.
+    let two = format!("{}{}", focus_csv("AWS", "acct-a", 5, "1"), focus_csv("AWS", "acct-b", 5, "1").replacen(HEAD, "", 1));
+    put(&tmp.path().join("jan-v1.csv"), &two);
+    let mut lake = Lake::open(tmp.path().join("lake")).await.unwrap();
+    ingest(&mut lake, &[tmp.path().join("jan-v1.csv")]).await;
+    assert_eq!(live_rows(&lake), 10);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    put(&tmp.path().join("jan-v2.csv"), &focus_csv("AWS", "acct-a", 7, "2"));
+    ingest(&mut lake, &[tmp.path().join("jan-v2.csv")]).await;
+    // acct-a: 7 new rows replace its 5; acct-b keeps its 5.
+    assert_eq!(live_rows(&lake), 12);
+    assert_eq!(rows_on_disk(&tmp.path().join("lake")), 12);
+    let reopened = Lake::open(tmp.path().join("lake")).await.unwrap();
+    assert_eq!(live_rows(&reopened), 12);
+}
+
+#[tokio::test]
 async fn leftovers_of_an_interrupted_ingest_are_removed_on_open() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("lake");
     let mut lake = Lake::open(&root).await.unwrap();
     put(&tmp.path().join("a.csv"), &focus_csv("AWS", "1", 3, "1"));
     ingest(&mut lake, &[tmp.path().join("a.csv")]).await;
-    let stray = root.join("usage/charge_date=2025-01-01/deadbeef-u0.parquet");
+    let stray = root.join("usage/charge_date=2025-01-01/deadbeef.parquet");
     std::fs::write(&stray, b"half a file").unwrap();
     let lake = Lake::open(&root).await.unwrap();
     assert!(!stray.exists());
