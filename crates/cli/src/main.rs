@@ -50,6 +50,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // A closed pipe (`oversight signals | head`) is the reader's choice, not a failure.
+        Err(e) if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) => {
+            ExitCode::from(exit::OK)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(exit::FAILED)

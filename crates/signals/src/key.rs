@@ -93,6 +93,8 @@ pub struct MeterStats {
     pub rows: u64,
     /// Their summed `BilledCost`.
     pub billed_cost: f64,
+    /// Why the key maps nowhere (set by the series builder for unmapped keys).
+    pub reason: String,
 }
 
 /// Every distinct meter key in the lake, with its row count and billed cost, in key order.
@@ -128,6 +130,7 @@ pub async fn meter_keys(ctx: &SessionContext) -> Result<Vec<MeterStats>, Signals
                 },
                 rows: n.value(r) as u64,
                 billed_cost: if cost.is_null(r) { 0.0 } else { cost.value(r) },
+                reason: String::new(),
             });
         }
     }

@@ -11,7 +11,7 @@ mod key;
 mod series;
 
 pub use key::{KEY_COLUMNS, MeterKey, MeterStats, meter_keys};
-pub use series::{Granularity, MeterMapping, MeterMapper, Quantity, build_series, series_schema};
+pub use series::{CatalogMapper, Granularity, Mapped, MeterMapper, MeterMapping, Quantity, build_series, series_schema};
 
 use std::sync::Arc;
 

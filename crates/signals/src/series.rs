@@ -31,16 +31,76 @@ pub struct MeterMapping {
     pub quantity: Quantity,
     /// Multiply the quantity by this to get the signal's SI unit.
     pub factor: f64,
-    /// The quantity is per month (GB-month): the signal is a gauge, averaged over time.
+    /// The quantity is a share of a month (GB-month): multiply by the hours in the charge's month.
     pub per_month: bool,
+    /// The signal is a gauge: `quantity × factor` (× month hours) is in unit-hours, averaged over the bucket.
+    pub gauge: bool,
     /// Tag the series with the row's `PublisherName` (marketplace signals).
     pub tag_publisher: bool,
 }
 
+/// What a mapper says about one meter key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mapped {
+    /// The key feeds a signal.
+    Signal(MeterMapping),
+    /// The meter is known and deliberately not a signal.
+    Ignored,
+    /// The meter is not known (or its unit is not); the reason is reported.
+    Unknown(String),
+}
+
 /// Maps a meter key to a signal (the meter catalog implements this).
 pub trait MeterMapper {
-    /// The mapping for a key, or `None` when the key feeds no signal.
-    fn map(&self, key: &MeterKey) -> Option<MeterMapping>;
+    /// What the key feeds.
+    fn map(&self, key: &MeterKey) -> Mapped;
+}
+
+/// The embedded meter catalog as a [`MeterMapper`].
+pub struct CatalogMapper(&'static catalog::Catalog);
+
+impl CatalogMapper {
+    /// Wrap a catalog.
+    pub fn new(c: &'static catalog::Catalog) -> Self {
+        CatalogMapper(c)
+    }
+}
+
+impl MeterMapper for CatalogMapper {
+    fn map(&self, k: &MeterKey) -> Mapped {
+        let key = catalog::MeterKey {
+            provider: k.provider.as_deref(),
+            service_name: k.service_name.as_deref(),
+            service_category: k.service_category.as_deref(),
+            sku_id: k.sku_id.as_deref(),
+            sku_meter: k.sku_meter.as_deref(),
+            meter_id: k.meter_id.as_deref(),
+            usage_type: k.usage_type.as_deref(),
+            charge_description: k.charge_description.as_deref(),
+            charge_category: k.charge_category.as_deref(),
+            consumed_unit: k.consumed_unit.as_deref(),
+            pricing_unit: k.pricing_unit.as_deref(),
+            publisher_name: k.publisher_name.as_deref(),
+            resource_type: k.resource_type.as_deref(),
+        };
+        match self.0.lookup(&key) {
+            catalog::Lookup::Signal(m) => Mapped::Signal(MeterMapping {
+                signal: m.signal.to_string(),
+                quantity: match m.quantity {
+                    catalog::QuantitySource::Consumed => Quantity::Consumed,
+                    catalog::QuantitySource::Pricing => Quantity::Pricing,
+                    catalog::QuantitySource::Cost => Quantity::Cost,
+                },
+                factor: m.factor,
+                per_month: m.per_month,
+                gauge: m.gauge,
+                tag_publisher: m.tag_publisher,
+            }),
+            catalog::Lookup::Ignored { .. } => Mapped::Ignored,
+            catalog::Lookup::UnitUnknown { rule_id, unit } => Mapped::Unknown(format!("rule {rule_id} matched, unit {unit:?} unknown")),
+            catalog::Lookup::Unknown => Mapped::Unknown("no catalog rule".into()),
+        }
+    }
 }
 
 /// Bucket size of a series.
@@ -84,10 +144,11 @@ pub fn series_schema() -> SchemaRef {
 pub async fn build_series(ctx: &SessionContext, mapper: &dyn MeterMapper, granularity: Granularity) -> Result<(Vec<RecordBatch>, Vec<crate::MeterStats>), SignalsError> {
     let keys = meter_keys(ctx).await?;
     let (mut k_key, mut k_signal, mut k_qty, mut k_factor, mut k_gauge, mut k_pub) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut k_month = vec![];
     let mut unmapped = Vec::new();
-    for s in keys {
+    for mut s in keys {
         match mapper.map(&s.key) {
-            Some(m) => {
+            Mapped::Signal(m) => {
                 k_key.push(s.key.joined());
                 k_signal.push(m.signal);
                 k_qty.push(match m.quantity {
@@ -96,10 +157,15 @@ pub async fn build_series(ctx: &SessionContext, mapper: &dyn MeterMapper, granul
                     Quantity::Cost => "cost",
                 });
                 k_factor.push(m.factor);
-                k_gauge.push(m.per_month);
+                k_gauge.push(m.gauge);
+                k_month.push(m.per_month);
                 k_pub.push(m.tag_publisher);
             }
-            None => unmapped.push(s),
+            Mapped::Ignored => {}
+            Mapped::Unknown(reason) => {
+                s.reason = reason;
+                unmapped.push(s);
+            }
         }
     }
     let meters = RecordBatch::try_new(
@@ -109,6 +175,7 @@ pub async fn build_series(ctx: &SessionContext, mapper: &dyn MeterMapper, granul
             Field::new("quantity", DataType::Utf8, false),
             Field::new("factor", DataType::Float64, false),
             Field::new("gauge", DataType::Boolean, false),
+            Field::new("per_month", DataType::Boolean, false),
             Field::new("tag_publisher", DataType::Boolean, false),
         ])),
         vec![
@@ -117,6 +184,7 @@ pub async fn build_series(ctx: &SessionContext, mapper: &dyn MeterMapper, granul
             Arc::new(StringArray::from(k_qty)),
             Arc::new(Float64Array::from(k_factor)),
             Arc::new(BooleanArray::from(k_gauge)),
+            Arc::new(BooleanArray::from(k_month)),
             Arc::new(BooleanArray::from(k_pub)),
         ],
     )?;
@@ -135,7 +203,7 @@ pub async fn build_series(ctx: &SessionContext, mapper: &dyn MeterMapper, granul
            (CASE k.quantity WHEN 'consumed' THEN CAST(u.\"ConsumedQuantity\" AS DOUBLE) \
                             WHEN 'pricing' THEN CAST(u.\"PricingQuantity\" AS DOUBLE) \
                             ELSE CAST(u.\"EffectiveCost\" AS DOUBLE) END) * k.factor \
-             * CASE WHEN k.gauge THEN {month_hours} ELSE 1.0 END AS amount \
+             * CASE WHEN k.per_month THEN {month_hours} ELSE 1.0 END AS amount \
          FROM usage u JOIN meters k ON {key} = k.meter_key \
          WHERE u.\"ChargeCategory\" = 'Usage' OR (k.quantity = 'cost' AND u.\"ChargeCategory\" = 'Purchase')",
         key = key_sql()

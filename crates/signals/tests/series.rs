@@ -2,16 +2,16 @@
 //! spread evenly over the days it covers.
 
 use arrow::array::AsArray;
-use signals::{Granularity, MeterKey, MeterMapper, MeterMapping, Quantity};
+use signals::{Granularity, Mapped, MeterKey, MeterMapper, MeterMapping, Quantity};
 
 struct TestMapper;
 
 impl MeterMapper for TestMapper {
-    fn map(&self, key: &MeterKey) -> Option<MeterMapping> {
-        match key.consumed_unit.as_deref()? {
-            "GB-Mo" => Some(MeterMapping { signal: "storage.stored_bytes".into(), quantity: Quantity::Consumed, factor: 1e9, per_month: true, tag_publisher: false }),
-            "GB" => Some(MeterMapping { signal: "network.egress_bytes".into(), quantity: Quantity::Consumed, factor: 1e9, per_month: false, tag_publisher: false }),
-            _ => None,
+    fn map(&self, key: &MeterKey) -> Mapped {
+        match key.consumed_unit.as_deref() {
+            Some("GB-Mo") => Mapped::Signal(MeterMapping { signal: "storage.stored_bytes".into(), quantity: Quantity::Consumed, factor: 1e9, per_month: true, gauge: true, tag_publisher: false }),
+            Some("GB") => Mapped::Signal(MeterMapping { signal: "network.egress_bytes".into(), quantity: Quantity::Consumed, factor: 1e9, per_month: false, gauge: false, tag_publisher: false }),
+            _ => Mapped::Unknown("test".into()),
         }
     }
 }
