@@ -53,7 +53,8 @@ pub(crate) struct Builder {
     targets: Vec<Target>,
     names: Vec<String>,
     known_at: Vec<Option<usize>>,
-    cols: Vec<ColBuilder>,
+    /// Builders of the columns the file has; `None` for columns it lacks, which become all-null arrays.
+    cols: Vec<Option<ColBuilder>>,
     ext: StringBuilder,
     rows: UInt64Builder,
     len: usize,
@@ -70,22 +71,26 @@ impl Builder {
                 known_at[*k] = Some(i);
             }
         }
+        let cols = COLUMNS
+                .iter()
+                .zip(&known_at)
+                .map(|(c, at)| {
+                    at.map(|_| match c.kind {
+                        Kind::Text | Kind::Json => ColBuilder::Text(StringBuilder::new()),
+                        Kind::DateTime => ColBuilder::Time(TimestampMicrosecondBuilder::new().with_timezone("+00:00")),
+                        Kind::Decimal => ColBuilder::Dec(
+                            Decimal128Builder::new().with_precision_and_scale(DECIMAL_PRECISION, DECIMAL_SCALE).expect("valid decimal type"),
+                        ),
+                    })
+                })
+                .collect();
         Builder {
             file: file.to_string(),
             delivery: delivery.to_string(),
             targets,
             names: header.iter().map(|s| s.to_string()).collect(),
             known_at,
-            cols: COLUMNS
-                .iter()
-                .map(|c| match c.kind {
-                    Kind::Text | Kind::Json => ColBuilder::Text(StringBuilder::new()),
-                    Kind::DateTime => ColBuilder::Time(TimestampMicrosecondBuilder::new().with_timezone("+00:00")),
-                    Kind::Decimal => ColBuilder::Dec(
-                        Decimal128Builder::new().with_precision_and_scale(DECIMAL_PRECISION, DECIMAL_SCALE).expect("valid decimal type"),
-                    ),
-                })
-                .collect(),
+            cols,
             ext: StringBuilder::new(),
             rows: UInt64Builder::new(),
             len: 0,
@@ -139,7 +144,8 @@ impl Builder {
             return false;
         }
         for (k, parsed) in self.cells.iter().enumerate() {
-            match (&mut self.cols[k], parsed) {
+            let Some(col) = &mut self.cols[k] else { continue };
+            match (col, parsed) {
                 (ColBuilder::Text(b), Cell::Text(k)) => b.append_value(self.known_at[*k].and_then(&cell).unwrap_or_default()),
                 (ColBuilder::Time(b), Cell::Time(t)) => b.append_value(*t),
                 (ColBuilder::Dec(b), Cell::Dec(d)) => b.append_value(*d),
@@ -181,10 +187,12 @@ impl Builder {
         let mut arrays: Vec<ArrayRef> = self
             .cols
             .iter_mut()
-            .map(|b| match b {
-                ColBuilder::Text(b) => Arc::new(b.finish()) as ArrayRef,
-                ColBuilder::Time(b) => Arc::new(b.finish()) as ArrayRef,
-                ColBuilder::Dec(b) => Arc::new(b.finish()) as ArrayRef,
+            .zip(COLUMNS)
+            .map(|(b, c)| match b {
+                Some(ColBuilder::Text(b)) => Arc::new(b.finish()) as ArrayRef,
+                Some(ColBuilder::Time(b)) => Arc::new(b.finish()) as ArrayRef,
+                Some(ColBuilder::Dec(b)) => Arc::new(b.finish()) as ArrayRef,
+                None => arrow::array::new_null_array(&c.kind.data_type(), n),
             })
             .collect();
         arrays.push(Arc::new(self.ext.finish()));

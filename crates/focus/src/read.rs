@@ -222,14 +222,18 @@ impl FocusReader {
                         });
                         continue;
                     }
+                    // Validate the record's bytes once, then slice fields out of the checked text.
                     let mut text: Vec<Option<&str>> = Vec::with_capacity(width);
                     let mut bad_utf8 = None;
-                    for (i, f) in record.iter().enumerate() {
-                        match std::str::from_utf8(f) {
-                            Ok(s) => text.push(Some(s)),
-                            Err(_) => {
-                                bad_utf8.get_or_insert(i);
-                                text.push(None);
+                    match std::str::from_utf8(record.as_slice()) {
+                        Ok(all) => text.extend((0..width).map(|i| record.range(i).map(|r| &all[r]))),
+                        Err(_) => {
+                            for (i, f) in record.iter().enumerate() {
+                                let ok = std::str::from_utf8(f).ok();
+                                if ok.is_none() {
+                                    bad_utf8.get_or_insert(i);
+                                }
+                                text.push(ok);
                             }
                         }
                     }

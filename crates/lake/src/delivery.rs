@@ -136,7 +136,9 @@ pub fn discover(inputs: &[PathBuf]) -> Discovery {
             out.refused.push(LakeError::Io { path: input.display().to_string(), source: std::io::ErrorKind::NotFound.into() });
             continue;
         }
-        for entry in walkdir::WalkDir::new(input).sort_by_file_name().into_iter() {
+        // Never read a lake (ours or another) as input: `oversight ingest .` must not ingest ./oversight-data.
+        let not_a_lake = |e: &walkdir::DirEntry| !(e.file_type().is_dir() && e.path().join("_manifest").is_dir());
+        for entry in walkdir::WalkDir::new(input).sort_by_file_name().into_iter().filter_entry(not_a_lake) {
             match entry {
                 Ok(e) if e.file_type().is_file() => {
                     let hidden = e.file_name().to_string_lossy().starts_with('.');

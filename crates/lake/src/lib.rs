@@ -263,7 +263,7 @@ impl Lake {
         rows_total: &mut u64,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<(), LakeError> {
-        let mut unit_ix: HashMap<(String, String, i64), u32> = HashMap::new();
+        let mut unit_ix: UnitIndex = HashMap::new();
         for (f, rec) in d.files.iter().zip(record.files.iter_mut()) {
             let ropts = focus::ReadOptions { name: f.name.clone(), delivery: id.to_string(), batch_rows: opts.batch_rows.unwrap_or(65_536) };
             // Parsing runs on a blocking thread while this task encodes and writes Parquet: two cores, two stages.
@@ -304,7 +304,7 @@ impl Lake {
         rec: &mut FileRecord,
         writer: &mut write::PartitionWriter,
         quarantine: &mut write::QuarantineWriter,
-        unit_ix: &mut HashMap<(String, String, i64), u32>,
+        unit_ix: &mut UnitIndex,
         units: &mut Vec<String>,
         providers: &mut BTreeSet<Provider>,
         sample: &mut Vec<focus::Quarantined>,
@@ -382,8 +382,11 @@ impl Lake {
     }
 }
 
+/// Units seen so far: billing account → (provider, billing-period start, unit index).
+type UnitIndex = HashMap<String, Vec<(String, i64, u32)>>;
+
 /// For a plain file, each row's unit is (provider, billing account, billing month), as in DESIGN.md §3.
-fn plain_units(b: &arrow::record_batch::RecordBatch, ix: &mut HashMap<(String, String, i64), u32>, units: &mut Vec<String>, providers: &mut BTreeSet<Provider>) -> Vec<u32> {
+fn plain_units(b: &arrow::record_batch::RecordBatch, ix: &mut UnitIndex, units: &mut Vec<String>, providers: &mut BTreeSet<Provider>) -> Vec<u32> {
     let text = |n: &str| b.column_by_name(n).and_then(|c| c.as_any().downcast_ref::<StringArray>()).expect("lake text column");
     let (prov, acct) = (text("ProviderName"), text("BillingAccountId"));
     let period = b.column_by_name("BillingPeriodStart").and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>()).expect("lake timestamp column");
@@ -400,14 +403,20 @@ fn plain_units(b: &arrow::record_batch::RecordBatch, ix: &mut HashMap<(String, S
                 continue;
             }
         }
-        let key = (p.to_string(), a.to_string(), month);
-        let u = *ix.entry(key).or_insert_with(|| {
-            let provider = Provider::from_focus(p);
-            providers.insert(provider);
-            let m = chrono::DateTime::from_timestamp_micros(month).map(|t| t.format("%Y-%m").to_string()).unwrap_or_default();
-            units.push(format!("{}:{a}:{m}", serde_json::to_value(provider).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()));
-            (units.len() - 1) as u32
-        });
+        // Look up by borrowed strings; allocate only for a unit not seen before.
+        let known = ix.get(a).and_then(|v| v.iter().find(|(vp, vm, _)| vp == p && *vm == month)).map(|(_, _, u)| *u);
+        let u = match known {
+            Some(u) => u,
+            None => {
+                let provider = Provider::from_focus(p);
+                providers.insert(provider);
+                let m = chrono::DateTime::from_timestamp_micros(month).map(|t| t.format("%Y-%m").to_string()).unwrap_or_default();
+                units.push(format!("{}:{a}:{m}", serde_json::to_value(provider).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()));
+                let u = (units.len() - 1) as u32;
+                ix.entry(a.to_string()).or_default().push((p.to_string(), month, u));
+                u
+            }
+        };
         last = Some((i, u));
         out.push(u);
     }

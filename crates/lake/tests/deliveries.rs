@@ -208,3 +208,41 @@ async fn leftovers_of_an_interrupted_ingest_are_removed_on_open() {
     assert_eq!(live_rows(&lake), 3);
     assert_eq!(rows_on_disk(&root), 3);
 }
+
+#[tokio::test]
+async fn aws_overwrite_mode_replaces_the_period_in_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("focus/123/acme-focus");
+    let data = export.join("data/BILLING_PERIOD=2025-01/acme-focus-00001.csv");
+    let manifest = export.join("metadata/BILLING_PERIOD=2025-01/acme-focus-Manifest.json");
+    let m = serde_json::json!({"executionId": "e", "exportArn": "arn:aws:bcm-data-exports:us-east-1:123:export/acme-focus",
+        "dataFiles": ["s3://bucket/focus/123/acme-focus/data/BILLING_PERIOD=2025-01/acme-focus-00001.csv"]});
+    put(&data, &focus_csv("AWS", "111122223333", 9, "1"));
+    put(&manifest, &m.to_string());
+    let mut lake = Lake::open(tmp.path().join("lake")).await.unwrap();
+    ingest(&mut lake, &[export.clone()]).await;
+    assert_eq!(live_rows(&lake), 9);
+    // The next refresh overwrites the same names; the manifest's own write time orders it.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    put(&data, &focus_csv("AWS", "111122223333", 19, "1"));
+    put(&manifest, &m.to_string());
+    let out = ingest(&mut lake, &[export]).await;
+    let DeliveryOutcome::Recorded(rec, _) = &out[0] else { panic!("{out:?}") };
+    assert_eq!(rec.replaced.len(), 1);
+    assert_eq!(live_rows(&lake), 19);
+    assert_eq!(rows_on_disk(&tmp.path().join("lake")), 19);
+}
+
+#[tokio::test]
+async fn google_extracts_append() {
+    let tmp = tempfile::tempdir().unwrap();
+    put(&tmp.path().join("extract-1.csv"), &focus_csv("Google Cloud", "01ABCD-234567-89EFGH", 4, "1"));
+    put(&tmp.path().join("extract-2.csv"), &focus_csv("Google Cloud", "01ABCD-234567-89EFGH", 4, "0.5"));
+    let mut lake = Lake::open(tmp.path().join("lake")).await.unwrap();
+    let out = ingest(&mut lake, &[tmp.path().to_path_buf()]).await;
+    for o in &out {
+        let DeliveryOutcome::Recorded(r, _) = o else { panic!("{o:?}") };
+        assert_eq!((r.provider, r.model), (lake::Provider::Gcp, lake::Model::Append));
+    }
+    assert_eq!(live_rows(&lake), 8, "corrections are new rows, never a replacement");
+}
