@@ -26,8 +26,13 @@ fn props() -> WriterProperties {
         .build()
 }
 
-/// One open partition file: its path, writer, rows, and the units of its rows.
-type Open = (String, AsyncArrowWriter<BufWriter>, u64, BTreeSet<u32>);
+/// Partition files open at once (32: a billing month's days fit without churn). Each open Parquet writer holds page and dictionary buffers for every column, so
+/// memory grows with open files, not rows; past this many, the least recently used file is closed, and a later row
+/// for its date starts the date's next part file.
+const MAX_OPEN: usize = 32;
+
+/// One open partition file: its path, writer, rows, the units of its rows, and when it was last written.
+type Open = (String, AsyncArrowWriter<BufWriter>, u64, BTreeSet<u32>, u64);
 
 /// Open writers for one delivery, one per charge date. Files are not split by unit: a plain file can hold many
 /// billing accounts, and one file per (account, day) would mean thousands of small files.
@@ -35,6 +40,13 @@ pub(crate) struct PartitionWriter {
     store: Arc<dyn ObjectStore>,
     name: String,
     writers: HashMap<i32, Open>,
+    /// Part files started per date.
+    parts: HashMap<i32, u32>,
+    /// Files already closed.
+    done: Vec<Written>,
+    /// Every path opened, for clean-up.
+    opened: Vec<String>,
+    tick: u64,
 }
 
 /// A file written, with the units of its rows.
@@ -47,7 +59,7 @@ pub(crate) struct Written {
 impl PartitionWriter {
     /// Files are named `<name>.parquet` in each charge-date folder.
     pub(crate) fn new(store: Arc<dyn ObjectStore>, name: &str) -> Self {
-        PartitionWriter { store, name: name.to_string(), writers: HashMap::new() }
+        PartitionWriter { store, name: name.to_string(), writers: HashMap::new(), parts: HashMap::new(), done: Vec::new(), opened: Vec::new(), tick: 0 }
     }
 
     /// Write a lake batch whose row `i` belongs to unit `units[i]`.
@@ -70,15 +82,30 @@ impl PartitionWriter {
             let idx = UInt32Array::from(rows);
             let part = if idx.len() == batch.num_rows() { batch.clone() } else { arrow::compute::take_record_batch(batch, &idx)? };
             if !self.writers.contains_key(&key) {
+                if self.writers.len() >= MAX_OPEN {
+                    let oldest = *self.writers.iter().min_by_key(|(_, w)| w.4).expect("non-empty at the cap").0;
+                    let (path, w, rows, units, _) = self.writers.remove(&oldest).expect("key from map");
+                    w.close().await?;
+                    self.done.push(Written { path, units, rows });
+                }
                 let date = chrono::NaiveDate::from_num_days_from_ce_opt(key + 719_163).expect("date in range");
-                let path = format!("usage/charge_date={date}/{}.parquet", self.name);
+                let n = self.parts.entry(key).or_insert(0);
+                let path = if *n == 0 {
+                    format!("usage/charge_date={date}/{}.parquet", self.name)
+                } else {
+                    format!("usage/charge_date={date}/{}-{n}.parquet", self.name)
+                };
+                *n += 1;
                 let w = AsyncArrowWriter::try_new(BufWriter::with_capacity(self.store.clone(), ObjPath::from(path.as_str()), 1 << 20), batch.schema(), Some(props()))?;
-                self.writers.insert(key, (path, w, 0, BTreeSet::new()));
+                self.opened.push(path.clone());
+                self.writers.insert(key, (path, w, 0, BTreeSet::new(), 0));
             }
+            self.tick += 1;
             let entry = self.writers.get_mut(&key).expect("inserted above");
             entry.1.write(&part).await?;
             entry.2 += part.num_rows() as u64;
             entry.3.extend(group_units);
+            entry.4 = self.tick;
         }
         self.bound_memory().await
     }
@@ -93,19 +120,18 @@ impl PartitionWriter {
 
     /// Close every file and return what was written.
     pub(crate) async fn finish(self) -> Result<Vec<Written>, LakeError> {
-        let mut out = Vec::new();
-        let mut all: Vec<_> = self.writers.into_iter().collect();
-        all.sort_by_key(|(k, _)| *k);
-        for (_, (path, w, rows, units)) in all {
+        let mut out = self.done;
+        for (_, (path, w, rows, units, _)) in self.writers {
             w.close().await?;
             out.push(Written { path, units, rows });
         }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
 
     /// Paths opened so far, for clean-up when the delivery is abandoned.
     pub(crate) fn paths(&self) -> Vec<String> {
-        self.writers.values().map(|w| w.0.clone()).collect()
+        self.opened.clone()
     }
 }
 
