@@ -246,3 +246,26 @@ async fn google_extracts_append() {
     }
     assert_eq!(live_rows(&lake), 8, "corrections are new rows, never a replacement");
 }
+
+#[tokio::test]
+async fn more_days_than_open_files_split_into_parts_and_lose_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 40 days, rows round-robin over the days, three rounds: every batch touches many dates.
+    let mut body = HEAD.to_string();
+    for round in 0..3 {
+        for d in 0..40u32 {
+            let day = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap() + chrono::Days::new(u64::from(d));
+            let next = day + chrono::Days::new(1);
+            body.push_str(&format!("acct,sub-1,2025-01-01T00:00:00Z,2025-02-01T00:00:00Z,{day}T00:00:00Z,{next}T00:00:00Z,Usage,USD,{round},{round},AWS,Storage,1,GB\n"));
+        }
+    }
+    put(&tmp.path().join("f.csv"), &body);
+    let mut lake = Lake::open(tmp.path().join("lake")).await.unwrap();
+    let found = lake::discover(&[tmp.path().join("f.csv")]);
+    let opts = IngestOptions { batch_rows: Some(8), ..Default::default() };
+    lake.ingest(&found.deliveries, &opts, &|_| {}).await.unwrap();
+    assert_eq!(live_rows(&lake), 120);
+    assert_eq!(rows_on_disk(&tmp.path().join("lake")), 120);
+    let parts = lake.state().live("usage").count();
+    assert!(parts > 40, "dates closed at the cap continue in part files ({parts} files)");
+}
