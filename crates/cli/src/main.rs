@@ -41,7 +41,19 @@ pub mod exit {
     pub const QUARANTINED: u8 = 3;
 }
 
+/// Index of `mi_option_arena_eager_commit` in mimalloc v3's `mi_option_e` (libmimalloc-sys 0.1.49, pinned).
+const MI_OPTION_ARENA_EAGER_COMMIT: i32 = 4;
+/// Index of `mi_option_purge_delay` in the same enum.
+const MI_OPTION_PURGE_DELAY: i32 = 15;
+
 fn main() -> ExitCode {
+    // Ingest frees and re-allocates batch-sized buffers continuously; mimalloc's default 10 ms purge hands them
+    // back to the kernel and faults them in again, which measured 1.5 s of 3.2 s system time per million rows.
+    // SAFETY: plain option setters, called before any other thread exists.
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1);
+        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 1);
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("OVERSIGHT_LOG")).with_writer(std::io::stderr).init();
     let result = match cli.command {
