@@ -139,3 +139,24 @@ fn real_argon2020_ct_proofs() {
     merkle::verify_consistency(3654490, size, &old, &root, &cpath).unwrap();
     assert!(merkle::verify_consistency(3654490, size, &root, &root, &cpath).is_err());
 }
+
+#[test]
+fn c2sp_tile_paths() {
+    let d: Value = serde_json::from_slice(&std::fs::read(vectors().join("c2sp-spec-examples.json")).unwrap()).unwrap();
+    for v in d["tile_index_encoding"].as_array().unwrap() {
+        assert_eq!(tlog::tiles::index_path(v["n"].as_u64().unwrap()), v["path_elems"].as_str().unwrap());
+    }
+    for (size, key) in [(256u64, "tree_size_256"), (70_000, "tree_size_70000")] {
+        let tiles: Vec<String> = tlog::tiles::hash_tiles(size).into_iter().map(|(l, n, w)| tlog::tiles::tile_path(l, n, w)).collect();
+        let want: Vec<&str> = d[key]["hash_tiles_derived"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+        assert_eq!(tiles, want, "{key}");
+        let bundles: Vec<String> = tlog::tiles::entry_bundles(size).into_iter().map(|(n, w)| tlog::tiles::entries_path(n, w)).collect();
+        match d[key].get("entry_bundles_derived") {
+            Some(all) => assert_eq!(bundles, all.as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect::<Vec<_>>(), "{key}"),
+            None => {
+                assert_eq!(bundles.len() as u64, d[key]["entry_bundles_count_derived"].as_u64().unwrap());
+                assert_eq!(bundles.last().unwrap(), d[key]["last_entry_bundle_derived"].as_str().unwrap());
+            }
+        }
+    }
+}
