@@ -3,4 +3,5 @@
 #![deny(missing_docs)]
 
 pub mod merkle;
+pub mod note;
 pub mod tiles;

@@ -160,3 +160,74 @@ fn c2sp_tile_paths() {
         }
     }
 }
+
+fn note_vectors() -> Value {
+    serde_json::from_slice(&std::fs::read(vectors().join("signed-note-vectors.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn signed_note_valid_vectors() {
+    use tlog::note::{Note, NoteError, Signer, Verifier};
+    let d = note_vectors();
+    for v in d["valid_notes"].as_array().unwrap() {
+        let note = Note::parse(v["signed_note"].as_str().unwrap().as_bytes()).unwrap();
+        match v["id"].as_str().unwrap() {
+            "go-two-sigs" => {
+                let keys: Vec<Verifier> = v["vkeys"].as_array().unwrap().iter().map(|k| Verifier::parse(k.as_str().unwrap()).unwrap()).collect();
+                assert_eq!(note.verify(&keys[..1]).unwrap(), vec!["PeterNeumann"]);
+                assert_eq!(note.verify(&keys).unwrap().len(), 2);
+                assert_eq!(note.verify(&[]), Err(NoteError::Unverified));
+            }
+            id => {
+                let key = Verifier::parse(v["vkey"].as_str().unwrap()).unwrap();
+                assert_eq!(key.to_vkey(), v["vkey"].as_str().unwrap());
+                note.verify(std::slice::from_ref(&key)).unwrap_or_else(|e| panic!("{id}: {e}"));
+                if let Some(skey) = v.get("skey") {
+                    // Ed25519 is deterministic: our signer reproduces the published note byte for byte.
+                    let signer = Signer::parse(skey.as_str().unwrap()).unwrap();
+                    assert_eq!(tlog::note::sign(v["text"].as_str().unwrap(), &[&signer]).unwrap(), v["signed_note"].as_str().unwrap());
+                    assert_eq!(signer.verifier().to_vkey(), key.to_vkey());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn signed_note_invalid_vectors_are_refused() {
+    use tlog::note::{Note, Verifier};
+    let d = note_vectors();
+    let mut n = 0;
+    for v in d["invalid"].as_array().unwrap() {
+        let id = v["id"].as_str().unwrap();
+        let refused = match v.get("signed_note") {
+            None => Verifier::parse(v["vkey"].as_str().unwrap()).is_err(),
+            Some(text) => {
+                let keys: Vec<Verifier> = v.get("vkey").map(|k| vec![Verifier::parse(k.as_str().unwrap()).unwrap()]).unwrap_or_default();
+                Note::parse(text.as_str().unwrap().as_bytes()).and_then(|note| note.verify(&keys)).is_err()
+            }
+        };
+        assert!(refused, "{id} was accepted");
+        n += 1;
+    }
+    assert_eq!(n, 9);
+    // Key IDs of real keys, including a name and key holding '+'.
+    for k in d["real_vkeys_for_key_id_checks"].as_array().unwrap() {
+        let v = Verifier::parse(k["vkey"].as_str().unwrap()).unwrap();
+        assert_eq!(u64::from(v.kind), k["signature_type"].as_u64().unwrap());
+    }
+}
+
+#[test]
+fn derived_cosignature_v1_vector() {
+    use tlog::note::{Note, Verifier};
+    let d: Value = serde_json::from_slice(&std::fs::read(vectors().join("c2sp-spec-examples.json")).unwrap()).unwrap();
+    let k = &d["derived_cosignature_v1_kat"];
+    let witness = Verifier::parse(k["vkey_type_0x04"].as_str().unwrap()).unwrap();
+    let text = format!("{}\n{}\n", k["checkpoint_text"].as_str().unwrap(), k["cosignature_line"].as_str().unwrap());
+    let note = Note::parse(text.as_bytes()).unwrap();
+    assert_eq!(note.verify_cosignatures(&[witness.clone()]).unwrap(), vec![(k["cosigner_name"].as_str().unwrap().to_string(), k["timestamp"].as_u64().unwrap())]);
+    // The same line over another checkpoint does not verify.
+    let other = text.replace("20852163", "20852164");
+    assert!(Note::parse(other.as_bytes()).unwrap().verify_cosignatures(&[witness]).is_err());
+}
