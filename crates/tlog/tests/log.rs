@@ -1,0 +1,93 @@
+//! The tile log end to end: batched appends, roots and proofs from the tiles alone, signed checkpoints, recovery.
+
+use tlog::log::{Checkpoint, Log, LogError, TileReader};
+use tlog::merkle;
+
+fn entry(i: u64) -> Vec<u8> {
+    format!("{{\"kind\":\"test\",\"n\":{i}}}").into_bytes()
+}
+
+#[test]
+fn batches_build_the_same_tree_as_the_reference_and_proofs_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (public, private) = (tmp.path().join("log"), tmp.path().join("private"));
+    let mut log = Log::create(&public, &private, "example.org/oversight-test", &[7u8; 32]).unwrap();
+    let verifier = log.verifier();
+    let mut leaves = Vec::new();
+    let mut sizes = vec![0u64];
+    for batch in [1u64, 255, 2, 300, 1000, 65_536 - 1558 + 3] {
+        let start = leaves.len() as u64;
+        let entries: Vec<Vec<u8>> = (start..start + batch).map(entry).collect();
+        let range = log.append(&entries).unwrap();
+        assert_eq!(range, start..start + batch);
+        leaves.extend(entries.iter().map(|e| merkle::leaf_hash(e)));
+        let size = leaves.len() as u64;
+        sizes.push(size);
+
+        let reader = TileReader::new(&public);
+        let (note, cp) = reader.checkpoint().unwrap();
+        note.verify(std::slice::from_ref(&verifier)).unwrap();
+        assert_eq!(cp, Checkpoint { origin: "example.org/oversight-test".into(), size, root: merkle::root(&leaves) });
+        assert_eq!(reader.root(size).unwrap(), cp.root);
+        for i in [0, size / 3, size - 1] {
+            let p = reader.inclusion_proof(i, size).unwrap();
+            assert_eq!(p, merkle::inclusion_proof(&leaves, i as usize));
+            merkle::verify_inclusion(&leaves[i as usize], i, size, &p, &cp.root).unwrap();
+            assert_eq!(reader.entry(i, size).unwrap(), entry(i));
+        }
+        for old in &sizes[1..] {
+            let p = reader.consistency_proof(*old, size).unwrap();
+            assert_eq!(p, merkle::consistency_proof(&leaves, *old as usize));
+            merkle::verify_consistency(*old, size, &merkle::root(&leaves[..*old as usize]), &cp.root, &p).unwrap();
+        }
+    }
+    // Every tile the size needs exists, including the partial ones at every level.
+    let size = leaves.len() as u64;
+    for (l, n, w) in tlog::tiles::hash_tiles(size) {
+        assert!(public.join(tlog::tiles::tile_path(l, n, w)).exists(), "{}", tlog::tiles::tile_path(l, n, w));
+    }
+    // Reopening continues from the same size.
+    let log = Log::open(&public, &private).unwrap();
+    assert_eq!(log.size(), size);
+}
+
+#[test]
+fn oversized_entries_are_refused_and_nothing_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (public, private) = (tmp.path().join("log"), tmp.path().join("private"));
+    let mut log = Log::create(&public, &private, "example.org/t", &[1u8; 32]).unwrap();
+    let err = log.append(&[vec![b'a'; 10], vec![b'x'; 65_536]]).unwrap_err();
+    assert!(matches!(err, LogError::TooLarge { index: 1, len: 65_536 }), "{err}");
+    assert_eq!(log.size(), 0);
+    log.append(&[vec![b'x'; 65_535]]).unwrap();
+    assert_eq!(TileReader::new(&public).entry(0, 1).unwrap().len(), 65_535);
+}
+
+#[test]
+fn a_stage_left_before_the_swap_is_discarded_on_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (public, private) = (tmp.path().join("log"), tmp.path().join("private"));
+    let mut log = Log::create(&public, &private, "example.org/t", &[2u8; 32]).unwrap();
+    log.append(&[entry(0)]).unwrap();
+    // A writer staged a batch and died before the compare-and-swap: its target checkpoint is not the current one.
+    let stage = serde_json::json!({"from": "x", "to": "example.org/t\n2\nAAAA\n", "tiles": [["tile/0/000.p/2", "AAAA"]], "signed": "junk"});
+    std::fs::write(private.join("stage"), stage.to_string()).unwrap();
+    let log = Log::open(&public, &private).unwrap();
+    assert_eq!(log.size(), 1);
+    assert!(!private.join("stage").exists());
+    assert!(!public.join("tile/0/000.p/2").exists());
+}
+
+#[test]
+fn two_writers_cannot_fork_the_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (public, private) = (tmp.path().join("log"), tmp.path().join("private"));
+    let mut a = Log::create(&public, &private, "example.org/t", &[3u8; 32]).unwrap();
+    let mut b = Log::open(&public, &private).unwrap();
+    a.append(&[entry(0)]).unwrap();
+    // b still believes the log is empty: its append is refused, not forked.
+    assert!(matches!(b.append(&[entry(99)]), Err(LogError::Conflict)));
+    let reader = TileReader::new(&public);
+    assert_eq!(reader.checkpoint().unwrap().1.size, 1);
+    assert_eq!(reader.entry(0, 1).unwrap(), entry(0));
+}
