@@ -91,3 +91,31 @@ fn two_writers_cannot_fork_the_log() {
     assert_eq!(reader.checkpoint().unwrap().1.size, 1);
     assert_eq!(reader.entry(0, 1).unwrap(), entry(0));
 }
+
+/// The crates `tlog_tiles` and `signed_note` (independent implementations) accept our proofs and checkpoint.
+#[test]
+fn independent_crates_accept_our_proofs_and_checkpoint() {
+    use tlog_tiles::{Hash as TH, check_record, check_tree, record_hash};
+    let tmp = tempfile::tempdir().unwrap();
+    let (public, private) = (tmp.path().join("log"), tmp.path().join("private"));
+    let mut log = Log::create(&public, &private, "example.org/independent", &[9u8; 32]).unwrap();
+    let entries: Vec<Vec<u8>> = (0..1000).map(entry).collect();
+    log.append(&entries[..300]).unwrap();
+    log.append(&entries[300..]).unwrap();
+    let reader = TileReader::new(&public);
+    let (_, cp) = reader.checkpoint().unwrap();
+    let th = |h: merkle::Hash| TH(h);
+    for i in [0u64, 299, 300, 999] {
+        let p: Vec<TH> = reader.inclusion_proof(i, 1000).unwrap().into_iter().map(th).collect();
+        check_record(&p, 1000, th(cp.root), i, record_hash(&entry(i))).unwrap();
+    }
+    let old_root = reader.root(300).unwrap();
+    let p: Vec<TH> = reader.consistency_proof(300, 1000).unwrap().into_iter().map(th).collect();
+    check_tree(&p, 1000, th(cp.root), 300, th(old_root)).unwrap();
+
+    let vkey = log.verifier().to_vkey();
+    let note = signed_note::Note::from_bytes(log.checkpoint().unwrap().as_bytes()).unwrap();
+    let verifiers = signed_note::VerifierList::new(vec![Box::new(signed_note::StandardVerifier::new(&vkey).unwrap())]);
+    let (verified, unverified) = note.verify(&verifiers).unwrap();
+    assert_eq!((verified.len(), unverified.len()), (1, 0));
+}
