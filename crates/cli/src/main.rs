@@ -27,6 +27,8 @@ enum Command {
     Ingest(cmd::ingest::IngestArgs),
     /// Build signal series from the lake, or list the meters the catalog does not know.
     Signals(cmd::signals::SignalsArgs),
+    /// Create and append to the transparency log, print its checkpoint and proofs.
+    Log(cmd::log::LogArgs),
 }
 
 /// Exit codes, documented in `--help` of each command and in README.md.
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ingest(a) => cmd::ingest::run(a),
         Command::Signals(a) => cmd::signals::run(a),
+        Command::Log(a) => cmd::log::run(a),
     };
     match result {
         Ok(code) => code,

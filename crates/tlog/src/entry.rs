@@ -12,7 +12,7 @@ pub const KINDS: [&str; 6] = ["policy-pack", "scan", "finding", "decision", "enf
 #[derive(Debug, thiserror::Error)]
 pub enum EntryError {
     /// Not valid JSON.
-    #[error("not valid JSON: {0}")]
+    #[error("not valid JSON")]
     Json(#[from] serde_json::Error),
     /// Valid JSON, but not an object.
     #[error("an entry must be a JSON object")]

@@ -1,6 +1,7 @@
 //! One module per subcommand: its flags and its run function.
 
 pub mod ingest;
+pub mod log;
 pub mod signals;
 
 /// A multi-thread tokio runtime for the async library calls.

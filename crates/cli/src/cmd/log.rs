@@ -1,0 +1,140 @@
+//! `oversight log …`: create a transparency log, append entries, print the checkpoint and proofs, and compute
+//! tenant pseudonyms.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use clap::{Args, Subcommand};
+
+use crate::exit;
+
+/// Work with the transparency log: a C2SP tile log in a folder that any static file server can serve as is.
+#[derive(Args)]
+pub struct LogArgs {
+    /// The public log folder (checkpoint and tiles).
+    #[arg(long, global = true, default_value = "./oversight-log", env = "OVERSIGHT_LOG_DIR")]
+    dir: PathBuf,
+    /// The private state folder (signing key, lock, stage); never serve it. Default: DIR.private
+    #[arg(long, global = true)]
+    private: Option<PathBuf>,
+    #[command(subcommand)]
+    command: LogCommand,
+}
+
+#[derive(Subcommand)]
+enum LogCommand {
+    /// Create a log and its Ed25519 key (file mode 0600); prints the verifier key.
+    Init {
+        /// The log's origin line, e.g. `transparency.example.com/oversight`.
+        #[arg(long)]
+        origin: String,
+    },
+    /// Append JSON objects, one per line, from FILE or standard input; prints each entry's index.
+    Append {
+        /// The file (default: standard input).
+        file: Option<PathBuf>,
+    },
+    /// Print the signed checkpoint.
+    Checkpoint,
+    /// Print an inclusion proof (--index) or a consistency proof (--consistency OLD NEW), from the tiles alone.
+    Prove {
+        /// The entry index.
+        #[arg(long, conflicts_with = "consistency")]
+        index: Option<u64>,
+        /// Two tree sizes, older first.
+        #[arg(long, num_args = 2, value_names = ["OLD", "NEW"])]
+        consistency: Option<Vec<u64>>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a tenant's pseudonym (HMAC-SHA256 under the provider key), or check one with --check.
+    Pseudonym {
+        /// A file holding the provider's pseudonym key.
+        #[arg(long)]
+        key_file: PathBuf,
+        /// The tenant id.
+        #[arg(long)]
+        tenant: String,
+        /// A pseudonym to check against the tenant id (exit 0 if it matches, 1 if not).
+        #[arg(long)]
+        check: Option<String>,
+    },
+}
+
+/// Run the command.
+pub fn run(a: LogArgs) -> anyhow::Result<ExitCode> {
+    let private = a.private.clone().unwrap_or_else(|| a.dir.with_extension("private"));
+    match a.command {
+        LogCommand::Init { origin } => {
+            let mut seed = [0u8; 32];
+            getrandom::getrandom(&mut seed).map_err(|e| anyhow::anyhow!("reading the system's random source: {e}"))?;
+            let log = tlog::log::Log::create(&a.dir, &private, &origin, &seed)?;
+            println!("{}", log.verifier().to_vkey());
+            eprintln!("log at {}, private key in {}", a.dir.display(), private.join("key").display());
+        }
+        LogCommand::Append { file } => {
+            let mut log = tlog::log::Log::open(&a.dir, &private).with_context(|| format!("opening the log at {}", a.dir.display()))?;
+            let reader: Box<dyn BufRead> = match &file {
+                Some(p) => Box::new(std::io::BufReader::new(std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?)),
+                None => Box::new(std::io::stdin().lock()),
+            };
+            let name = file.as_deref().map_or("stdin".into(), |p: &Path| p.display().to_string());
+            let mut entries = Vec::new();
+            for (i, line) in reader.lines().enumerate() {
+                let line = line.with_context(|| format!("{name}: line {}", i + 1))?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                // One bad line refuses the whole batch: nothing is appended.
+                entries.push(tlog::entry::canonical(&line).with_context(|| format!("{name}: line {}", i + 1))?);
+            }
+            for i in log.append(&entries)? {
+                println!("{i}");
+            }
+        }
+        LogCommand::Checkpoint => {
+            let path = a.dir.join("checkpoint");
+            print!("{}", std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?);
+        }
+        LogCommand::Prove { index, consistency, json } => {
+            let reader = tlog::log::TileReader::new(&a.dir);
+            let (_, cp) = reader.checkpoint()?;
+            let (kind, proof, extra) = match (index, consistency.as_deref()) {
+                (Some(i), _) => ("inclusion", reader.inclusion_proof(i, cp.size)?, serde_json::json!({"index": i, "size": cp.size})),
+                (None, Some([old, new])) => ("consistency", reader.consistency_proof(*old, *new)?, serde_json::json!({"old": old, "new": new})),
+                _ => {
+                    eprintln!("error: give --index N or --consistency OLD NEW");
+                    return Ok(ExitCode::from(exit::USAGE));
+                }
+            };
+            let hashes: Vec<String> = proof.iter().map(|h| STANDARD.encode(h)).collect();
+            if json {
+                let mut v = serde_json::json!({"proof": kind, "root": STANDARD.encode(cp.root), "hashes": hashes});
+                v.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("{kind} proof {extra} against root {}", STANDARD.encode(cp.root));
+                for h in hashes {
+                    println!("{h}");
+                }
+            }
+        }
+        LogCommand::Pseudonym { key_file, tenant, check } => {
+            let key = std::fs::read(&key_file).with_context(|| format!("reading {}", key_file.display()))?;
+            match check {
+                None => println!("{}", tlog::entry::pseudonym(&key, &tenant)),
+                Some(p) if tlog::entry::is_pseudonym_of(&key, &tenant, &p) => println!("{p} is the pseudonym of {tenant}"),
+                Some(p) => {
+                    println!("{p} is NOT the pseudonym of {tenant}");
+                    return Ok(ExitCode::from(exit::FAILED));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::from(exit::OK))
+}

@@ -1,0 +1,56 @@
+//! `oversight log …` end to end.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn oversight(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oversight")).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn init_append_checkpoint_prove() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let d = dir.to_str().unwrap();
+    let (code, vkey, _) = oversight(&["log", "--dir", d, "init", "--origin", "example.org/t"], "");
+    assert_eq!(code, 0);
+    assert!(vkey.starts_with("example.org/t+"), "{vkey}");
+    let (code, out, _) = oversight(&["log", "--dir", d, "append"], "{\"kind\":\"scan\",\"b\":1,\"a\":2}\n\n{\"kind\":\"finding\"}\n");
+    assert_eq!((code, out.as_str()), (0, "0\n1\n"));
+    // Entries are stored as canonical JSON.
+    let reader = tlog::log::TileReader::new(&dir);
+    assert_eq!(reader.entry(0, 2).unwrap(), br#"{"a":2,"b":1,"kind":"scan"}"#);
+    // A bad line refuses the whole batch, naming the line.
+    let (code, _, err) = oversight(&["log", "--dir", d, "append"], "{\"a\":1}\nnot json\n");
+    assert_eq!(code, 1);
+    assert!(err.contains("stdin: line 2: not valid JSON"), "{err}");
+    assert_eq!(reader.checkpoint().unwrap().1.size, 2);
+    let (code, cp, _) = oversight(&["log", "--dir", d, "checkpoint"], "");
+    assert_eq!(code, 0);
+    let note = tlog::note::Note::parse(cp.as_bytes()).unwrap();
+    note.verify(&[tlog::note::Verifier::parse(vkey.trim()).unwrap()]).unwrap();
+    let (code, out, _) = oversight(&["log", "--dir", d, "prove", "--index", "1", "--json"], "");
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["hashes"].as_array().unwrap().len(), 1);
+    assert_eq!(oversight(&["log", "--dir", d, "prove"], "").0, 2);
+    // The key file is private to its owner.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(tmp.path().join("log.private/key")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn pseudonyms_can_be_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("key");
+    std::fs::write(&key, b"provider secret").unwrap();
+    let k = key.to_str().unwrap();
+    let (code, p, _) = oversight(&["log", "pseudonym", "--key-file", k, "--tenant", "sub-0042"], "");
+    assert_eq!(code, 0);
+    assert_eq!(oversight(&["log", "pseudonym", "--key-file", k, "--tenant", "sub-0042", "--check", p.trim()], "").0, 0);
+    assert_eq!(oversight(&["log", "pseudonym", "--key-file", k, "--tenant", "sub-0043", "--check", p.trim()], "").0, 1);
+}
