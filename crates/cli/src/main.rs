@@ -29,6 +29,8 @@ enum Command {
     Signals(cmd::signals::SignalsArgs),
     /// Create and append to the transparency log, print its checkpoint and proofs.
     Log(cmd::log::LogArgs),
+    /// Verify a published transparency log as an auditor.
+    Verify(cmd::verify::VerifyArgs),
 }
 
 /// Exit codes, documented in `--help` of each command and in README.md.
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::Ingest(a) => cmd::ingest::run(a),
         Command::Signals(a) => cmd::signals::run(a),
         Command::Log(a) => cmd::log::run(a),
+        Command::Verify(a) => cmd::verify::run(a),
     };
     match result {
         Ok(code) => code,

@@ -54,3 +54,51 @@ fn pseudonyms_can_be_checked() {
     assert_eq!(oversight(&["log", "pseudonym", "--key-file", k, "--tenant", "sub-0042", "--check", p.trim()], "").0, 0);
     assert_eq!(oversight(&["log", "pseudonym", "--key-file", k, "--tenant", "sub-0043", "--check", p.trim()], "").0, 1);
 }
+
+#[test]
+fn verify_says_what_holds_and_catches_tampering_and_rollback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let d = dir.to_str().unwrap();
+    let state = tmp.path().join("seen");
+    let s = state.to_str().unwrap();
+    let vkey = oversight(&["log", "--dir", d, "init", "--origin", "example.org/v"], "").1.trim().to_string();
+    let lines: String = (0..600).map(|i| format!("{{\"kind\":\"scan\",\"n\":{i}}}\n")).collect();
+    oversight(&["log", "--dir", d, "append"], &lines);
+    let (code, out, _) = oversight(&["verify", "--log", d, "--key", &vkey, "--state", s, "--entry", "5", "--full"], "");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("holds: entry inclusion: entry 5: {\"kind\":\"scan\",\"n\":5}"), "{out}");
+    oversight(&["log", "--dir", d, "append"], "{\"kind\":\"lift\"}\n");
+    let (code, out, _) = oversight(&["verify", "--log", d, "--key", &vkey, "--state", s], "");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("extends the remembered size 600"), "{out}");
+
+    // A tampered tile is caught by the full check.
+    let copy = tmp.path().join("tampered");
+    std::fs::create_dir_all(copy.join("tile/0")).unwrap();
+    for f in ["checkpoint"] {
+        std::fs::copy(dir.join(f), copy.join(f)).unwrap();
+    }
+    copy_dir(&dir.join("tile"), &copy.join("tile"));
+    let mut t = std::fs::read(copy.join("tile/0/000")).unwrap();
+    t[40] ^= 1;
+    std::fs::write(copy.join("tile/0/000"), t).unwrap();
+    let (code, out, _) = oversight(&["verify", "--log", copy.to_str().unwrap(), "--key", &vkey, "--full"], "");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAILS: every tile"), "{out}");
+
+    // A log that shrank since the last check is a rollback.
+    std::fs::write(&state, "example.org/v\n700\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n").unwrap();
+    let (code, out, _) = oversight(&["verify", "--log", d, "--key", &vkey, "--state", s], "");
+    assert_eq!(code, 1);
+    assert!(out.contains("FAILS: consistency with last check: the log shrank from 700 to 601"), "{out}");
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() { copy_dir(&e.path(), &dest) } else { std::fs::copy(e.path(), dest).unwrap(); }
+    }
+}
