@@ -119,3 +119,54 @@ fn independent_crates_accept_our_proofs_and_checkpoint() {
     let (verified, unverified) = note.verify(&verifiers).unwrap();
     assert_eq!((verified.len(), unverified.len()), (1, 0));
 }
+
+/// Files under `dir`, relative path → bytes.
+fn snapshot(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(base: &std::path::Path, d: &std::path::Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.insert(p.strip_prefix(base).unwrap().to_string_lossy().into(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = Default::default();
+    walk(dir, dir, &mut out);
+    out
+}
+
+#[test]
+fn a_crash_after_the_swap_is_finished_on_open() {
+    use base64::Engine;
+    let tmp = tempfile::tempdir().unwrap();
+    let (public, private) = (tmp.path().join("log"), tmp.path().join("private"));
+    let mut log = Log::create(&public, &private, "example.org/t", &[5u8; 32]).unwrap();
+    log.append(&(0..300).map(entry).collect::<Vec<_>>()).unwrap();
+    let (old_public, old_private_cp) = (snapshot(&public), std::fs::read_to_string(private.join("checkpoint")).unwrap());
+    log.append(&(300..700).map(entry).collect::<Vec<_>>()).unwrap();
+    let new_public = snapshot(&public);
+    let new_private_cp = std::fs::read_to_string(private.join("checkpoint")).unwrap();
+
+    // Rebuild the moment after the compare-and-swap: private checkpoint swapped, stage on disk, public folder old.
+    let tiles: Vec<(String, String)> = new_public
+        .iter()
+        .filter(|(p, b)| p.starts_with("tile/") && old_public.get(*p) != Some(*b))
+        .map(|(p, b)| (p.clone(), base64::engine::general_purpose::STANDARD.encode(b)))
+        .collect();
+    let signed = String::from_utf8(new_public["checkpoint"].clone()).unwrap();
+    let stage = serde_json::json!({"from": old_private_cp, "to": new_private_cp, "tiles": tiles, "signed": signed});
+    std::fs::remove_dir_all(&public).unwrap();
+    for (p, b) in &old_public {
+        std::fs::create_dir_all(public.join(p).parent().unwrap()).unwrap();
+        std::fs::write(public.join(p), b).unwrap();
+    }
+    std::fs::write(private.join("stage"), stage.to_string()).unwrap();
+    assert_eq!(TileReader::new(&public).checkpoint().unwrap().1.size, 300);
+
+    let log = Log::open(&public, &private).unwrap();
+    assert_eq!(log.size(), 700);
+    assert!(!private.join("stage").exists());
+    assert_eq!(snapshot(&public), new_public, "the finished batch leaves exactly what an uninterrupted append wrote");
+}
