@@ -57,6 +57,29 @@ pub enum LogError {
     /// A proof was asked for outside the tree.
     #[error("{0}")]
     Range(String),
+    /// A record is not a loggable entry.
+    #[error("record {index}: {source}")]
+    Entry {
+        /// Position in the batch.
+        index: usize,
+        /// Why.
+        source: crate::entry::EntryError,
+    },
+}
+
+/// An inclusion proof with everything needed to check it later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proof {
+    /// The entry's index.
+    pub index: u64,
+    /// The tree size the proof is for.
+    pub size: u64,
+    /// That tree's root.
+    pub root: Hash,
+    /// The audit path.
+    pub hashes: Vec<Hash>,
+    /// The signed checkpoint of that tree.
+    pub checkpoint: String,
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> LogError + '_ {
@@ -288,6 +311,27 @@ impl Log {
         fs::remove_file(self.private.join("stage")).map_err(io(&self.private))?;
         self.size = new_size;
         Ok(old.size..new_size)
+    }
+
+    /// Append records of a kind (`scan`, `finding`, `decision`, ... see [`crate::entry::KINDS`]): each body is a
+    /// JSON object, logged as canonical JSON with its `kind` field set. Returns the indexes.
+    pub fn append_records(&mut self, records: &[(&str, serde_json::Value)]) -> Result<std::ops::Range<u64>, LogError> {
+        let mut entries = Vec::with_capacity(records.len());
+        for (index, (kind, body)) in records.iter().enumerate() {
+            let mut body = body.clone();
+            let obj = body.as_object_mut().ok_or(LogError::Entry { index, source: crate::entry::EntryError::NotObject })?;
+            obj.insert("kind".into(), serde_json::Value::String((*kind).into()));
+            entries.push(crate::entry::canonical_value(&body).map_err(|source| LogError::Entry { index, source })?);
+        }
+        self.append(&entries)
+    }
+
+    /// The inclusion proof of an entry in the current tree, with the signed checkpoint it checks against.
+    pub fn prove(&self, index: u64) -> Result<Proof, LogError> {
+        let reader = TileReader::new(&self.public);
+        let (_, cp) = reader.checkpoint()?;
+        let hashes = reader.inclusion_proof(index, cp.size)?;
+        Ok(Proof { index, size: cp.size, root: cp.root, hashes, checkpoint: self.checkpoint()? })
     }
 
     /// The signed public checkpoint.

@@ -170,3 +170,20 @@ fn a_crash_after_the_swap_is_finished_on_open() {
     assert!(!private.join("stage").exists());
     assert_eq!(snapshot(&public), new_public, "the finished batch leaves exactly what an uninterrupted append wrote");
 }
+
+#[test]
+fn records_are_logged_as_canonical_json_with_their_kind_and_proved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (public, private) = (tmp.path().join("log"), tmp.path().join("private"));
+    let mut log = Log::create(&public, &private, "example.org/t", &[6u8; 32]).unwrap();
+    let body = serde_json::json!({"policy": "interception-pipeline", "account": "5f1c…", "score": 0.97});
+    let range = log.append_records(&[("finding", body.clone()), ("decision", serde_json::json!({"case": 1}))]).unwrap();
+    assert_eq!(range, 0..2);
+    let reader = TileReader::new(&public);
+    assert_eq!(reader.entry(1, 2).unwrap(), br#"{"case":1,"kind":"decision"}"#);
+    let proof = log.prove(0).unwrap();
+    let leaf = merkle::leaf_hash(&reader.entry(0, 2).unwrap());
+    merkle::verify_inclusion(&leaf, proof.index, proof.size, &proof.hashes, &proof.root).unwrap();
+    assert!(proof.checkpoint.contains("example.org/t\n2\n"));
+    assert!(matches!(log.append_records(&[("scan", serde_json::json!([1]))]), Err(LogError::Entry { index: 0, .. })));
+}
