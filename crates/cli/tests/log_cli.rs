@@ -102,3 +102,48 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         if e.file_type().unwrap().is_dir() { copy_dir(&e.path(), &dest) } else { std::fs::copy(e.path(), dest).unwrap(); }
     }
 }
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).to_ascii_lowercase()
+}
+
+#[test]
+fn serve_sets_content_types_and_cache_lifetimes() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let d = dir.to_str().unwrap();
+    oversight(&["log", "--dir", d, "init", "--origin", "example.org/s"], "");
+    let lines: String = (0..300).map(|i| format!("{{\"n\":{i}}}\n")).collect();
+    oversight(&["log", "--dir", d, "append"], &lines);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oversight"))
+        .args(["log", "--dir", d, "serve", "--listen", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap()).read_line(&mut first).unwrap();
+    let addr = first.trim().rsplit("http://").next().unwrap().to_string();
+    let cp = http_get(&addr, "/checkpoint");
+    let full = http_get(&addr, "/tile/0/000");
+    let partial = http_get(&addr, "/tile/entries/001.p/44");
+    let escape = http_get(&addr, "/tile/../../etc/passwd");
+    let private = http_get(&addr, "/../log.private/key");
+    let hidden = http_get(&addr, "/tile/.hidden");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(cp.starts_with("http/1.1 200") && cp.contains("cache-control: no-store") && cp.contains("text/plain"), "{cp}");
+    assert!(full.starts_with("http/1.1 200") && full.contains("max-age=31536000, immutable"), "{full}");
+    assert!(partial.starts_with("http/1.1 200"), "{partial}");
+    // Paths outside the public layout are never served (404, or hyper refuses the request outright).
+    assert!(hidden.starts_with("http/1.1 404"), "{hidden}");
+    for r in [&escape, &private] {
+        assert!(!r.starts_with("http/1.1 200") && !r.contains("private+key"), "{r}");
+    }
+
+}

@@ -52,6 +52,12 @@ enum LogCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the log folder over HTTP (C2SP static layout) with the right content types and cache lifetimes.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
     /// Print a tenant's pseudonym (HMAC-SHA256 under the provider key), or check one with --check.
     Pseudonym {
         /// A file holding the provider's pseudonym key.
@@ -124,6 +130,10 @@ pub fn run(a: LogArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        LogCommand::Serve { listen } => {
+            let rt = super::runtime()?;
+            rt.block_on(serve(a.dir.clone(), &listen))?;
+        }
         LogCommand::Pseudonym { key_file, tenant, check } => {
             let key = std::fs::read(&key_file).with_context(|| format!("reading {}", key_file.display()))?;
             match check {
@@ -137,4 +147,32 @@ pub fn run(a: LogArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::from(exit::OK))
+}
+
+/// Serve `checkpoint` (never cached) and `tile/...` (immutable: a tile path, full or partial, never changes content).
+async fn serve(dir: PathBuf, listen: &str) -> anyhow::Result<()> {
+    use axum::http::{StatusCode, Uri, header};
+    use axum::response::IntoResponse;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    eprintln!("serving {} on http://{}", dir.display(), listener.local_addr()?);
+    let app = axum::Router::new().fallback(move |uri: Uri| {
+        let dir = dir.clone();
+        async move {
+            let path = uri.path().trim_start_matches('/');
+            let allowed = path == "checkpoint"
+                || (path.starts_with("tile/") && path.split('/').all(|seg| !seg.is_empty() && !seg.starts_with('.')));
+            if !allowed {
+                return (StatusCode::NOT_FOUND, "not found\n").into_response();
+            }
+            match tokio::fs::read(dir.join(path)).await {
+                Ok(bytes) if path == "checkpoint" => {
+                    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], bytes).into_response()
+                }
+                Ok(bytes) => ([(header::CONTENT_TYPE, "application/octet-stream"), (header::CACHE_CONTROL, "public, max-age=31536000, immutable")], bytes).into_response(),
+                Err(_) => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+            }
+        }
+    });
+    axum::serve(listener, app).await?;
+    Ok(())
 }
