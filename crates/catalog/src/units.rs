@@ -37,6 +37,13 @@ pub struct Unit {
     pub factor: f64,
 }
 
+/// Whether a unit string states its own block size ("1 Hour", "10K", "1 GB/Month"), as Azure's `UnitOfMeasure`
+/// does. Azure FOCUS exports write only the distinct unit ("Units", "Hours") while the quantity counts blocks
+/// (meters.md §4.0), so the catalog's rule supplies the block in that case.
+pub fn block_given(raw: &str) -> bool {
+    raw.trim_start().starts_with(|c: char| c.is_ascii_digit())
+}
+
 /// Parse a unit string. `gb` is the provider's bytes per "GB" (10^9 or 2^30); "GiB" is always 2^30.
 pub fn parse(raw: &str, gb: f64) -> Option<Unit> {
     let s = raw.trim();
@@ -46,13 +53,12 @@ pub fn parse(raw: &str, gb: f64) -> Option<Unit> {
     let mut rest = s[digits.len()..].trim_start();
     if !digits.is_empty() {
         for (suffix, mult) in [("K", 1e3), ("M", 1e6), ("B", 1e9)] {
-            if let Some(r) = rest.strip_prefix(suffix) {
-                if r.is_empty() || r.starts_with([' ', '/']) {
+            if let Some(r) = rest.strip_prefix(suffix)
+                && (r.is_empty() || r.starts_with([' ', '/'])) {
                     block *= mult;
                     rest = r.trim_start();
                     break;
                 }
-            }
         }
     }
     let word = rest.to_ascii_lowercase().replace(['_'], " ").replace(" / ", "/").replace("(s)", "s");
@@ -75,22 +81,20 @@ pub fn parse(raw: &str, gb: f64) -> Option<Unit> {
     for m in month {
         if let Some(p) = word.strip_suffix(m) {
             let p = p.trim().replace("gibibyte", "gib").replace("gigabyte", "gb").replace("terabyte", "tb");
-            if let Some(f) = byte_prefix(&p).and_then(|p| scale(p)) {
+            if let Some(f) = byte_prefix(&p).and_then(&scale) {
                 return Some(Unit { dimension: Dimension::BytesOverTime(TimeBasis::Month), factor: block * f });
             }
         }
     }
-    if let Some(p) = word.strip_suffix("-seconds").or_else(|| word.strip_suffix(" seconds")).or_else(|| word.strip_suffix("-second")) {
-        if let Some(f) = byte_prefix(p.trim()).and_then(|p| scale(p)) {
+    if let Some(p) = word.strip_suffix("-seconds").or_else(|| word.strip_suffix(" seconds")).or_else(|| word.strip_suffix("-second"))
+        && let Some(f) = byte_prefix(p.trim()).and_then(&scale) {
             return Some(Unit { dimension: Dimension::BytesOverTime(TimeBasis::Second), factor: block * f });
         }
-    }
-    if let Some(p) = word.strip_suffix("-hours").or_else(|| word.strip_suffix("-hrs")).or_else(|| word.strip_suffix("hrs")) {
-        if let Some(f) = byte_prefix(p.trim()).and_then(|p| scale(p)) {
+    if let Some(p) = word.strip_suffix("-hours").or_else(|| word.strip_suffix("-hrs")).or_else(|| word.strip_suffix("hrs"))
+        && let Some(f) = byte_prefix(p.trim()).and_then(&scale) {
             return Some(Unit { dimension: Dimension::BytesOverTime(TimeBasis::Hour), factor: block * f });
         }
-    }
-    if let Some(f) = byte_prefix(word).and_then(|p| scale(p)) {
+    if let Some(f) = byte_prefix(word).and_then(scale) {
         return Some(Unit { dimension: Dimension::Bytes, factor: block * f });
     }
     // Rates ("10K/Hour", "1 /Day") are not quantities any signal sums.
