@@ -537,6 +537,22 @@ impl Catalog {
     }
 
     /// Map one meter key: the first rule of the key's provider that matches decides. Deterministic, never panics.
+    ///
+    /// ```
+    /// use catalog::{Catalog, Lookup, MeterKey, MonthBasis, QuantitySource};
+    /// let key = MeterKey { provider: Some("AWS"), usage_type: Some("EUW2-TimedStorage-ByteHrs"), consumed_unit: Some("GB-Mo"), ..Default::default() };
+    /// match Catalog::embedded().lookup(&key) {
+    ///     Lookup::Signal(m) => {
+    ///         assert_eq!((m.signal, m.quantity, m.per_month, m.month), ("storage.stored_bytes", QuantitySource::Consumed, true, MonthBasis::Calendar));
+    ///         // 1 GB-Mo over a 31-day month, for a one-day row: 2^30 bytes held on average.
+    ///         let avg_bytes = 1.0 / 31.0 * m.factor * m.month.hours(31) / 24.0;
+    ///         assert!((avg_bytes - 1073741824.0).abs() < 1e-3);
+    ///     }
+    ///     Lookup::Ignored { rule_id } => panic!("ignored by {rule_id}"),
+    ///     Lookup::UnitUnknown { rule_id, unit } => panic!("{rule_id}: unit {unit}"),
+    ///     Lookup::Unknown => panic!("unknown"),
+    /// }
+    /// ```
     pub fn lookup(&self, key: &MeterKey<'_>) -> Lookup<'_> {
         let Some(provider) = key.provider.and_then(Provider::from_name) else { return Lookup::Unknown };
         match self.rules.iter().filter(|r| r.provider == provider).find(|r| r.matches(key)) {
