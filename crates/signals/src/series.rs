@@ -33,6 +33,9 @@ pub struct MeterMapping {
     pub factor: f64,
     /// The quantity is a share of a month (GB-month): multiply by the hours in the charge's month.
     pub per_month: bool,
+    /// The provider prorates per-month meters over this many days whatever the calendar says (Azure: 31);
+    /// `None` for the charge's calendar month.
+    pub month_days: Option<u32>,
     /// The signal is a gauge: `quantity × factor` (× month hours) is in unit-hours, averaged over the bucket.
     pub gauge: bool,
     /// Tag the series with the row's `PublisherName` (marketplace signals).
@@ -93,6 +96,10 @@ impl MeterMapper for CatalogMapper {
                 },
                 factor: m.factor,
                 per_month: m.per_month,
+                month_days: match m.month {
+                    catalog::MonthBasis::Calendar => None,
+                    catalog::MonthBasis::Days(d) => Some(d),
+                },
                 gauge: m.gauge,
                 tag_publisher: m.tag_publisher,
             }),
@@ -145,6 +152,7 @@ pub async fn build_series(ctx: &SessionContext, mapper: &dyn MeterMapper, granul
     let keys = meter_keys(ctx).await?;
     let (mut k_key, mut k_signal, mut k_qty, mut k_factor, mut k_gauge, mut k_pub) = (vec![], vec![], vec![], vec![], vec![], vec![]);
     let mut k_month = vec![];
+    let mut k_days: Vec<i64> = vec![];
     let mut unmapped = Vec::new();
     for mut s in keys {
         match mapper.map(&s.key) {
@@ -159,6 +167,7 @@ pub async fn build_series(ctx: &SessionContext, mapper: &dyn MeterMapper, granul
                 k_factor.push(m.factor);
                 k_gauge.push(m.gauge);
                 k_month.push(m.per_month);
+                k_days.push(m.month_days.map_or(0, i64::from));
                 k_pub.push(m.tag_publisher);
             }
             Mapped::Ignored => {}
@@ -176,6 +185,7 @@ pub async fn build_series(ctx: &SessionContext, mapper: &dyn MeterMapper, granul
             Field::new("factor", DataType::Float64, false),
             Field::new("gauge", DataType::Boolean, false),
             Field::new("per_month", DataType::Boolean, false),
+            Field::new("month_days", DataType::Int64, false),
             Field::new("tag_publisher", DataType::Boolean, false),
         ])),
         vec![
@@ -185,6 +195,7 @@ pub async fn build_series(ctx: &SessionContext, mapper: &dyn MeterMapper, granul
             Arc::new(Float64Array::from(k_factor)),
             Arc::new(BooleanArray::from(k_gauge)),
             Arc::new(BooleanArray::from(k_month)),
+            Arc::new(Int64Array::from(k_days)),
             Arc::new(BooleanArray::from(k_pub)),
         ],
     )?;
@@ -203,7 +214,7 @@ pub async fn build_series(ctx: &SessionContext, mapper: &dyn MeterMapper, granul
            (CASE k.quantity WHEN 'consumed' THEN CAST(u.\"ConsumedQuantity\" AS DOUBLE) \
                             WHEN 'pricing' THEN CAST(u.\"PricingQuantity\" AS DOUBLE) \
                             ELSE CAST(u.\"EffectiveCost\" AS DOUBLE) END) * k.factor \
-             * CASE WHEN k.per_month THEN {month_hours} ELSE 1.0 END AS amount \
+             * CASE WHEN NOT k.per_month THEN 1.0 WHEN k.month_days > 0 THEN k.month_days * 24.0 ELSE {month_hours} END AS amount \
          FROM usage u JOIN meters k ON {key} = k.meter_key \
          WHERE u.\"ChargeCategory\" = 'Usage' OR (k.quantity = 'cost' AND u.\"ChargeCategory\" = 'Purchase')",
         key = key_sql()

@@ -9,8 +9,8 @@ struct TestMapper;
 impl MeterMapper for TestMapper {
     fn map(&self, key: &MeterKey) -> Mapped {
         match key.consumed_unit.as_deref() {
-            Some("GB-Mo") => Mapped::Signal(MeterMapping { signal: "storage.stored_bytes".into(), quantity: Quantity::Consumed, factor: 1e9, per_month: true, gauge: true, tag_publisher: false }),
-            Some("GB") => Mapped::Signal(MeterMapping { signal: "network.egress_bytes".into(), quantity: Quantity::Consumed, factor: 1e9, per_month: false, gauge: false, tag_publisher: false }),
+            Some("GB-Mo") => Mapped::Signal(MeterMapping { signal: "storage.stored_bytes".into(), quantity: Quantity::Consumed, factor: 1e9, per_month: true, month_days: None, gauge: true, tag_publisher: false }),
+            Some("GB") => Mapped::Signal(MeterMapping { signal: "network.egress_bytes".into(), quantity: Quantity::Consumed, factor: 1e9, per_month: false, month_days: None, gauge: false, tag_publisher: false }),
             _ => Mapped::Unknown("test".into()),
         }
     }
@@ -68,4 +68,27 @@ async fn gauges_counters_and_spread() {
     for d in 0..31 {
         assert!(close(find("b", "storage.stored_bytes", jan1 + d).unwrap(), 2e12), "day {d}: {got:?}");
     }
+}
+
+struct Azure31;
+
+impl MeterMapper for Azure31 {
+    fn map(&self, _: &MeterKey) -> Mapped {
+        Mapped::Signal(MeterMapping { signal: "storage.stored_bytes".into(), quantity: Quantity::Consumed, factor: 1e9, per_month: true, month_days: Some(31), gauge: true, tag_publisher: false })
+    }
+}
+
+/// Azure prorates GB-months over 31 days even in September (the FOCUS sample's MySQL row: 100 GB → 100/31 a day).
+#[tokio::test]
+async fn a_fixed_31_day_month_gives_the_stored_bytes_back_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let body = format!("{HEAD}{}", row("az", "2024-09-10T00:00:00Z", "2024-09-11T00:00:00Z", 100.0 / 31.0, "GB/Month"));
+    std::fs::write(tmp.path().join("f.csv"), body).unwrap();
+    let mut lake = lake::Lake::open(tmp.path().join("lake")).await.unwrap();
+    let found = lake::discover(&[tmp.path().join("f.csv")]);
+    lake.ingest(&found.deliveries, &Default::default(), &|_| {}).await.unwrap();
+    let ctx = signals::session(&lake.live_paths("usage")).unwrap();
+    let (batches, _) = signals::build_series(&ctx, &Azure31, Granularity::Day).await.unwrap();
+    let v = batches[0].column(5).as_primitive::<arrow::datatypes::Float64Type>().value(0);
+    assert!((v - 100e9).abs() < 1e-3, "{v}");
 }
