@@ -191,12 +191,16 @@ impl Lake {
             }
         }
 
-        let mut writer = write::PartitionWriter::new(self.store.clone(), &id);
-        let mut quarantine = write::QuarantineWriter::new(self.store.clone(), &id);
-        let mut units: Vec<String> = d.unit.iter().cloned().collect();
-        let mut providers = BTreeSet::new();
-        let mut sample = Vec::new();
-        let read = self.read_files(d, opts, &id, &mut record, &mut writer, &mut quarantine, &mut units, &mut providers, &mut sample, rows_total, progress).await;
+        let mut flight = InFlight {
+            writer: write::PartitionWriter::new(self.store.clone(), &id),
+            quarantine: write::QuarantineWriter::new(self.store.clone(), &id),
+            units: d.unit.iter().cloned().collect(),
+            unit_ix: HashMap::new(),
+            providers: BTreeSet::new(),
+            sample: Vec::new(),
+        };
+        let read = self.read_files(d, opts, &id, &mut record, &mut flight, rows_total, progress).await;
+        let InFlight { writer, quarantine, units, providers, sample, .. } = flight;
         if let Err(e) = read {
             self.abandon(writer.paths().into_iter().chain(quarantine.path())).await;
             return Err(e);
@@ -248,22 +252,16 @@ impl Lake {
         Ok(DeliveryOutcome::Recorded(record, sample))
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn read_files(
         &self,
         d: &Delivery,
         opts: &IngestOptions,
         id: &str,
         record: &mut DeliveryRecord,
-        writer: &mut write::PartitionWriter,
-        quarantine: &mut write::QuarantineWriter,
-        units: &mut Vec<String>,
-        providers: &mut BTreeSet<Provider>,
-        sample: &mut Vec<focus::Quarantined>,
+        flight: &mut InFlight,
         rows_total: &mut u64,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<(), LakeError> {
-        let mut unit_ix: UnitIndex = HashMap::new();
         for (f, rec) in d.files.iter().zip(record.files.iter_mut()) {
             let ropts = focus::ReadOptions { name: f.name.clone(), delivery: id.to_string(), batch_rows: opts.batch_rows.unwrap_or(65_536) };
             // Parsing runs on a blocking thread while this task encodes and writes Parquet: two cores, two stages.
@@ -281,7 +279,7 @@ impl Lake {
             });
             let mut failed = None;
             while let Some(b) = rx.recv().await {
-                if let Err(e) = self.take_batch(d, b, rec, writer, quarantine, &mut unit_ix, units, providers, sample, rows_total, progress).await {
+                if let Err(e) = self.take_batch(d, b, rec, flight, rows_total, progress).await {
                     failed = Some(e);
                     break;
                 }
@@ -296,18 +294,12 @@ impl Lake {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn take_batch(
         &self,
         d: &Delivery,
         b: focus::Batch,
         rec: &mut FileRecord,
-        writer: &mut write::PartitionWriter,
-        quarantine: &mut write::QuarantineWriter,
-        unit_ix: &mut UnitIndex,
-        units: &mut Vec<String>,
-        providers: &mut BTreeSet<Provider>,
-        sample: &mut Vec<focus::Quarantined>,
+        flight: &mut InFlight,
         rows_total: &mut u64,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<(), LakeError> {
@@ -317,13 +309,14 @@ impl Lake {
         rec.rows_quarantined += b.rows_quarantined;
         *rows_total += n as u64 + b.rows_quarantined;
         progress(Progress::Rows(*rows_total));
-        quarantine.write(&b.quarantined).await?;
-        sample.extend(b.quarantined.iter().take(QUARANTINE_SAMPLE.saturating_sub(sample.len())).cloned());
+        flight.quarantine.write(&b.quarantined).await?;
+        let room = QUARANTINE_SAMPLE.saturating_sub(flight.sample.len());
+        flight.sample.extend(b.quarantined.iter().take(room).cloned());
         if n == 0 {
             return Ok(());
         }
-        let row_units = if d.unit.is_some() { vec![0u32; n] } else { plain_units(&b.data, unit_ix, units, providers) };
-        writer.write(&b.data, &row_units).await
+        let row_units = if d.unit.is_some() { vec![0u32; n] } else { plain_units(&b.data, &mut flight.unit_ix, &mut flight.units, &mut flight.providers) };
+        flight.writer.write(&b.data, &row_units).await
     }
 
     /// Retire every live row of `units`: files wholly inside them are removed; a file that also holds other units
@@ -380,6 +373,17 @@ impl Lake {
         self.state.apply(&c);
         Ok(())
     }
+}
+
+/// What one delivery's ingest carries while its files are read: the open writers, the units and providers its rows
+/// named, and the first quarantine records for display.
+struct InFlight {
+    writer: write::PartitionWriter,
+    quarantine: write::QuarantineWriter,
+    units: Vec<String>,
+    unit_ix: UnitIndex,
+    providers: BTreeSet<Provider>,
+    sample: Vec<focus::Quarantined>,
 }
 
 /// Units seen so far: billing account → (provider, billing-period start, unit index).
