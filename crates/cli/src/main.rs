@@ -27,6 +27,8 @@ enum Command {
     Ingest(cmd::ingest::IngestArgs),
     /// Build signal series from the lake, or list the meters the catalog does not know.
     Signals(cmd::signals::SignalsArgs),
+    /// Simulate FOCUS exports for a population with the surveillance scenarios, and their labels.
+    Simulate(cmd::simulate::SimulateArgs),
     /// Create and append to the transparency log, print its checkpoint and proofs.
     Log(cmd::log::LogArgs),
     /// Verify a published transparency log as an auditor.
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ingest(a) => cmd::ingest::run(a),
         Command::Signals(a) => cmd::signals::run(a),
+        Command::Simulate(a) => cmd::simulate::run(a),
         Command::Log(a) => cmd::log::run(a),
         Command::Verify(a) => cmd::verify::run(a),
     };

@@ -3,6 +3,7 @@
 pub mod ingest;
 pub mod log;
 pub mod signals;
+pub mod simulate;
 pub mod verify;
 
 /// A multi-thread tokio runtime for the async library calls.
