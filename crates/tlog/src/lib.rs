@@ -7,3 +7,4 @@ pub mod note;
 pub mod tiles;
 pub mod log;
 pub mod entry;
+pub mod storage;

@@ -1,19 +1,22 @@
-//! A tile log on a local folder, with durable batched appends in Sunlight's order.
+//! A tile log with durable batched appends in Sunlight's order, over a [`Storage`] (a local folder by default).
 //!
-//! Public folder (the C2SP static layout, servable as is): `checkpoint`, `tile/<L>/<N>[.p/<W>]`,
-//! `tile/entries/<N>[.p/<W>]`. Private folder (never served): `key` (the signer), `lock`, `checkpoint` (the
-//! compare-and-swap copy) and `stage` (a batch in flight).
+//! Public area (the C2SP static layout, servable as is): `checkpoint`, `tile/<L>/<N>[.p/<W>]`,
+//! `tile/entries/<N>[.p/<W>]`. Private area (never served): `key` (the signer), `lock`, `checkpoint` (the
+//! compare-and-swap copy) and `stage` (a batch in flight). On a local folder the private area is `DIR.private`.
 //!
-//! Append protocol, under an exclusive file lock:
+//! Append protocol, under the storage's exclusive writer lock:
 //! 1. build the new tiles and checkpoint in memory and write them to `stage` (durable);
 //! 2. compare-and-swap the private checkpoint: it must still be the one this writer started from;
 //! 3. write the tiles; 4. publish the public checkpoint; 5. delete the stage.
-//! A crash after step 2 is finished on the next open by re-applying the stage; a crash before it discards the
-//! stage. Every file is written to a temp file, fsynced, renamed, and its folder fsynced.
+//!
+//! A failure after step 2 is finished on the next open or append by re-applying the stage; a failure before it
+//! discards the stage. Every write is atomic and durable (on a folder: temp file, fsync, rename, fsync the folder),
+//! and a tile path never changes content, so a reader sees the old checkpoint with all its tiles until the new
+//! checkpoint is published.
 
-use std::fs::{self, File};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -21,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::merkle::{self, Hash};
 use crate::note::{Note, Signer, Verifier};
+use crate::storage::{Area, Folder, LocalDir, PublicArea, Source, Storage, WriterLock};
 use crate::tiles::{self, TILE_WIDTH};
 
 /// Largest entry: the bundle's length prefix is two bytes.
@@ -29,10 +33,10 @@ pub const MAX_ENTRY: usize = 65_535;
 /// Errors of the log.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
-    /// File I/O failed.
+    /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
-        /// The file.
+        /// The file (a path or a URL).
         path: String,
         /// The cause.
         source: std::io::Error,
@@ -51,6 +55,17 @@ pub enum LogError {
     /// Another writer moved the checkpoint since this one read it.
     #[error("the checkpoint changed under this writer (another writer appended); reopen and retry")]
     Conflict,
+    /// The batch is committed (its entries have these indexes and will not be lost) but publishing its tiles or
+    /// checkpoint failed; the next open or append of the log publishes them. Do not append the batch again.
+    #[error("entries {start}..{end} are committed but not yet published ({source}); the next open or append of the log publishes them")]
+    Unpublished {
+        /// First index of the batch.
+        start: u64,
+        /// One past its last index.
+        end: u64,
+        /// Why publishing failed.
+        source: Box<LogError>,
+    },
     /// A key or note problem.
     #[error(transparent)]
     Note(#[from] crate::note::NoteError),
@@ -80,23 +95,6 @@ pub struct Proof {
     pub hashes: Vec<Hash>,
     /// The signed checkpoint of that tree.
     pub checkpoint: String,
-}
-
-fn io(path: &Path) -> impl Fn(std::io::Error) -> LogError + '_ {
-    move |source| LogError::Io { path: path.display().to_string(), source }
-}
-
-/// Write a file durably: temp file, fsync, rename, fsync the folder.
-fn write_durable(path: &Path, bytes: &[u8]) -> Result<(), LogError> {
-    let dir = path.parent().expect("log paths have a folder");
-    fs::create_dir_all(dir).map_err(io(dir))?;
-    let tmp = dir.join(format!(".{}.tmp", path.file_name().expect("file name").to_string_lossy()));
-    let mut f = File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    fs::rename(&tmp, path).map_err(io(path))?;
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
-    Ok(())
 }
 
 /// A checkpoint body (C2SP tlog-checkpoint): origin, size, base64 root, each on its line.
@@ -144,46 +142,66 @@ struct Stage {
 
 /// An open log with its signer.
 pub struct Log {
-    public: PathBuf,
-    private: PathBuf,
+    storage: Arc<dyn Storage>,
     signer: Signer,
     origin: String,
     size: u64,
 }
 
 impl Log {
-    /// Create a new, empty log. `seed` is the Ed25519 key seed (32 random bytes); the key file gets mode 0600.
+    /// Create a new, empty log in a local folder (`public`) with its private state in `private`. `seed` is the
+    /// Ed25519 key seed (32 random bytes); the key file gets mode 0600.
     pub fn create(public: &Path, private: &Path, origin: &str, seed: &[u8; 32]) -> Result<Log, LogError> {
-        if private.join("key").exists() {
-            return Err(LogError::Corrupt(format!("{} already holds a log key", private.display())));
-        }
+        Log::create_in(LocalDir::new(public, private), origin, seed)
+    }
+
+    /// Create a new, empty log in `storage`. Refuses a storage that holds a log key or a non-empty checkpoint; a
+    /// create that failed part way (no key written yet) can simply be run again.
+    pub fn create_in(storage: impl Storage + 'static, origin: &str, seed: &[u8; 32]) -> Result<Log, LogError> {
+        let storage: Arc<dyn Storage> = Arc::new(storage);
         let signer = Signer::from_seed(origin, seed)?;
-        fs::create_dir_all(private).map_err(io(private))?;
+        let log = Log { storage, signer, origin: origin.into(), size: 0 };
+        let _lock = log.lock()?;
+        if log.get(Area::Private, "key")?.is_some() {
+            return Err(LogError::Corrupt(format!("{} already exists", log.storage.describe(Area::Private, "key"))));
+        }
+        for area in [Area::Private, Area::Public] {
+            if let Some(bytes) = log.get(area, "checkpoint")? {
+                let cp = Checkpoint::parse(&String::from_utf8_lossy(&bytes))?;
+                if cp.size > 0 {
+                    return Err(LogError::Corrupt(format!("{} holds a log of {} entries", log.storage.describe(area, "checkpoint"), cp.size)));
+                }
+            }
+        }
+        let cp = Checkpoint { origin: origin.into(), size: 0, root: merkle::empty_root() };
+        log.put(Area::Private, "checkpoint", cp.body().as_bytes())?;
+        log.put(Area::Public, "checkpoint", crate::note::sign(&cp.body(), &[&log.signer])?.as_bytes())?;
+        // The key goes last: a log exists once its key does.
         let mut raw = vec![crate::note::ED25519];
         raw.extend_from_slice(seed);
-        let skey = format!("PRIVATE+KEY+{origin}+{:08x}+{}", signer.verifier().key_id, STANDARD.encode(raw));
-        write_durable(&private.join("key"), skey.as_bytes())?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(private.join("key"), fs::Permissions::from_mode(0o600)).map_err(io(private))?;
+        let skey = format!("PRIVATE+KEY+{origin}+{:08x}+{}", log.signer.verifier().key_id, STANDARD.encode(raw));
+        if !log.storage.compare_and_swap("key", None, skey.as_bytes()).map_err(log.io(Area::Private, "key"))? {
+            return Err(LogError::Corrupt(format!("{} already exists", log.storage.describe(Area::Private, "key"))));
         }
-        let log = Log { public: public.into(), private: private.into(), signer, origin: origin.into(), size: 0 };
-        let cp = Checkpoint { origin: origin.into(), size: 0, root: merkle::empty_root() };
-        let signed = crate::note::sign(&cp.body(), &[&log.signer])?;
-        write_durable(&private.join("checkpoint"), cp.body().as_bytes())?;
-        write_durable(&public.join("checkpoint"), signed.as_bytes())?;
         Ok(log)
     }
 
-    /// Open a log, finishing or discarding a batch a crash left in the stage.
+    /// Open the log in a local folder, finishing or discarding a batch a crash left in the stage.
     pub fn open(public: &Path, private: &Path) -> Result<Log, LogError> {
-        let skey = fs::read_to_string(private.join("key")).map_err(io(&private.join("key")))?;
-        let signer = Signer::parse(skey.trim())?;
-        let cp = Checkpoint::parse(&fs::read_to_string(private.join("checkpoint")).map_err(io(&private.join("checkpoint")))?)?;
-        let mut log = Log { public: public.into(), private: private.into(), origin: cp.origin.clone(), signer, size: cp.size };
+        Log::open_in(LocalDir::new(public, private))
+    }
+
+    /// Open the log in `storage`, finishing or discarding a batch a failure left in the stage.
+    pub fn open_in(storage: impl Storage + 'static) -> Result<Log, LogError> {
+        let storage: Arc<dyn Storage> = Arc::new(storage);
+        let skey = storage.get(Area::Private, "key").map_err(|source| LogError::Io { path: storage.describe(Area::Private, "key"), source })?;
+        let skey = skey.ok_or_else(|| LogError::Corrupt(format!("{} does not exist: no log here (create one first)", storage.describe(Area::Private, "key"))))?;
+        let signer = Signer::parse(String::from_utf8_lossy(&skey).trim())?;
+        let mut log = Log { storage, origin: signer.verifier().name.clone(), signer, size: 0 };
         let _lock = log.lock()?;
         log.recover()?;
+        let cp = log.private_checkpoint()?.1;
+        (log.origin, log.size) = (cp.origin, cp.size);
         Ok(log)
     }
 
@@ -197,37 +215,70 @@ impl Log {
         self.size
     }
 
-    fn lock(&self) -> Result<File, LogError> {
-        let path = self.private.join("lock");
-        let f = File::create(&path).map_err(io(&path))?;
-        f.lock().map_err(io(&path))?;
-        Ok(f)
+    /// A reader of the log's public area (what an auditor sees).
+    pub fn reader(&self) -> TileReader {
+        TileReader::over(PublicArea(self.storage.clone()))
     }
 
-    fn recover(&mut self) -> Result<(), LogError> {
-        let stage_path = self.private.join("stage");
-        let Ok(bytes) = fs::read(&stage_path) else { return Ok(()) };
-        let stage: Stage = serde_json::from_slice(&bytes).map_err(|e| LogError::Corrupt(format!("stage: {e}")))?;
-        let current = fs::read_to_string(self.private.join("checkpoint")).map_err(io(&self.private))?;
-        if current == stage.to {
-            // The compare-and-swap happened: finish the batch.
-            self.apply(&stage)?;
+    fn io<'a>(&'a self, area: Area, path: &'a str) -> impl Fn(std::io::Error) -> LogError + 'a {
+        move |source| LogError::Io { path: self.storage.describe(area, path), source }
+    }
+
+    fn get(&self, area: Area, path: &str) -> Result<Option<Vec<u8>>, LogError> {
+        self.storage.get(area, path).map_err(self.io(area, path))
+    }
+
+    fn put(&self, area: Area, path: &str, bytes: &[u8]) -> Result<(), LogError> {
+        self.storage.put(area, path, bytes).map_err(self.io(area, path))
+    }
+
+    fn lock(&self) -> Result<WriterLock, LogError> {
+        self.storage.lock().map_err(self.io(Area::Private, "lock"))
+    }
+
+    /// The private checkpoint: its exact text, and parsed.
+    fn private_checkpoint(&self) -> Result<(String, Checkpoint), LogError> {
+        let bytes = self.get(Area::Private, "checkpoint")?.ok_or_else(|| LogError::Corrupt(format!("{} is missing", self.storage.describe(Area::Private, "checkpoint"))))?;
+        let text = String::from_utf8(bytes).map_err(|_| LogError::Corrupt("private checkpoint is not UTF-8".into()))?;
+        let cp = Checkpoint::parse(&text)?;
+        Ok((text, cp))
+    }
+
+    /// Under the lock: finish a committed stage (re-apply it) or discard an uncommitted one, and publish the
+    /// checkpoint if it is missing (a create that failed part way).
+    fn recover(&self) -> Result<(), LogError> {
+        let (current, cp) = self.private_checkpoint()?;
+        if let Some(bytes) = self.get(Area::Private, "stage")? {
+            let stage: Stage = serde_json::from_slice(&bytes).map_err(|e| LogError::Corrupt(format!("stage: {e}")))?;
+            if current == stage.to {
+                // The compare-and-swap happened: finish the batch.
+                self.publish(&stage)?;
+            } else {
+                // The failure came before the swap: the batch never happened.
+                self.storage.delete(Area::Private, "stage").map_err(self.io(Area::Private, "stage"))?;
+            }
         }
-        // Otherwise the crash came before the swap: the batch never happened.
-        fs::remove_file(&stage_path).map_err(io(&stage_path))?;
-        self.size = Checkpoint::parse(&fs::read_to_string(self.private.join("checkpoint")).map_err(io(&self.private))?)?.size;
+        if self.get(Area::Public, "checkpoint")?.is_none() {
+            self.put(Area::Public, "checkpoint", crate::note::sign(&cp.body(), &[&self.signer])?.as_bytes())?;
+        }
         Ok(())
     }
 
-    fn apply(&self, stage: &Stage) -> Result<(), LogError> {
+    /// Steps 3-5: the tiles, the public checkpoint, then discard the stage.
+    fn publish(&self, stage: &Stage) -> Result<(), LogError> {
         for (path, b64) in &stage.tiles {
             let bytes = STANDARD.decode(b64).map_err(|_| LogError::Corrupt("stage tile is not base64".into()))?;
-            write_durable(&self.public.join(path), &bytes)?;
+            self.put(Area::Public, path, &bytes)?;
         }
-        write_durable(&self.public.join("checkpoint"), stage.signed.as_bytes())
+        self.put(Area::Public, "checkpoint", stage.signed.as_bytes())?;
+        self.storage.delete(Area::Private, "stage").map_err(self.io(Area::Private, "stage"))
     }
 
     /// Append a batch durably; returns the index of each entry.
+    ///
+    /// On [`LogError::Unpublished`] the batch is committed all the same; on [`LogError::Conflict`] or any error
+    /// before the commit it is not. A storage error from the compare-and-swap itself is resolved by reading the
+    /// checkpoint back.
     pub fn append(&mut self, entries: &[Vec<u8>]) -> Result<std::ops::Range<u64>, LogError> {
         for (index, e) in entries.iter().enumerate() {
             if e.len() > MAX_ENTRY {
@@ -235,8 +286,9 @@ impl Log {
             }
         }
         let _lock = self.lock()?;
-        let from = fs::read_to_string(self.private.join("checkpoint")).map_err(io(&self.private))?;
-        let old = Checkpoint::parse(&from)?;
+        // A batch of this writer (or another) may have been committed and not published: finish it first.
+        self.recover()?;
+        let (from, old) = self.private_checkpoint()?;
         if old.size != self.size {
             return Err(LogError::Conflict);
         }
@@ -244,16 +296,12 @@ impl Log {
             return Ok(old.size..old.size);
         }
         let new_size = old.size + entries.len() as u64;
+        let public = self.reader();
         let mut tiles_out: Vec<(String, Vec<u8>)> = Vec::new();
 
         // Entry bundles: the last partial bundle grows, then new ones follow.
         let first_bundle = old.size / TILE_WIDTH;
-        let mut bundle = if old.size % TILE_WIDTH > 0 {
-            let p = self.public.join(tiles::entries_path(first_bundle, old.size % TILE_WIDTH));
-            fs::read(&p).map_err(io(&p))?
-        } else {
-            Vec::new()
-        };
+        let mut bundle = if old.size % TILE_WIDTH > 0 { public.fetch(&tiles::entries_path(first_bundle, old.size % TILE_WIDTH))?.to_vec() } else { Vec::new() };
         let mut pos = old.size;
         for e in entries {
             bundle.extend_from_slice(&(e.len() as u16).to_be_bytes());
@@ -272,7 +320,7 @@ impl Log {
         let mut old_count = old.size;
         while !new_hashes.is_empty() {
             let start_tile = old_count / TILE_WIDTH;
-            let mut hashes = if old_count % TILE_WIDTH > 0 { self.read_tile(level, start_tile, old_count % TILE_WIDTH)? } else { Vec::new() };
+            let mut hashes = if old_count % TILE_WIDTH > 0 { read_tile(&public, level, start_tile, old_count % TILE_WIDTH)? } else { Vec::new() };
             hashes.extend_from_slice(&new_hashes);
             let mut up = Vec::new();
             for (i, chunk) in hashes.chunks(TILE_WIDTH as usize).enumerate() {
@@ -288,8 +336,8 @@ impl Log {
         }
 
         // The new root, from the tiles just built (read back through the same path as proofs).
-        let staged: std::collections::HashMap<String, Vec<u8>> = tiles_out.iter().cloned().collect();
-        let root = self.range_hash(0, new_size, new_size, &staged)?;
+        let staged = Staged { tiles: tiles_out.iter().map(|(p, b)| (p.clone(), Arc::from(b.as_slice()))).collect(), under: &public };
+        let root = range_hash(&staged, 0, new_size, new_size)?;
         let cp = Checkpoint { origin: self.origin.clone(), size: new_size, root };
         let stage = Stage {
             from: from.clone(),
@@ -298,18 +346,21 @@ impl Log {
             signed: crate::note::sign(&cp.body(), &[&self.signer])?,
         };
         // 1. Stage.
-        write_durable(&self.private.join("stage"), &serde_json::to_vec(&stage).expect("stage serialises"))?;
-        // 2. Compare-and-swap the private checkpoint (the lock makes read-compare-write atomic among writers).
-        if fs::read_to_string(self.private.join("checkpoint")).map_err(io(&self.private))? != from {
-            return Err(LogError::Conflict);
+        self.put(Area::Private, "stage", &serde_json::to_vec(&stage).expect("stage serialises"))?;
+        // 2. Compare-and-swap the private checkpoint.
+        match self.storage.compare_and_swap("checkpoint", Some(from.as_bytes()), stage.to.as_bytes()) {
+            Ok(true) => {}
+            Ok(false) => return Err(LogError::Conflict),
+            // The swap may or may not have landed: the checkpoint says which.
+            Err(e) => match self.get(Area::Private, "checkpoint") {
+                Ok(Some(now)) if now == stage.to.as_bytes() => {}
+                _ => return Err(self.io(Area::Private, "checkpoint")(e)),
+            },
         }
-        write_durable(&self.private.join("checkpoint"), stage.to.as_bytes())?;
-        // At this point the batch is committed: a crash from here on is finished by `open`.
-        // 3-4. Tiles, then the public checkpoint.
-        self.apply(&stage)?;
-        // 5. Discard the stage.
-        fs::remove_file(self.private.join("stage")).map_err(io(&self.private))?;
+        // The batch is committed: from here on a failure is finished by the next open or append.
         self.size = new_size;
+        // 3-5. Tiles, the public checkpoint, discard the stage.
+        self.publish(&stage).map_err(|e| LogError::Unpublished { start: old.size, end: new_size, source: Box::new(e) })?;
         Ok(old.size..new_size)
     }
 
@@ -328,34 +379,43 @@ impl Log {
 
     /// The inclusion proof of an entry in the current tree, with the signed checkpoint it checks against.
     pub fn prove(&self, index: u64) -> Result<Proof, LogError> {
-        let reader = TileReader::new(&self.public);
-        let (_, cp) = reader.checkpoint()?;
+        let reader = self.reader();
+        let signed = self.checkpoint()?;
+        let cp = Checkpoint::parse(&Note::parse(signed.as_bytes())?.text)?;
         let hashes = reader.inclusion_proof(index, cp.size)?;
-        Ok(Proof { index, size: cp.size, root: cp.root, hashes, checkpoint: self.checkpoint()? })
+        Ok(Proof { index, size: cp.size, root: cp.root, hashes, checkpoint: signed })
     }
 
     /// The signed public checkpoint.
     pub fn checkpoint(&self) -> Result<String, LogError> {
-        let p = self.public.join("checkpoint");
-        fs::read_to_string(&p).map_err(io(&p))
-    }
-
-    fn read_tile(&self, level: u8, n: u64, width: u64) -> Result<Vec<Hash>, LogError> {
-        read_tile(&self.public, level, n, width, &Default::default())
-    }
-
-    /// The root of leaves [lo, hi) of the tree of `size`, from tiles (or tiles about to be written).
-    fn range_hash(&self, lo: u64, hi: u64, size: u64, staged: &std::collections::HashMap<String, Vec<u8>>) -> Result<Hash, LogError> {
-        range_hash(&self.public, lo, hi, size, staged)
+        let bytes = self.get(Area::Public, "checkpoint")?.ok_or_else(|| LogError::Corrupt(format!("{} is missing", self.storage.describe(Area::Public, "checkpoint"))))?;
+        String::from_utf8(bytes).map_err(|_| LogError::Corrupt("checkpoint is not UTF-8".into()))
     }
 }
 
-fn read_tile(public: &Path, level: u8, n: u64, width: u64, staged: &std::collections::HashMap<String, Vec<u8>>) -> Result<Vec<Hash>, LogError> {
+/// Reads tiles by path.
+trait Tiles {
+    fn tile(&self, path: &str) -> Result<Arc<[u8]>, LogError>;
+}
+
+/// Tiles about to be written, over the ones already there.
+struct Staged<'a> {
+    tiles: HashMap<String, Arc<[u8]>>,
+    under: &'a TileReader,
+}
+
+impl Tiles for Staged<'_> {
+    fn tile(&self, path: &str) -> Result<Arc<[u8]>, LogError> {
+        match self.tiles.get(path) {
+            Some(b) => Ok(b.clone()),
+            None => self.under.fetch(path),
+        }
+    }
+}
+
+fn read_tile(t: &dyn Tiles, level: u8, n: u64, width: u64) -> Result<Vec<Hash>, LogError> {
     let rel = tiles::tile_path(level, n, width);
-    let bytes = match staged.get(&rel) {
-        Some(b) => b.clone(),
-        None => fs::read(public.join(&rel)).map_err(io(&public.join(&rel)))?,
-    };
+    let bytes = t.tile(&rel)?;
     if bytes.len() as u64 != width * 32 {
         return Err(LogError::Corrupt(format!("{rel} is {} bytes, expected {}", bytes.len(), width * 32)));
     }
@@ -363,46 +423,86 @@ fn read_tile(public: &Path, level: u8, n: u64, width: u64, staged: &std::collect
 }
 
 /// The hash of the complete aligned subtree of 2^k leaves starting at `start`, from the tiles of a tree of `size`.
-fn subtree_hash(public: &Path, start: u64, k: u32, size: u64, staged: &std::collections::HashMap<String, Vec<u8>>) -> Result<Hash, LogError> {
+fn subtree_hash(t: &dyn Tiles, start: u64, k: u32, size: u64) -> Result<Hash, LogError> {
     let level = k / 8;
     let span = 1u64 << (k % 8);
     let idx = start >> (8 * level);
     let count = size >> (8 * level);
     let tile = idx / TILE_WIDTH;
     let width = (count - tile * TILE_WIDTH).min(TILE_WIDTH);
-    let hashes = read_tile(public, level as u8, tile, width, staged)?;
+    let hashes = read_tile(t, level as u8, tile, width)?;
     let from = (idx % TILE_WIDTH) as usize;
     Ok(merkle::root(&hashes[from..from + span as usize]))
 }
 
 /// The Merkle root of leaves [lo, hi) (RFC 9162 MTH over that range), from tiles.
-fn range_hash(public: &Path, lo: u64, hi: u64, size: u64, staged: &std::collections::HashMap<String, Vec<u8>>) -> Result<Hash, LogError> {
+fn range_hash(t: &dyn Tiles, lo: u64, hi: u64, size: u64) -> Result<Hash, LogError> {
     let n = hi - lo;
     if n == 0 {
         return Ok(merkle::empty_root());
     }
     if n.is_power_of_two() && lo % n == 0 {
-        return subtree_hash(public, lo, n.trailing_zeros(), size, staged);
+        return subtree_hash(t, lo, n.trailing_zeros(), size);
     }
     let k = 1u64 << (63 - (n - 1).leading_zeros());
-    Ok(merkle::node_hash(&range_hash(public, lo, lo + k, size, staged)?, &range_hash(public, lo + k, hi, size, staged)?))
+    Ok(merkle::node_hash(&range_hash(t, lo, lo + k, size)?, &range_hash(t, lo + k, hi, size)?))
 }
 
-/// Proofs from the tiles of a published log folder alone (what an auditor has).
+/// Tiles kept by a reader: a tile path never changes content, so a read tile is good for good. Bounded in bytes.
+#[derive(Default)]
+struct Cache {
+    tiles: HashMap<String, Arc<[u8]>>,
+    bytes: usize,
+}
+
+const CACHE_BYTES: usize = 64 << 20;
+
+/// Proofs from the published tiles alone (what an auditor has), read from a folder, an HTTP server or any other
+/// [`Source`].
 pub struct TileReader {
-    public: PathBuf,
+    source: Box<dyn Source>,
+    cache: Mutex<Cache>,
+}
+
+impl Tiles for TileReader {
+    fn tile(&self, path: &str) -> Result<Arc<[u8]>, LogError> {
+        self.fetch(path)
+    }
 }
 
 impl TileReader {
     /// Read a log folder.
     pub fn new(public: &Path) -> TileReader {
-        TileReader { public: public.into() }
+        TileReader::over(Folder(public.into()))
     }
 
-    /// The published checkpoint note.
+    /// Read a published log from `source`.
+    pub fn over(source: impl Source + 'static) -> TileReader {
+        TileReader { source: Box::new(source), cache: Mutex::default() }
+    }
+
+    fn read(&self, path: &str) -> Result<Vec<u8>, LogError> {
+        self.source.read(path).map_err(|source| LogError::Io { path: self.source.describe(path), source })
+    }
+
+    /// A tile or bundle, from the cache or the source.
+    fn fetch(&self, path: &str) -> Result<Arc<[u8]>, LogError> {
+        if let Some(b) = self.cache.lock().expect("cache lock").tiles.get(path) {
+            return Ok(b.clone());
+        }
+        let bytes: Arc<[u8]> = self.read(path)?.into();
+        let mut cache = self.cache.lock().expect("cache lock");
+        if cache.bytes + bytes.len() > CACHE_BYTES {
+            *cache = Cache::default();
+        }
+        cache.bytes += bytes.len();
+        cache.tiles.insert(path.into(), bytes.clone());
+        Ok(bytes)
+    }
+
+    /// The published checkpoint note (read afresh every time).
     pub fn checkpoint(&self) -> Result<(Note, Checkpoint), LogError> {
-        let p = self.public.join("checkpoint");
-        let bytes = fs::read(&p).map_err(io(&p))?;
+        let bytes = self.read("checkpoint")?;
         let note = Note::parse(&bytes)?;
         let cp = Checkpoint::parse(&note.text)?;
         Ok((note, cp))
@@ -410,7 +510,26 @@ impl TileReader {
 
     /// The root of the tree of `size`, recomputed from the tiles.
     pub fn root(&self, size: u64) -> Result<Hash, LogError> {
-        range_hash(&self.public, 0, size, size, &Default::default())
+        range_hash(self, 0, size, size)
+    }
+
+    /// The entries of bundle `n` of a tree of `size`, checked to be exactly its width with nothing after them.
+    fn bundle(&self, n: u64, size: u64) -> Result<Vec<Vec<u8>>, LogError> {
+        let width = (size - n * TILE_WIDTH).min(TILE_WIDTH);
+        let path = tiles::entries_path(n, width);
+        let bytes = self.fetch(&path)?;
+        let short = || LogError::Corrupt(format!("{} is shorter than its {width} entries", self.source.describe(&path)));
+        let mut out = Vec::with_capacity(width as usize);
+        let mut at = 0usize;
+        for _ in 0..width {
+            let len = u16::from_be_bytes(bytes.get(at..at + 2).ok_or_else(short)?.try_into().expect("2 bytes")) as usize;
+            out.push(bytes.get(at + 2..at + 2 + len).ok_or_else(short)?.to_vec());
+            at += 2 + len;
+        }
+        if at != bytes.len() {
+            return Err(LogError::Corrupt(format!("{} has {} bytes after its {width} entries", self.source.describe(&path), bytes.len() - at)));
+        }
+        Ok(out)
     }
 
     /// Entry `index` of a tree of `size`.
@@ -418,19 +537,39 @@ impl TileReader {
         if index >= size {
             return Err(LogError::Range(format!("entry {index} is not inside size {size}")));
         }
-        let n = index / TILE_WIDTH;
-        let width = (size - n * TILE_WIDTH).min(TILE_WIDTH);
-        let p = self.public.join(tiles::entries_path(n, width));
-        let bytes = fs::read(&p).map_err(io(&p))?;
-        let mut at = 0usize;
-        for i in 0..width {
-            let len = u16::from_be_bytes(bytes.get(at..at + 2).ok_or_else(|| LogError::Corrupt("short bundle".into()))?.try_into().expect("2 bytes")) as usize;
-            if i == index % TILE_WIDTH {
-                return bytes.get(at + 2..at + 2 + len).map(<[u8]>::to_vec).ok_or_else(|| LogError::Corrupt("short bundle".into()));
-            }
-            at += 2 + len;
+        let mut bundle = self.bundle(index / TILE_WIDTH, size)?;
+        Ok(bundle.swap_remove((index % TILE_WIDTH) as usize))
+    }
+
+    /// Rebuild every hash tile of the tree of `size` from the entries and compare it byte for byte with the
+    /// published one; returns the root of the entries (compare it with the checkpoint's). The error names the first
+    /// tile or bundle that does not match.
+    pub fn check_every_tile(&self, size: u64) -> Result<Hash, LogError> {
+        let mut leaves = Vec::with_capacity(size as usize);
+        for (n, _) in tiles::entry_bundles(size) {
+            leaves.extend(self.bundle(n, size)?.iter().map(|e| merkle::leaf_hash(e)));
         }
-        Err(LogError::Corrupt("entry not in bundle".into()))
+        let mut level_hashes = leaves.clone();
+        let mut level = 0u8;
+        while !level_hashes.is_empty() {
+            let mut up = Vec::new();
+            for (n, chunk) in level_hashes.chunks(TILE_WIDTH as usize).enumerate() {
+                let path = tiles::tile_path(level, n as u64, chunk.len() as u64);
+                if *self.fetch(&path)? != *chunk.concat() {
+                    let first = (n as u64 * TILE_WIDTH) << (8 * level as u32);
+                    return Err(LogError::Corrupt(format!(
+                        "{} differs from the tile rebuilt from the entries (from entry {first})",
+                        self.source.describe(&path)
+                    )));
+                }
+                if chunk.len() as u64 == TILE_WIDTH {
+                    up.push(merkle::root(chunk));
+                }
+            }
+            level_hashes = up;
+            level += 1;
+        }
+        Ok(merkle::root(&leaves))
     }
 
     /// The inclusion proof of `index` in the tree of `size` (RFC 9162 PATH), from tiles.
@@ -452,7 +591,7 @@ impl TileReader {
             }
         }
         while let Some((a, b)) = stack.pop() {
-            proof.push(range_hash(&self.public, a, b, size, &Default::default())?);
+            proof.push(range_hash(self, a, b, size)?);
         }
         Ok(proof)
     }
@@ -471,17 +610,17 @@ impl TileReader {
         let n = hi - lo;
         if m == n {
             if !complete {
-                out.push(range_hash(&self.public, lo, hi, size, &Default::default())?);
+                out.push(range_hash(self, lo, hi, size)?);
             }
             return Ok(());
         }
         let k = 1u64 << (63 - (n - 1).leading_zeros());
         if m <= k {
             self.subproof(m, lo, lo + k, complete, size, out)?;
-            out.push(range_hash(&self.public, lo + k, hi, size, &Default::default())?);
+            out.push(range_hash(self, lo + k, hi, size)?);
         } else {
             self.subproof(m - k, lo + k, hi, false, size, out)?;
-            out.push(range_hash(&self.public, lo, lo + k, size, &Default::default())?);
+            out.push(range_hash(self, lo, lo + k, size)?);
         }
         Ok(())
     }

@@ -3,6 +3,9 @@
 use tlog::log::{Checkpoint, Log, LogError, TileReader};
 use tlog::merkle;
 
+mod common;
+use common::snapshot;
+
 fn entry(i: u64) -> Vec<u8> {
     format!("{{\"kind\":\"test\",\"n\":{i}}}").into_bytes()
 }
@@ -118,23 +121,6 @@ fn independent_crates_accept_our_proofs_and_checkpoint() {
     let verifiers = signed_note::VerifierList::new(vec![Box::new(signed_note::StandardVerifier::new(&vkey).unwrap())]);
     let (verified, unverified) = note.verify(&verifiers).unwrap();
     assert_eq!((verified.len(), unverified.len()), (1, 0));
-}
-
-/// Files under `dir`, relative path → bytes.
-fn snapshot(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    fn walk(base: &std::path::Path, d: &std::path::Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(base, &p, out);
-            } else {
-                out.insert(p.strip_prefix(base).unwrap().to_string_lossy().into(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut out = Default::default();
-    walk(dir, dir, &mut out);
-    out
 }
 
 #[test]
