@@ -603,9 +603,10 @@ impl Builder<'_> {
         let onset = at(days, 0.30, 10, &mut self.r);
         let gv = 100f64.ln() / 180.0;
         let spend = move |d: u32| if d < onset { 0.0 } else { 300.0 * (gv * f64::from((d - onset).min(180))).exp() };
+        // Storage follows the spend on a log scale: x100 spend, x4 storage.
         let levels = curve(days, |d| {
-            let p = spend(d) / 30_000.0;
-            amounts(&[(Signal::Marketplace, spend(d)), (Signal::Storage, 150.0 * TB * (1.0 + 3.0 * p)), (Signal::VmHours, 400.0 * (1.0 + 2.0 * p)), (Signal::Egress, 1e12)])
+            let k = (spend(d) / 300.0).max(1.0).powf(4f64.ln() / 100f64.ln());
+            amounts(&[(Signal::Marketplace, spend(d)), (Signal::Storage, 150.0 * TB * k), (Signal::VmHours, 400.0 * k), (Signal::Egress, 1e12)])
         });
         let a = self.account(org, "Targeting Analytics Platform", Kind::AnalyticsVendor, Sector::Immigration, levels, &["analytics"]);
         self.pop.accounts[a].publisher = ANALYTICS_VENDOR;
