@@ -168,7 +168,7 @@ impl Default for Config {
             start: NaiveDate::from_ymd_opt(2025, 1, 1).expect("valid date"),
             seed: 1,
             providers: Providers::One(Cloud::Azure),
-            format: Format::Csv,
+            format: Format::CsvGz,
             focus_version: FocusVersion::V1_2,
             threads: 2,
         }

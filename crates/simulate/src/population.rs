@@ -358,7 +358,9 @@ impl Builder<'_> {
 
     fn sub_id(&mut self, cloud: Cloud, name: &str) -> String {
         let slug: String = name.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
-        let slug = slug.split('-').filter(|s| !s.is_empty()).take(3).collect::<Vec<_>>().join("-");
+        let slug = slug.split('-').filter(|s| !s.is_empty()).take(4).collect::<Vec<_>>().join("-");
+        // Project ids are at most 30 characters: 23 of name, a dash and six digits.
+        let slug = slug[..slug.len().min(23)].trim_end_matches('-').to_string();
         self.unique(|r| match cloud {
             Cloud::Azure => guid(r),
             Cloud::Aws => format!("{}", r.random_range(100_000_000_000..999_999_999_999u64)),
@@ -398,7 +400,9 @@ impl Builder<'_> {
     fn account(&mut self, org: usize, name: &str, kind: Kind, sector: Sector, levels: Levels, purposes: &[&str]) -> usize {
         let cloud = self.pop.orgs[org].cloud;
         let full = format!("{} {name}", self.pop.orgs[org].name);
-        let id = self.sub_id(cloud, &full);
+        // Google project ids read like the project: the organisation's first word and the sub-account's name.
+        let first = self.pop.orgs[org].name.split(' ').next().unwrap_or("").to_string();
+        let id = self.sub_id(cloud, &format!("{first} {name}"));
         let noise = 0.05 + 0.15 * self.r.random::<f64>();
         let publisher = *VENDORS.choose(&mut self.r).expect("non-empty");
         self.pop.accounts.push(Account {

@@ -42,8 +42,8 @@ pub struct SimulateArgs {
     /// The clouds: every account on one, or each organisation on one of the three.
     #[arg(long, value_enum, default_value_t = ProviderArg::Azure)]
     provider: ProviderArg,
-    /// File format of the exports.
-    #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
+    /// File format of the exports (gzip-compressed CSV is what Azure and AWS deliver by default, and a tenth the size).
+    #[arg(long, value_enum, default_value_t = FormatArg::CsvGz)]
     format: FormatArg,
     /// FOCUS version of the columns (1.0 is what focus-validator 1.0.0 checks).
     #[arg(long, value_enum, default_value_t = VersionArg::V1_2)]
