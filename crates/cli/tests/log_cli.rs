@@ -55,6 +55,14 @@ fn pseudonyms_can_be_checked() {
     assert_eq!(oversight(&["log", "pseudonym", "--key-file", k, "--tenant", "sub-0043", "--check", p.trim()], "").0, 1);
 }
 
+/// A new log in `dir` with `n` scan entries (`{"kind":"scan","n":i}`); returns its verifier key.
+fn scan_log(dir: &str, origin: &str, n: u64) -> String {
+    let vkey = oversight(&["log", "--dir", dir, "init", "--origin", origin], "").1.trim().to_string();
+    let lines: String = (0..n).map(|i| format!("{{\"kind\":\"scan\",\"n\":{i}}}\n")).collect();
+    assert_eq!(oversight(&["log", "--dir", dir, "append"], &lines).0, 0);
+    vkey
+}
+
 #[test]
 fn verify_says_what_holds_and_catches_tampering_and_rollback() {
     let tmp = tempfile::tempdir().unwrap();
@@ -62,9 +70,7 @@ fn verify_says_what_holds_and_catches_tampering_and_rollback() {
     let d = dir.to_str().unwrap();
     let state = tmp.path().join("seen");
     let s = state.to_str().unwrap();
-    let vkey = oversight(&["log", "--dir", d, "init", "--origin", "example.org/v"], "").1.trim().to_string();
-    let lines: String = (0..600).map(|i| format!("{{\"kind\":\"scan\",\"n\":{i}}}\n")).collect();
-    oversight(&["log", "--dir", d, "append"], &lines);
+    let vkey = scan_log(d, "example.org/v", 600);
     let (code, out, _) = oversight(&["verify", "--log", d, "--key", &vkey, "--state", s, "--entry", "5", "--full"], "");
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("holds: entry inclusion: entry 5: {\"kind\":\"scan\",\"n\":5}"), "{out}");
@@ -75,11 +81,7 @@ fn verify_says_what_holds_and_catches_tampering_and_rollback() {
 
     // A tampered tile is caught by the full check.
     let copy = tmp.path().join("tampered");
-    std::fs::create_dir_all(copy.join("tile/0")).unwrap();
-    for f in ["checkpoint"] {
-        std::fs::copy(dir.join(f), copy.join(f)).unwrap();
-    }
-    copy_dir(&dir.join("tile"), &copy.join("tile"));
+    copy_dir(&dir, &copy);
     let mut t = std::fs::read(copy.join("tile/0/000")).unwrap();
     t[40] ^= 1;
     std::fs::write(copy.join("tile/0/000"), t).unwrap();
@@ -112,31 +114,51 @@ fn http_get(addr: &str, path: &str) -> String {
     String::from_utf8_lossy(&out).to_ascii_lowercase()
 }
 
+/// `oversight log serve` of a folder on a free port; killed when dropped.
+struct Server {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(dir: &str) -> Server {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_oversight"))
+            .args(["log", "--dir", dir, "serve", "--listen", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stderr.take().unwrap()).read_line(&mut first).unwrap();
+        let addr = first.trim().rsplit("http://").next().unwrap().to_string();
+        Server { child, addr }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
 fn serve_sets_content_types_and_cache_lifetimes() {
-    use std::io::BufRead;
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("log");
     let d = dir.to_str().unwrap();
     oversight(&["log", "--dir", d, "init", "--origin", "example.org/s"], "");
     let lines: String = (0..300).map(|i| format!("{{\"n\":{i}}}\n")).collect();
     oversight(&["log", "--dir", d, "append"], &lines);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_oversight"))
-        .args(["log", "--dir", d, "serve", "--listen", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    std::io::BufReader::new(child.stderr.take().unwrap()).read_line(&mut first).unwrap();
-    let addr = first.trim().rsplit("http://").next().unwrap().to_string();
+    let server = Server::start(d);
+    let addr = server.addr.clone();
     let cp = http_get(&addr, "/checkpoint");
     let full = http_get(&addr, "/tile/0/000");
     let partial = http_get(&addr, "/tile/entries/001.p/44");
     let escape = http_get(&addr, "/tile/../../etc/passwd");
     let private = http_get(&addr, "/../log.private/key");
     let hidden = http_get(&addr, "/tile/.hidden");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert!(cp.starts_with("http/1.1 200") && cp.contains("cache-control: no-store") && cp.contains("text/plain"), "{cp}");
     assert!(full.starts_with("http/1.1 200") && full.contains("max-age=31536000, immutable"), "{full}");
     assert!(partial.starts_with("http/1.1 200"), "{partial}");
@@ -145,5 +167,74 @@ fn serve_sets_content_types_and_cache_lifetimes() {
     for r in [&escape, &private] {
         assert!(!r.starts_with("http/1.1 200") && !r.contains("private+key"), "{r}");
     }
+}
 
+#[test]
+fn verify_reads_a_served_log_over_http_and_catches_a_tampered_tile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let d = dir.to_str().unwrap();
+    let state = tmp.path().join("seen");
+    let s = state.to_str().unwrap();
+    let vkey = scan_log(d, "example.org/h", 600);
+    oversight(&["log", "--dir", d, "append"], "{\"kind\":\"lift\"}\n");
+
+    // The good log, over HTTP: every check as for the folder.
+    let good = Server::start(d);
+    let url = format!("http://{}/", good.addr);
+    let (code, out, err) = oversight(&["verify", "--log", &url, "--key", &vkey, "--state", s, "--entry", "5", "--full"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    for line in ["holds: log signature", "holds: root from tiles: size 601", "holds: every tile: 601 entries", "holds: entry inclusion: entry 5: {\"kind\":\"scan\",\"n\":5}"] {
+        assert!(out.contains(line), "{line}\n{out}");
+    }
+    // The same answers as from the folder.
+    let (_, from_folder, _) = oversight(&["verify", "--log", d, "--key", &vkey, "--entry", "5", "--full", "--json"], "");
+    let (_, from_url, _) = oversight(&["verify", "--log", url.trim_end_matches('/'), "--key", &vkey, "--entry", "5", "--full", "--json"], "");
+    assert_eq!(from_folder, from_url);
+    oversight(&["log", "--dir", d, "append"], "{\"kind\":\"lift\"}\n");
+    let (code, out, _) = oversight(&["verify", "--log", &url, "--key", &vkey, "--state", s], "");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("holds: consistency with last check: size 602 extends the remembered size 601"), "{out}");
+    drop(good);
+
+    // A copy with one hash flipped in the level-1 tile the root is computed from, served the same way.
+    let copy = tmp.path().join("tampered");
+    copy_dir(&dir, &copy);
+    let tile = copy.join("tile/1/000.p/2");
+    let mut t = std::fs::read(&tile).unwrap();
+    t[3] ^= 1;
+    std::fs::write(&tile, t).unwrap();
+    let bad = Server::start(copy.to_str().unwrap());
+    let url = format!("http://localhost:{}/", bad.addr.rsplit(':').next().unwrap());
+    let (code, out, _) = oversight(&["verify", "--log", &url, "--key", &vkey, "--full"], "");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("holds: log signature"), "{out}");
+    assert!(out.contains("FAILS: root from tiles: tiles give "), "{out}");
+    assert!(out.contains(&format!("FAILS: every tile: corrupt log: {url}tile/1/000.p/2 differs from the tile rebuilt from the entries")), "{out}");
+    // A missing file is named by its URL.
+    std::fs::remove_file(&tile).unwrap();
+    let (code, out, _) = oversight(&["verify", "--log", &url, "--key", &vkey], "");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("FAILS: root from tiles: {url}tile/1/000.p/2: HTTP 404 Not Found")), "{out}");
+    drop(bad);
+    // Nothing listens any more: the checkpoint cannot be read.
+    let (code, out, _) = oversight(&["verify", "--log", &url, "--key", &vkey], "");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("FAILS: checkpoint: {url}checkpoint: ")), "{out}");
+}
+
+#[test]
+fn verify_refuses_urls_off_this_machine_and_bad_keys_as_usage_errors() {
+    let vkey = "example.org/h+01234567+AcYUXfhVvDkrdXp71ZpzwBUY03LPxjhJ5bqrwPcKUFSs";
+    for url in ["http://example.org/log/", "https://localhost:8443/", "http://10.0.0.1:80/", "http://user@localhost:1/", "ftp://localhost/"] {
+        let (code, _, err) = oversight(&["verify", "--log", url, "--key", vkey], "");
+        assert_eq!(code, 2, "{url}: {err}");
+        assert!(err.contains("verify reads a log folder or a plain-HTTP URL on this machine"), "{url}: {err}");
+    }
+    let (code, _, err) = oversight(&["verify", "--log", "http://[::1]:1/", "--key", "not a key"], "");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--key \"not a key\""), "{err}");
+    let (code, help, _) = oversight(&["verify", "--help"], "");
+    assert_eq!(code, 0);
+    assert!(help.contains("--log <DIR|URL>") && help.contains("Exit codes: 0 every check holds; 1 a check fails"), "{help}");
 }

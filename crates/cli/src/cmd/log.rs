@@ -99,8 +99,17 @@ pub fn run(a: LogArgs) -> anyhow::Result<ExitCode> {
                 // One bad line refuses the whole batch: nothing is appended.
                 entries.push(tlog::entry::canonical(&line).with_context(|| format!("{name}: line {}", i + 1))?);
             }
-            for i in log.append(&entries)? {
-                println!("{i}");
+            // Appending nothing still finishes a batch an earlier failure left committed but unpublished.
+            match log.append(&entries) {
+                Ok(range) => range.for_each(|i| println!("{i}")),
+                Err(tlog::log::LogError::Unpublished { start, end, source }) => {
+                    (start..end).for_each(|i| println!("{i}"));
+                    anyhow::bail!(
+                        "entries {start}..{end} are in the log, but publishing their tiles and checkpoint failed ({source}); \
+                         do not append them again: the next `oversight log append` (even of nothing) publishes them"
+                    );
+                }
+                Err(e) => return Err(e.into()),
             }
         }
         LogCommand::Checkpoint => {

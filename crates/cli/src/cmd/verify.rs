@@ -1,24 +1,32 @@
-//! `oversight verify`: the auditor's check of a published log folder.
+//! `oversight verify`: the auditor's check of a published log, from its folder or its URL on this machine.
 
-use std::path::PathBuf;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use clap::Args;
+use tlog::log::TileReader;
+use tlog::storage::Source;
 
 use crate::exit;
 
-/// Verify a transparency log folder as an outside auditor: the checkpoint's signature, witness cosignatures, the
-/// root recomputed from the tiles, consistency with the checkpoint you saw last time, and an entry's inclusion.
-///
-/// Prints one line per check, saying plainly whether it holds. Exit codes: 0 every check holds; 1 a check fails;
-/// 2 bad command line.
+/// Verify a transparency log as an outside auditor: the checkpoint's signature, witness cosignatures, the root
+/// recomputed from the tiles, consistency with the checkpoint you saw last time, and an entry's inclusion. Prints one
+/// line per check, saying plainly whether it holds; the help's footer says where the log is read from and the exit
+/// codes.
 #[derive(Args)]
+#[command(after_help = "The log is read from its folder or over plain HTTP from this machine (`oversight log serve`, \
+    or any static server); every check runs the same either way. Other hosts are refused: mirror such a log to a \
+    folder and verify that.\n\nExit codes: 0 every check holds; 1 a check fails or the log cannot be read; 2 bad \
+    command line (including a URL off this machine or a malformed key).")]
 pub struct VerifyArgs {
-    /// The log folder (as served: `checkpoint` and `tile/`).
-    #[arg(long, default_value = "./oversight-log")]
-    log: PathBuf,
+    /// The log: a folder as served (`checkpoint` and `tile/`), or its URL on this machine, e.g.
+    /// `http://127.0.0.1:8080/` or `http://localhost:8080/log/`. Other hosts are refused.
+    #[arg(long, default_value = "./oversight-log", value_name = "DIR|URL")]
+    log: String,
     /// The log's verifier key (`name+id+key`); repeat for several.
     #[arg(long = "key", required = true)]
     keys: Vec<String>,
@@ -34,12 +42,73 @@ pub struct VerifyArgs {
     /// Check that this entry is in the log, and print it.
     #[arg(long)]
     entry: Option<u64>,
-    /// Rebuild every tile from the entries, not only the ones the root needs.
+    /// Rebuild every tile from the entries and compare it byte for byte, not only the tiles the root needs.
     #[arg(long)]
     full: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// The largest file of the layout: a full bundle of the largest entries (256 × (2 + 65,535) bytes).
+const MAX_FILE: u64 = 256 * (2 + tlog::log::MAX_ENTRY as u64);
+
+/// A published log served over plain HTTP on this machine.
+struct Http {
+    /// The URL of the log's root, ending in `/`.
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Http {
+    fn new(base: String) -> Http {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            // Only the log's own host is read: no redirects elsewhere, no proxy from the environment.
+            .max_redirects(0)
+            .proxy(None)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build();
+        Http { base, agent: ureq::Agent::new_with_config(config) }
+    }
+}
+
+impl Source for Http {
+    fn read(&self, path: &str) -> io::Result<Vec<u8>> {
+        let response = self.agent.get(format!("{}{path}", self.base)).call().map_err(io::Error::other)?;
+        match response.status().as_u16() {
+            200 => response.into_body().with_config().limit(MAX_FILE).read_to_vec().map_err(io::Error::other),
+            404 => Err(io::Error::new(io::ErrorKind::NotFound, "HTTP 404 Not Found")),
+            status => Err(io::Error::other(format!("HTTP {status}"))),
+        }
+    }
+
+    fn describe(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// A reader of `log`: a folder, or a plain-HTTP URL on localhost. The error says why the URL is refused.
+fn reader(log: &str) -> Result<TileReader, String> {
+    let Some((scheme, rest)) = log.split_once("://") else { return Ok(TileReader::new(Path::new(log))) };
+    let only = "verify reads a log folder or a plain-HTTP URL on this machine (http://127.0.0.1:PORT/ or \
+                http://localhost:PORT/...); to check a log elsewhere, mirror it to a folder and verify the folder";
+    if !scheme.eq_ignore_ascii_case("http") {
+        return Err(format!("{log}: {scheme}:// is not read; {only}"));
+    }
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    if authority.contains('@') || path.contains(['?', '#']) {
+        return Err(format!("{log}: a URL with credentials, a query or a fragment is not a log folder; {only}"));
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    if !(host.eq_ignore_ascii_case("localhost") || host == "127.0.0.1" || host == "::1") {
+        return Err(format!("{log}: {host:?} is not this machine; {only}"));
+    }
+    let path = if path.is_empty() || path.ends_with('/') { path.to_string() } else { format!("{path}/") };
+    Ok(TileReader::over(Http::new(format!("http://{authority}/{path}"))))
 }
 
 struct Report {
@@ -55,9 +124,16 @@ impl Report {
 /// Run the command.
 pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let mut r = Report { checks: Vec::new() };
-    let reader = tlog::log::TileReader::new(&a.log);
-    let keys = a.keys.iter().map(|k| tlog::note::Verifier::parse(k)).collect::<Result<Vec<_>, _>>()?;
-    let witnesses = a.witnesses.iter().map(|k| tlog::note::Verifier::parse(k)).collect::<Result<Vec<_>, _>>()?;
+    let parse = |keys: &[String], what: &str| {
+        keys.iter().map(|k| tlog::note::Verifier::parse(k).map_err(|e| format!("{what} {k:?}: {e}"))).collect::<Result<Vec<_>, _>>()
+    };
+    let (reader, keys, witnesses) = match (reader(&a.log), parse(&a.keys, "--key"), parse(&a.witnesses, "--witness")) {
+        (Ok(reader), Ok(keys), Ok(witnesses)) => (reader, keys, witnesses),
+        (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(exit::USAGE));
+        }
+    };
     match reader.checkpoint() {
         Err(e) => r.add("checkpoint", false, e.to_string()),
         Ok((note, cp)) => {
@@ -77,7 +153,11 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
                 Err(e) => r.add("root from tiles", false, e.to_string()),
             }
             if a.full {
-                full_rebuild(&reader, cp.size, &mut r);
+                match reader.check_every_tile(cp.size) {
+                    Ok(root) if root == cp.root => r.add("every tile", true, format!("{} entries rebuild every tile and the checkpoint root", cp.size)),
+                    Ok(root) => r.add("every tile", false, format!("the entries hash to {}, the checkpoint says {}", STANDARD.encode(root), STANDARD.encode(cp.root))),
+                    Err(e) => r.add("every tile", false, e.to_string()),
+                }
             }
             if let Some(i) = a.entry {
                 let held = reader.entry(i, cp.size).and_then(|e| {
@@ -108,7 +188,7 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Compare with the remembered checkpoint, then remember this one if everything so far holds.
-fn consistency(reader: &tlog::log::TileReader, state: &std::path::Path, cp: &tlog::log::Checkpoint, r: &mut Report) -> anyhow::Result<()> {
+fn consistency(reader: &TileReader, state: &std::path::Path, cp: &tlog::log::Checkpoint, r: &mut Report) -> anyhow::Result<()> {
     if let Ok(text) = std::fs::read_to_string(state) {
         let old = tlog::log::Checkpoint::parse(&text)?;
         let verdict = if old.origin != cp.origin {
@@ -133,22 +213,4 @@ fn consistency(reader: &tlog::log::TileReader, state: &std::path::Path, cp: &tlo
         std::fs::write(state, cp.body())?;
     }
     Ok(())
-}
-
-/// Rebuild every hash tile from the entries and compare with the files.
-fn full_rebuild(reader: &tlog::log::TileReader, size: u64, r: &mut Report) {
-    let leaves: Result<Vec<_>, _> = (0..size).map(|i| reader.entry(i, size).map(|e| tlog::merkle::leaf_hash(&e))).collect();
-    let leaves = match leaves {
-        Ok(l) => l,
-        Err(e) => return r.add("every tile", false, e.to_string()),
-    };
-    for i in (0..size).step_by(256) {
-        let end = (i + 256).min(size);
-        if let Err(e) = reader.inclusion_proof(i, size).and_then(|p| {
-            tlog::merkle::verify_inclusion(&leaves[i as usize], i, size, &p, &tlog::merkle::root(&leaves)).map_err(|x| tlog::log::LogError::Range(x.to_string()))
-        }) {
-            return r.add("every tile", false, format!("tiles around entries {i}..{end}: {e}"));
-        }
-    }
-    r.add("every tile", true, format!("{size} entries hash to the checkpoint root through every tile"));
 }
