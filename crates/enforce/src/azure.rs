@@ -178,8 +178,8 @@ fn cancel(d: &Checked, subscription: &str) -> Document {
         "decidedAt": d.decided_at,
     });
     let summary = format!(
-        "Cancels subscription {subscription}: its services are disabled (virtual machines deallocated, existing \
-         storage and AI accounts stop serving), which the deny assignment alone cannot do. It stops the whole \
+        "Cancels subscription {subscription}: in Azure's words its services are disabled and its virtual machines \
+         deallocated, which the deny assignment alone cannot do. It stops the whole \
          subscription, not only the {families} services decided, and nothing outside it. Azure deletes a cancelled \
          subscription's data after 30 to 90 days, so preserve evidence and decide on a lift (Subscription_Enable, \
          the undo request) before then.",
