@@ -1,18 +1,26 @@
-//! Writing one delivery's rows into Hive-style partitions, with memory bounded by flushing the largest buffer.
+//! Writing an ingest run's rows into Hive-style partitions, with memory bounded by flushing the largest buffer, and
+//! rewriting a file without some of its rows.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use arrow::array::{Array, ArrayRef, StringArray, TimestampMicrosecondArray, UInt32Array, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use object_store::{ObjectStore, ObjectStoreExt};
-use object_store::path::Path as ObjPath;
-use parquet::arrow::AsyncArrowWriter;
 use object_store::buffered::BufWriter;
+use object_store::path::Path as ObjPath;
+use object_store::{ObjectStore, ObjectStoreExt};
+use parquet::arrow::AsyncArrowWriter;
 use parquet::file::properties::WriterProperties;
 
 use crate::error::LakeError;
+
+/// Lake column: the replacement unit of the row (`azure:<scope>:<export>:<dataset>:<month>`, `aws:<export>:<period>`
+/// or `<provider>:<billing account>:<month>`); null for a row of an append-model delivery, which is never retired.
+pub const UNIT: &str = "_unit";
+
+/// A row that belongs to no unit (an append-model delivery's).
+pub(crate) const NO_UNIT: u32 = u32::MAX;
 
 /// Rows buffered across all open partition writers before the fullest is flushed to a row group. Counted in rows,
 /// not bytes: a flush always empties a writer's row count, so the loop below always ends, while the writers' byte
@@ -26,16 +34,58 @@ fn props() -> WriterProperties {
         .build()
 }
 
-/// Partition files open at once (32: a billing month's days fit without churn). Each open Parquet writer holds page and dictionary buffers for every column, so
-/// memory grows with open files, not rows; past this many, the least recently used file is closed, and a later row
-/// for its date starts the date's next part file.
-const MAX_OPEN: usize = 32;
+/// Partition files open at once (40: a billing month's days, and a few of the next, fit without churn; an ingest
+/// reads its deliveries month by month for this). Each open Parquet writer holds page and dictionary buffers for
+/// every column, so memory grows with open files, not rows; past this many, the least recently used file is closed,
+/// and a later row for its date starts the date's next part file.
+const MAX_OPEN: usize = 40;
 
-/// One open partition file: its path, writer, rows, the units of its rows, and when it was last written.
-type Open = (String, AsyncArrowWriter<BufWriter>, u64, BTreeSet<u32>, u64);
+/// The schema of the lake's usage files: the lake schema of `focus`, then [`UNIT`].
+pub fn usage_file_schema() -> SchemaRef {
+    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+        let lake = focus::schema::lake_schema();
+        let mut fields: Vec<_> = lake.fields().iter().cloned().collect();
+        fields.push(Arc::new(Field::new(UNIT, DataType::Utf8, true)));
+        Arc::new(Schema::new_with_metadata(fields, lake.metadata().clone()))
+    });
+    SCHEMA.clone()
+}
 
-/// Open writers for one delivery, one per charge date. Files are not split by unit: a plain file can hold many
-/// billing accounts, and one file per (account, day) would mean thousands of small files.
+/// A lake batch with its `_unit` column appended.
+pub(crate) fn with_units(batch: &RecordBatch, units: ArrayRef) -> Result<RecordBatch, LakeError> {
+    let mut cols = batch.columns().to_vec();
+    cols.push(units);
+    Ok(RecordBatch::try_new(usage_file_schema(), cols)?)
+}
+
+/// One open partition file.
+struct Open {
+    path: String,
+    writer: AsyncArrowWriter<BufWriter>,
+    file: FileRows,
+    /// When it was last written, for the LRU.
+    tick: u64,
+}
+
+/// What a written file holds: its rows, the units of its rows, its rows without a unit, and the deliveries (by the
+/// caller's index) its rows came from.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct FileRows {
+    pub rows: u64,
+    pub units: BTreeSet<u32>,
+    pub append_rows: u64,
+    pub deliveries: BTreeSet<u32>,
+}
+
+/// A file written.
+pub(crate) struct Written {
+    pub path: String,
+    pub file: FileRows,
+}
+
+/// Open writers for one ingest chunk, one per charge date, shared by all the chunk's deliveries. Files are split
+/// neither by delivery nor by unit: one file per (delivery, day) or (account, day) would mean thousands of small
+/// files; each row names its delivery and unit instead (`_delivery`, `_unit`).
 pub(crate) struct PartitionWriter {
     store: Arc<dyn ObjectStore>,
     name: String,
@@ -49,87 +99,99 @@ pub(crate) struct PartitionWriter {
     tick: u64,
 }
 
-/// A file written, with the units of its rows.
-pub(crate) struct Written {
-    pub path: String,
-    pub units: BTreeSet<u32>,
-    pub rows: u64,
-}
-
 impl PartitionWriter {
-    /// Files are named `<name>.parquet` in each charge-date folder.
+    /// Files are named `<name>.parquet` (then `<name>-<n>.parquet`) in each charge-date folder.
     pub(crate) fn new(store: Arc<dyn ObjectStore>, name: &str) -> Self {
         PartitionWriter { store, name: name.to_string(), writers: HashMap::new(), parts: HashMap::new(), done: Vec::new(), opened: Vec::new(), tick: 0 }
     }
 
-    /// Write a lake batch whose row `i` belongs to unit `units[i]`.
-    pub(crate) async fn write(&mut self, batch: &RecordBatch, units: &[u32]) -> Result<(), LakeError> {
+    /// Write a batch in the usage file schema whose row `i` belongs to unit `units[i]` ([`NO_UNIT`] for none), all
+    /// rows of the caller's delivery `delivery`.
+    pub(crate) async fn write(&mut self, batch: &RecordBatch, units: &[u32], delivery: u32) -> Result<(), LakeError> {
         let start = batch
             .column_by_name("ChargePeriodStart")
             .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
             .expect("lake batches have ChargePeriodStart");
-        let mut groups: HashMap<i32, (Vec<u32>, BTreeSet<u32>)> = HashMap::new();
-        for i in 0..batch.num_rows() {
-            let day = start.value(i).div_euclid(86_400_000_000) as i32;
-            let g = groups.entry(day).or_default();
-            g.0.push(i as u32);
-            g.1.insert(units[i]);
-        }
-        let mut keys: Vec<_> = groups.keys().copied().collect();
-        keys.sort_unstable();
-        for key in keys {
-            let (rows, group_units) = groups.remove(&key).expect("key from map");
-            let idx = UInt32Array::from(rows);
-            let part = if idx.len() == batch.num_rows() { batch.clone() } else { arrow::compute::take_record_batch(batch, &idx)? };
-            if !self.writers.contains_key(&key) {
-                if self.writers.len() >= MAX_OPEN {
-                    let oldest = *self.writers.iter().min_by_key(|(_, w)| w.4).expect("non-empty at the cap").0;
-                    let (path, w, rows, units, _) = self.writers.remove(&oldest).expect("key from map");
-                    w.close().await?;
-                    self.done.push(Written { path, units, rows });
-                }
-                let date = chrono::NaiveDate::from_num_days_from_ce_opt(key + 719_163).expect("date in range");
-                let n = self.parts.entry(key).or_insert(0);
-                let path = if *n == 0 {
-                    format!("usage/charge_date={date}/{}.parquet", self.name)
-                } else {
-                    format!("usage/charge_date={date}/{}-{n}.parquet", self.name)
-                };
-                *n += 1;
-                let w = AsyncArrowWriter::try_new(BufWriter::with_capacity(self.store.clone(), ObjPath::from(path.as_str()), 1 << 20), batch.schema(), Some(props()))?;
-                self.opened.push(path.clone());
-                self.writers.insert(key, (path, w, 0, BTreeSet::new(), 0));
-            }
-            self.tick += 1;
-            let entry = self.writers.get_mut(&key).expect("inserted above");
-            entry.1.write(&part).await?;
-            entry.2 += part.num_rows() as u64;
-            entry.3.extend(group_units);
-            entry.4 = self.tick;
+        let days: Vec<i32> = (0..batch.num_rows()).map(|i| start.value(i).div_euclid(86_400_000_000) as i32).collect();
+        // Order the rows by day (stable), then write each day's run as a zero-copy slice: one take per batch at the
+        // most, none when the rows already come in date order, as exports usually do.
+        let (batch, days, units) = if days.is_sorted() {
+            (batch.clone(), days, units.to_vec())
+        } else {
+            let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
+            order.sort_by_key(|i| days[*i as usize]);
+            let sorted = arrow::compute::take_record_batch(batch, &UInt32Array::from(order.clone()))?;
+            (sorted, order.iter().map(|i| days[*i as usize]).collect(), order.iter().map(|i| units[*i as usize]).collect())
+        };
+        let mut at = 0;
+        while at < days.len() {
+            let key = days[at];
+            let end = at + days[at..].iter().take_while(|d| **d == key).count();
+            self.write_day(key, &batch.slice(at, end - at), &units[at..end], delivery).await?;
+            at = end;
         }
         self.bound_memory().await
     }
 
-    async fn bound_memory(&mut self) -> Result<(), LakeError> {
-        while self.writers.values().map(|w| w.1.in_progress_rows()).sum::<usize>() > ROW_BUDGET {
-            let largest = self.writers.values_mut().max_by_key(|w| w.1.in_progress_rows()).expect("non-empty when over budget");
-            largest.1.flush().await?;
+    async fn write_day(&mut self, key: i32, part: &RecordBatch, units: &[u32], delivery: u32) -> Result<(), LakeError> {
+        if !self.writers.contains_key(&key) {
+            if self.writers.len() >= MAX_OPEN {
+                let oldest = *self.writers.iter().min_by_key(|(_, w)| w.tick).expect("non-empty at the cap").0;
+                let w = self.writers.remove(&oldest).expect("key from map");
+                w.writer.close().await?;
+                self.done.push(Written { path: w.path, file: w.file });
+            }
+            let date = chrono::NaiveDate::from_num_days_from_ce_opt(key + 719_163).expect("date in range");
+            let n = self.parts.entry(key).or_insert(0);
+            let path = if *n == 0 {
+                format!("usage/charge_date={date}/{}.parquet", self.name)
+            } else {
+                format!("usage/charge_date={date}/{}-{n}.parquet", self.name)
+            };
+            *n += 1;
+            let writer = AsyncArrowWriter::try_new(BufWriter::with_capacity(self.store.clone(), ObjPath::from(path.as_str()), 1 << 20), part.schema(), Some(props()))?;
+            self.opened.push(path.clone());
+            self.writers.insert(key, Open { path, writer, file: FileRows::default(), tick: 0 });
+        }
+        self.tick += 1;
+        let open = self.writers.get_mut(&key).expect("inserted above");
+        open.writer.write(part).await?;
+        open.tick = self.tick;
+        let f = &mut open.file;
+        f.rows += part.num_rows() as u64;
+        f.deliveries.insert(delivery);
+        let mut last = None;
+        for u in units {
+            if *u == NO_UNIT {
+                f.append_rows += 1;
+            } else if last != Some(*u) {
+                f.units.insert(*u);
+                last = Some(*u);
+            }
         }
         Ok(())
     }
 
-    /// Close every file and return what was written.
+    async fn bound_memory(&mut self) -> Result<(), LakeError> {
+        while self.writers.values().map(|w| w.writer.in_progress_rows()).sum::<usize>() > ROW_BUDGET {
+            let largest = self.writers.values_mut().max_by_key(|w| w.writer.in_progress_rows()).expect("non-empty when over budget");
+            largest.writer.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Close every file and return what was written, in path order.
     pub(crate) async fn finish(self) -> Result<Vec<Written>, LakeError> {
         let mut out = self.done;
-        for (_, (path, w, rows, units, _)) in self.writers {
-            w.close().await?;
-            out.push(Written { path, units, rows });
+        for (_, w) in self.writers {
+            w.writer.close().await?;
+            out.push(Written { path: w.path, file: w.file });
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
 
-    /// Paths opened so far, for clean-up when the delivery is abandoned.
+    /// Paths opened so far, for clean-up when the chunk is abandoned.
     pub(crate) fn paths(&self) -> Vec<String> {
         self.opened.clone()
     }
@@ -201,13 +263,22 @@ impl QuarantineWriter {
     }
 }
 
-/// Copy a lake file to `to`, keeping only the rows `keep` marks; returns the rows kept.
-pub(crate) async fn rewrite_without(
+/// What a rewritten file holds.
+#[derive(Debug, Default)]
+pub(crate) struct Rewritten {
+    pub rows: u64,
+    pub units: BTreeSet<String>,
+    pub append_rows: u64,
+}
+
+/// Copy a usage file to `to` through `edit`, which returns each batch as it is to be kept (rows dropped, `_unit`
+/// corrected). Returns what the new file holds; a file left with no rows is deleted, not kept.
+pub(crate) async fn rewrite(
     store: Arc<dyn ObjectStore>,
     from: &str,
     to: &str,
-    keep: &(dyn Fn(&RecordBatch) -> Vec<bool> + Sync),
-) -> Result<u64, LakeError> {
+    edit: &mut (dyn FnMut(&RecordBatch) -> Result<RecordBatch, LakeError> + Send),
+) -> Result<Rewritten, LakeError> {
     use futures::TryStreamExt;
     let meta = store.head(&ObjPath::from(from)).await?;
     // Deprecated in favour of a hand-written AsyncFileReader; it still streams row groups with bounded memory,
@@ -215,14 +286,41 @@ pub(crate) async fn rewrite_without(
     #[allow(deprecated)]
     let reader = parquet::arrow::async_reader::ParquetObjectReader::new(store.clone(), meta.location).with_file_size(meta.size);
     let mut stream = parquet::arrow::ParquetRecordBatchStreamBuilder::new(reader).await?.build()?;
-    let mut w = AsyncArrowWriter::try_new(BufWriter::new(store, ObjPath::from(to)), focus::schema::lake_schema(), Some(props()))?;
-    let mut rows = 0u64;
+    let mut w = AsyncArrowWriter::try_new(BufWriter::new(store.clone(), ObjPath::from(to)), usage_file_schema(), Some(props()))?;
+    let mut out = Rewritten::default();
     while let Some(b) = stream.try_next().await? {
-        let mask = arrow::array::BooleanArray::from(keep(&b));
-        let kept = arrow::compute::filter_record_batch(&b, &mask)?;
-        rows += kept.num_rows() as u64;
+        if b.column_by_name(UNIT).is_none() {
+            return Err(LakeError::Corrupt { file: from.into(), reason: format!("no {UNIT} column: written by an older oversight; ingest into a new lake") });
+        }
+        let kept = edit(&b)?;
+        let units = unit_column(&kept);
+        let mut last: Option<&str> = None;
+        for i in 0..units.len() {
+            if units.is_null(i) {
+                out.append_rows += 1;
+            } else if last != Some(units.value(i)) {
+                last = Some(units.value(i));
+                if !out.units.contains(units.value(i)) {
+                    out.units.insert(units.value(i).to_string());
+                }
+            }
+        }
+        out.rows += kept.num_rows() as u64;
         w.write(&kept).await?;
     }
     w.close().await?;
-    Ok(rows)
+    if out.rows == 0 {
+        store.delete(&ObjPath::from(to)).await?;
+    }
+    Ok(out)
+}
+
+/// The `_unit` column of a usage batch.
+pub(crate) fn unit_column(b: &RecordBatch) -> &StringArray {
+    b.column_by_name(UNIT).and_then(|c| c.as_any().downcast_ref::<StringArray>()).expect("usage batches have a text _unit column")
+}
+
+/// A text column of a lake batch.
+pub(crate) fn text_column<'a>(b: &'a RecordBatch, name: &str) -> &'a StringArray {
+    b.column_by_name(name).and_then(|c| c.as_any().downcast_ref::<StringArray>()).expect("lake text column")
 }
