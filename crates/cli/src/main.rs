@@ -27,6 +27,10 @@ enum Command {
     Ingest(cmd::ingest::IngestArgs),
     /// Build signal series from the lake, or list the meters the catalog does not know.
     Signals(cmd::signals::SignalsArgs),
+    /// Scan the lake with the policy pack and print the findings of a day.
+    Scan(cmd::scan::ScanArgs),
+    /// Score the policy pack against a scenario folder's labels.
+    Eval(cmd::scan::EvalArgs),
     /// Simulate FOCUS exports for a population with the surveillance scenarios, and their labels.
     Simulate(cmd::simulate::SimulateArgs),
     /// Create and append to the transparency log, print its checkpoint and proofs.
@@ -45,6 +49,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// `--strict` and at least one row was quarantined.
     pub const QUARANTINED: u8 = 3;
+    /// `scan` made at least one finding.
+    pub const FINDINGS: u8 = 4;
 }
 
 /// Index of `mi_option_arena_eager_commit` in mimalloc v3's `mi_option_e` (libmimalloc-sys 0.1.49, pinned).
@@ -66,6 +72,8 @@ fn main() -> ExitCode {
         Command::Ingest(a) => cmd::ingest::run(a),
         Command::Signals(a) => cmd::signals::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),
+        Command::Scan(a) => cmd::scan::run(a),
+        Command::Eval(a) => cmd::scan::eval(a),
         Command::Log(a) => cmd::log::run(a),
         Command::Verify(a) => cmd::verify::run(a),
     };

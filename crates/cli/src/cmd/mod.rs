@@ -2,6 +2,7 @@
 
 pub mod ingest;
 pub mod log;
+pub mod scan;
 pub mod signals;
 pub mod simulate;
 pub mod verify;

@@ -1,0 +1,32 @@
+//! Detection: the policy language (`policy`), its compilation to SQL over daily signal series (`engine`), findings
+//! with their evidence (`finding`), and evaluation against labelled scenarios (`eval`).
+//!
+//! The flow: `oversight signals`' daily series and the tenant registry are registered as tables; each policy
+//! becomes one standard-SQL query with window frames that answers every day at once; the conditions SQL does not
+//! state (a missing approval, a recent event) are checked per hit against the registry and events; a hit on the
+//! as-of day becomes a finding, with the series points its windows read.
+#![deny(missing_docs)]
+
+pub mod engine;
+pub mod eval;
+pub mod finding;
+pub mod policy;
+
+pub use engine::{Hit, Scanner};
+pub use eval::{Report, evaluate};
+pub use finding::{AccountSummary, Finding, rank, scan};
+pub use policy::{Loaded, PolicyError, load_pack};
+
+/// Errors of detection.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    /// A policy cannot be used.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// The query engine failed.
+    #[error("query: {0}")]
+    Query(#[from] datafusion::error::DataFusionError),
+    /// Arrow failed.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+}
