@@ -100,6 +100,7 @@ fn report(a: &IngestArgs, found: &lake::Discovery, outcomes: &[DeliveryOutcome],
                     Outcome::Applied if r.replaced.is_empty() => "applied".to_string(),
                     Outcome::Applied => format!("applied, replaced {}", r.replaced.join(",")),
                     Outcome::OlderThanApplied => "recorded only: older than the applied delivery".to_string(),
+                    Outcome::Superseded { ref by } => format!("recorded only: superseded by {by}, a newer delivery of the same unit in this run"),
                 };
                 rows.push(serde_json::json!({
                     "delivery": r.id, "file": r.files.first().map(|f| f.name.as_str()).unwrap_or(""), "files": r.files.len(),
