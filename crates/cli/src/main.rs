@@ -23,6 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Simulate a population with the surveillance scenarios, ingest it, scan and evaluate it: the whole pipeline.
+    Demo(cmd::demo::DemoArgs),
     /// Ingest FOCUS exports (files or folders, recursively) into the usage lake.
     Ingest(cmd::ingest::IngestArgs),
     /// Build signal series from the lake, or list the meters the catalog does not know.
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("OVERSIGHT_LOG")).with_writer(std::io::stderr).init();
     let result = match cli.command {
+        Command::Demo(a) => cmd::demo::run(a),
         Command::Ingest(a) => cmd::ingest::run(a),
         Command::Signals(a) => cmd::signals::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),

@@ -66,3 +66,20 @@ fn a_bad_policy_is_refused_with_file_line_and_field() {
     assert_eq!(code, 1);
     assert!(err.contains("exodus.toml:") && err.contains("condition.signal") && err.contains("did you mean \"network.egress_bytes\""), "{err}");
 }
+
+#[test]
+fn the_demo_runs_the_whole_pipeline_and_catches_every_scenario() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("demo");
+    let text = ok(&["demo", "--out", out.to_str().unwrap(), "--accounts", "55", "--days", "110", "--seed", "6"]);
+    for scenario in ["analytics-vendor", "archive-surge", "biometric-sweep", "exodus", "interception-pipeline", "structuring"] {
+        let line = text.lines().find(|l| l.trim_start().starts_with(scenario)).unwrap_or_else(|| panic!("{scenario} missing:\n{text}"));
+        assert!(line.contains("recall  100%"), "{line}");
+    }
+    assert!(text.contains("false positives: 0 of"), "{text}");
+    assert!(out.join("scenario/labels.json").exists() && out.join("lake/_manifest").exists());
+    // A second run refuses to overwrite without --force.
+    let (code, _, err) = oversight(&["demo", "--out", out.to_str().unwrap(), "--accounts", "55", "--days", "110"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--force"), "{err}");
+}
