@@ -2,6 +2,7 @@
 //! exit codes. No stage logic lives here.
 
 mod cmd;
+mod report;
 
 use std::process::ExitCode;
 

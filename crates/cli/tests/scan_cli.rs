@@ -78,6 +78,21 @@ fn the_demo_runs_the_whole_pipeline_and_catches_every_scenario() {
     }
     assert!(text.contains("false positives: 0 of"), "{text}");
     assert!(out.join("scenario/labels.json").exists() && out.join("lake/_manifest").exists());
+    // The report renders in headless Chromium (Debian's chromium; .ci/run installs it).
+    let report = out.join("report.html");
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("<svg") && html.contains("threshold interception-pipeline"), "no chart with a threshold");
+    let png = tmp.path().join("report.png");
+    let shot = Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        .arg(format!("--user-data-dir={}", tmp.path().join("chromium").display()))
+        .args(["--window-size=1400,2400", &format!("--screenshot={}", png.display()), &format!("file://{}", report.display())])
+        .output()
+        .expect("chromium is not installed: `apt-get install -y chromium` (.ci/run does)");
+    assert!(shot.status.success(), "{}", String::from_utf8_lossy(&shot.stderr));
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    assert!(bytes.len() > 50_000, "a near-empty screenshot: {} bytes", bytes.len());
     // A second run refuses to overwrite without --force.
     let (code, _, err) = oversight(&["demo", "--out", out.to_str().unwrap(), "--accounts", "55", "--days", "110"]);
     assert_eq!(code, 1);

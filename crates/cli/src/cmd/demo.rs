@@ -9,7 +9,8 @@ use simulate::{Config, Providers};
 use crate::exit;
 
 /// Run the whole pipeline on a simulated population: simulate, ingest, evaluate against the labels, and print the
-/// ranked accounts the policy pack flags on the last day, with their evidence.
+/// ranked accounts the policy pack flags on the last day, with their evidence, and write OUT/report.html, a
+/// self-contained page with a chart per flagged account and the thresholds drawn in.
 ///
 /// Writes OUT/scenario (the scenario folder) and OUT/lake (the usage lake); a second run with the same OUT refuses
 /// unless --force.
@@ -102,6 +103,10 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             let days: Vec<String> = sc.detail.iter().map(|d| d.days_to_detect.map_or("missed".into(), |n| format!("{n} days from observable"))).collect();
             println!("  {:<24} recall {:>4.0}%  {}", sc.scenario, sc.recall * 100.0, days.join(", "));
         }
+        let to = detect::engine::day_number(last);
+        let html = crate::report::html(&scanner, &pack, &findings, to - i64::from(a.days) + 1, to, &format!("oversight demo: flagged on {last}")).await?;
+        let path = a.out.join("report.html");
+        std::fs::write(&path, html).with_context(|| format!("writing {}", path.display()))?;
         let flagged_hard = report.hard_negatives.iter().filter(|h| !h.policies.is_empty()).count();
         println!(
             "  false positives: {} of {} benign accounts ({:.2} per 10,000); hard negatives flagged: {flagged_hard} of {}",
@@ -110,6 +115,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             report.false_positives_per_10k,
             report.hard_negatives.len()
         );
+        println!("\nreport with a chart per flagged account: {}", path.display());
         Ok(ExitCode::from(exit::OK))
     })
 }

@@ -1,0 +1,128 @@
+//! The self-contained HTML report: one chart per flagged account (inline SVG, no scripts, no network), with the
+//! policy thresholds drawn in, and the findings as a table.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use detect::policy::{Measure, Per};
+use detect::{Finding, Loaded, Scanner};
+
+/// How a signal is shown: its daily value is divided by `div` to give `unit`.
+fn display(signal: &str) -> (&'static str, f64) {
+    match signal {
+        "storage.stored_bytes" => ("TB stored", 1e12),
+        "network.egress_bytes" => ("TB out a day", 1e12),
+        "ai.speech_seconds" => ("audio hours an hour", 3600.0 * 24.0),
+        "ai.translation_chars" => ("M characters a day", 1e6),
+        "ai.face_transactions" => ("M face transactions a day", 1e6),
+        "ai.ocr_pages" => ("k pages a day", 1e3),
+        "marketplace.publisher_cost" => ("$k a day", 1e3),
+        "compute.vm_hours" => ("VM hours a day", 1.0),
+        "compute.gpu_hours" => ("GPU hours a day", 1.0),
+        _ => ("a day", 1.0),
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A threshold drawn on a chart of daily values, in the chart's unit, when the condition compares a daily level.
+fn threshold_line(pack: &[Loaded], f: &Finding, signal: &str, div: f64) -> Vec<(f64, String)> {
+    let mut out = Vec::new();
+    let Some(p) = pack.iter().find(|p| p.policy.id == f.policy.id) else { return out };
+    for c in p.policy.conditions.iter().filter(|c| c.signal.get_ref() == signal) {
+        let daily = match (c.measure, c.per) {
+            (Measure::Rate, Some(Per::Hour)) => c.threshold * 24.0,
+            (Measure::Rate, _) | (Measure::Max, _) => c.threshold,
+            (Measure::Sum, _) => c.threshold / f64::from(c.window_days),
+            _ => continue,
+        };
+        out.push((daily / div, format!("{} ({})", p.policy.id, esc(&format!("{:?}", c.measure).to_lowercase()))));
+    }
+    out
+}
+
+fn chart(title: &str, unit: &str, points: &[(String, f64)], lines: &[(f64, String)]) -> String {
+    let (w, h, pad) = (640.0, 180.0, 40.0);
+    let max = points.iter().map(|p| p.1).chain(lines.iter().map(|l| l.0)).fold(0.0f64, f64::max).max(1e-12) * 1.1;
+    let n = points.len().max(2) as f64 - 1.0;
+    let x = |i: usize| pad + (w - 2.0 * pad) * i as f64 / n;
+    let y = |v: f64| h - pad / 2.0 - (h - pad) * v / max;
+    let mut svg = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"{}\">", esc(title));
+    let _ = write!(svg, "<rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#fafafa\" stroke=\"#ddd\"/>");
+    let path: Vec<String> = points.iter().enumerate().map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.1))).collect();
+    let _ = write!(svg, "<polyline fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"1.5\" points=\"{}\"/>", path.join(" "));
+    for (v, label) in lines {
+        let _ = write!(svg, "<line x1=\"{pad}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#c0392b\" stroke-dasharray=\"6 4\"/>", w - pad, y(*v), y(*v));
+        let _ = write!(svg, "<text x=\"{}\" y=\"{:.1}\" font-size=\"10\" fill=\"#c0392b\" text-anchor=\"end\">threshold {label}: {}</text>", w - pad, y(*v) - 3.0, fmt(*v));
+    }
+    let _ = write!(svg, "<text x=\"4\" y=\"12\" font-size=\"11\">{} ({})</text>", esc(title), esc(unit));
+    let _ = write!(svg, "<text x=\"4\" y=\"{:.1}\" font-size=\"10\">{}</text>", y(max / 1.1) + 10.0, fmt(max / 1.1));
+    if let (Some(first), Some(last)) = (points.first(), points.last()) {
+        let _ = write!(svg, "<text x=\"{pad}\" y=\"{}\" font-size=\"10\">{}</text><text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{}</text>", h - 4.0, first.0, w - pad, h - 4.0, last.0);
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn fmt(v: f64) -> String {
+    if v >= 100.0 { format!("{v:.0}") } else if v >= 1.0 { format!("{v:.2}") } else { format!("{v:.4}") }
+}
+
+/// Render the report for the findings of one day: a chart per flagged account and signal, over `from..=to`.
+pub async fn html(scanner: &Scanner, pack: &[Loaded], findings: &[Finding], from: i64, to: i64, title: &str) -> anyhow::Result<String> {
+    let ranked = detect::rank(findings);
+    let mut out = String::from("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
+    out.push_str(&esc(title));
+    out.push_str("</title><style>body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;font-size:12px;text-align:left}section{margin-bottom:2em}.charts{display:flex;flex-wrap:wrap;gap:8px}</style></head><body>");
+    let _ = write!(out, "<h1>{}</h1><p>{} flagged account(s), {} finding(s). Dashed red lines are policy thresholds.</p>", esc(title), ranked.len(), findings.len());
+    let mut by: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for f in findings {
+        by.entry(f.account_id.as_str()).or_default().push(f);
+    }
+    for (i, r) in ranked.iter().enumerate() {
+        let fs = &by[r.account_id.as_str()];
+        let name = scanner.registry().get(&r.account_id).map(|t| t.name.clone()).unwrap_or_default();
+        let _ = write!(out, "<section><h2>{}. {} <small>{} — {} — {:?}</small></h2><div class=\"charts\">", i + 1, esc(&r.account_id), esc(&name), esc(&r.sector), r.severity);
+        let mut signals: BTreeMap<String, (detect::policy::Scope, Vec<(f64, String)>)> = BTreeMap::new();
+        for f in fs {
+            for m in &f.measured {
+                let (_, div) = display(&m.signal);
+                let e = signals.entry(m.signal.clone()).or_insert((f.scope, vec![]));
+                e.1.extend(threshold_line(pack, f, &m.signal, div));
+            }
+        }
+        // Egress tells whether data is leaving; show it beside the flagged signals.
+        signals.entry("network.egress_bytes".into()).or_insert((fs[0].scope, vec![]));
+        for (signal, (scope, lines)) in &signals {
+            let (unit, div) = display(signal);
+            let pts = scanner.points(*scope, &r.account_id, signal, from, to).await?;
+            let pts: Vec<(String, f64)> = pts.into_iter().map(|(d, v)| (detect::engine::date(d).to_string(), v / div)).collect();
+            if !pts.is_empty() {
+                out.push_str(&chart(signal, unit, &pts, lines));
+            }
+        }
+        out.push_str("</div><table><tr><th>policy</th><th>severity</th><th>signal</th><th>measure</th><th>value</th><th>threshold</th><th>clause</th></tr>");
+        for f in fs {
+            for m in &f.measured {
+                let _ = write!(
+                    out,
+                    "<tr><td>{} v{}</td><td>{:?}</td><td>{}</td><td>{}</td><td>{:.4e}</td><td>{} {:.4e}</td><td>{}</td></tr>",
+                    esc(&f.policy.id),
+                    f.policy.version,
+                    f.severity,
+                    esc(&m.signal),
+                    esc(&m.measure),
+                    m.value,
+                    esc(&m.op),
+                    m.threshold,
+                    esc(&f.policy.clause)
+                );
+            }
+        }
+        out.push_str("</table></section>");
+    }
+    out.push_str("</body></html>\n");
+    Ok(out)
+}
