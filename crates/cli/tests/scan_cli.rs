@@ -42,6 +42,10 @@ fn the_built_in_pack_catches_every_scenario_and_no_benign_account() {
     let (c2, b, _) = oversight(&args);
     assert_eq!((c1, c2), (4, 4));
     assert_eq!(a, b);
+    let pq = tmp.path().join("findings.parquet");
+    let (code, _, err) = oversight(&["scan", "--lake", l, "--registry", reg.to_str().unwrap(), "--events", ev.to_str().unwrap(), "--format", "parquet", "--out", pq.to_str().unwrap()]);
+    assert_eq!(code, 4, "{err}");
+    assert_eq!(&std::fs::read(&pq).unwrap()[..4], b"PAR1");
     let v: serde_json::Value = serde_json::from_str(&a).unwrap();
     let f = &v["findings"][0];
     assert_eq!(f["policy"]["sha256"].as_str().unwrap().len(), 64);

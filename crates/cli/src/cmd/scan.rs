@@ -35,9 +35,12 @@ pub struct ScanArgs {
     /// The day to report (default: the last day in the lake).
     #[arg(long)]
     as_of: Option<NaiveDate>,
-    /// Output format.
+    /// Output format (parquet needs --out).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// Write the findings to this file (parquet).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 /// Score a policy pack against a scenario folder's labels.json, walking every day.
@@ -68,6 +71,8 @@ enum Format {
     Table,
     /// A JSON document: the ranked accounts and every finding with its evidence.
     Json,
+    /// Parquet, one row per finding; measured values and evidence as JSON text (needs --out).
+    Parquet,
 }
 
 /// The lake's daily series, the registry and the events, ready to scan.
@@ -92,6 +97,10 @@ pub async fn scanner(lake_dir: &Path, registry: Option<&Path>, events: Option<&P
 
 /// Run `scan`.
 pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
+    if a.format == Format::Parquet && a.out.is_none() {
+        eprintln!("error: --format parquet needs --out FILE");
+        return Ok(ExitCode::from(exit::USAGE));
+    }
     let pack = detect::load_pack(a.policies.as_deref())?;
     let rt = super::runtime()?;
     rt.block_on(async {
@@ -106,6 +115,11 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
             Format::Json => {
                 let v = serde_json::json!({"as_of": as_of.to_string(), "policies": pack.iter().map(|p| serde_json::json!({"id": p.policy.id, "version": p.policy.version, "sha256": p.sha256})).collect::<Vec<_>>(), "accounts": ranked, "findings": findings});
                 println!("{}", serde_json::to_string_pretty(&v)?);
+            }
+            Format::Parquet => {
+                let path = a.out.as_deref().expect("checked above");
+                write_parquet(&findings, path).with_context(|| format!("writing {}", path.display()))?;
+                println!("{} finding(s) as of {as_of} written to {}", findings.len(), path.display());
             }
             Format::Table => {
                 println!("as of {as_of}: {} finding(s) on {} account(s), {} policies", findings.len(), ranked.len(), pack.len());
@@ -123,6 +137,40 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::from(if findings.is_empty() { exit::OK } else { exit::FINDINGS }))
     })
+}
+
+/// Findings as Parquet: one row per finding, nested parts as JSON text.
+fn write_parquet(findings: &[detect::Finding], path: &Path) -> anyhow::Result<()> {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    let text = |f: &dyn Fn(&detect::Finding) -> String| -> ArrayRef { Arc::new(StringArray::from(findings.iter().map(f).collect::<Vec<_>>())) };
+    let schema = Arc::new(Schema::new(
+        [("policy_id", DataType::Utf8), ("policy_version", DataType::Int64), ("policy_sha256", DataType::Utf8), ("account_id", DataType::Utf8), ("scope", DataType::Utf8), ("sector", DataType::Utf8), ("as_of", DataType::Utf8), ("window_start", DataType::Utf8), ("severity", DataType::Utf8), ("score", DataType::Float64), ("measured", DataType::Utf8), ("evidence", DataType::Utf8)]
+            .into_iter()
+            .map(|(n, t)| Field::new(n, t, false))
+            .collect::<Vec<_>>(),
+    ));
+    let columns: Vec<ArrayRef> = vec![
+        text(&|f| f.policy.id.clone()),
+        Arc::new(Int64Array::from(findings.iter().map(|f| i64::from(f.policy.version)).collect::<Vec<_>>())),
+        text(&|f| f.policy.sha256.clone()),
+        text(&|f| f.account_id.clone()),
+        text(&|f| serde_json::to_value(f.scope).map(|v| v.as_str().unwrap_or("").to_string()).unwrap_or_default()),
+        text(&|f| f.sector.clone()),
+        text(&|f| f.as_of.clone()),
+        text(&|f| f.window_start.clone()),
+        text(&|f| serde_json::to_value(f.severity).map(|v| v.as_str().unwrap_or("").to_string()).unwrap_or_default()),
+        Arc::new(Float64Array::from(findings.iter().map(|f| f.score).collect::<Vec<_>>())),
+        text(&|f| serde_json::to_string(&f.measured).expect("findings serialise")),
+        text(&|f| serde_json::to_string(&f.evidence).expect("findings serialise")),
+    ];
+    let batch = arrow::record_batch::RecordBatch::try_new(schema.clone(), columns)?;
+    let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path)?, schema, None)?;
+    w.write(&batch)?;
+    w.close()?;
+    Ok(())
 }
 
 /// Run `eval`.
