@@ -172,6 +172,32 @@ impl Scanner {
         Ok(out)
     }
 
+    /// Daily series of one signal for every account in `sectors`, ordered by account then day.
+    pub async fn daily(&self, signal: &str, sectors: &[&str]) -> Result<Vec<(String, String, Vec<(i64, f64)>)>, DetectError> {
+        let list = sectors.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT s.sub_account_id AS account_id, COALESCE(t.sector, 'unknown') AS sector, CAST(CAST(s.bucket_start AS BIGINT) / 86400000000 AS BIGINT) AS day, SUM(s.value) AS v \
+             FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id WHERE s.signal = {} AND COALESCE(t.sector, 'unknown') IN ({list}) \
+             GROUP BY 1, 2, 3 ORDER BY 1, 3",
+            quote(signal)
+        );
+        let batches = self.ctx.sql(&sql).await?.collect().await?;
+        let mut out: Vec<(String, String, Vec<(i64, f64)>)> = Vec::new();
+        for b in &batches {
+            let ids = b.column(0).as_any().downcast_ref::<StringArray>().expect("account_id is text");
+            let sector = b.column(1).as_any().downcast_ref::<StringArray>().expect("sector is text");
+            let day = b.column(2).as_any().downcast_ref::<Int64Array>().expect("day is an integer");
+            let v = b.column(3).as_any().downcast_ref::<Float64Array>().expect("value is a double");
+            for r in 0..b.num_rows() {
+                if out.last().is_none_or(|l| l.0 != ids.value(r)) {
+                    out.push((ids.value(r).to_string(), sector.value(r).to_string(), Vec::new()));
+                }
+                out.last_mut().expect("pushed above").2.push((day.value(r), v.value(r)));
+            }
+        }
+        Ok(out)
+    }
+
     /// The conditions SQL does not state: the missing approval and the recent event.
     fn admits(&self, policy: &Loaded, hit: &Hit) -> bool {
         let p = &policy.policy;

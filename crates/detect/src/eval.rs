@@ -90,7 +90,7 @@ pub struct Report {
     pub neither: usize,
 }
 
-/// Evaluate a pack against labels.
+/// Evaluate a pack, and the baseline detector, against labels.
 pub async fn evaluate(scanner: &Scanner, pack: &[Loaded], labels: &Labels) -> Result<Report, DetectError> {
     // account → policy → sorted days it held.
     let mut held: BTreeMap<String, BTreeMap<String, Vec<i64>>> = BTreeMap::new();
@@ -98,6 +98,12 @@ pub async fn evaluate(scanner: &Scanner, pack: &[Loaded], labels: &Labels) -> Re
         for hit in scanner.hits(policy, None).await? {
             held.entry(hit.account_id).or_default().entry(policy.policy.id.clone()).or_default().push(hit.day);
         }
+    }
+    for (hit, _) in crate::baseline::surges(scanner, None).await? {
+        held.entry(hit.account_id).or_default().entry(crate::baseline::ID.to_string()).or_default().push(hit.day);
+    }
+    for days in held.values_mut().flat_map(|p| p.values_mut()) {
+        days.sort_unstable();
     }
     let day = |s: &Option<String>| s.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()).map(day_number);
     let mut scenarios: BTreeMap<String, ScenarioScore> = BTreeMap::new();

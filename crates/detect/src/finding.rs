@@ -136,7 +136,7 @@ pub async fn finding(scanner: &Scanner, policy: &Loaded, hit: &Hit) -> Result<Fi
     })
 }
 
-/// Every finding of a pack on one day, sorted by account, then policy.
+/// Every finding of a pack on one day, and the baseline detector's surges, sorted by account, then policy.
 pub async fn scan(scanner: &Scanner, pack: &[Loaded], as_of: NaiveDate) -> Result<Vec<Finding>, DetectError> {
     let d = day_number(as_of);
     let mut out = Vec::new();
@@ -145,7 +145,10 @@ pub async fn scan(scanner: &Scanner, pack: &[Loaded], as_of: NaiveDate) -> Resul
             out.push(finding(scanner, policy, &hit).await?);
         }
     }
-    out.sort_by(|a, b| (&a.account_id, &a.policy.id).cmp(&(&b.account_id, &b.policy.id)));
+    for (hit, signal) in crate::baseline::surges(scanner, Some((d, d))).await? {
+        out.push(crate::baseline::finding(scanner, &hit, signal).await?);
+    }
+    out.sort_by(|a, b| (&a.account_id, &a.policy.id, &a.title).cmp(&(&b.account_id, &b.policy.id, &b.title)));
     Ok(out)
 }
 

@@ -4,9 +4,11 @@
 //! The flow: `oversight signals`' daily series and the tenant registry are registered as tables; each policy
 //! becomes one standard-SQL query with window frames that answers every day at once; the conditions SQL does not
 //! state (a missing approval, a recent event) are checked per hit against the registry and events; a hit on the
-//! as-of day becomes a finding, with the series points its windows read.
+//! as-of day becomes a finding, with the series points its windows read. Beside the pack, `baseline` flags surges
+//! no policy names against each account's own history, as low-severity findings.
 #![deny(missing_docs)]
 
+pub mod baseline;
 pub mod engine;
 pub mod eval;
 pub mod finding;
