@@ -30,6 +30,10 @@ fn the_built_in_pack_catches_every_scenario_and_no_benign_account() {
         assert_eq!(sc["recall"], 1.0, "{} missed: {sc:#}", sc["scenario"]);
     }
     assert_eq!(report["false_positives"].as_array().unwrap().len(), 0, "{:#}", report["false_positives"]);
+    // The timing targets: interception within 1 day of observable, exodus within 1 day of the egress.
+    let days = |name: &str| scenarios.iter().find(|s| s["scenario"] == name).unwrap()["detail"][0]["days_to_detect"].as_i64().unwrap();
+    assert!(days("interception-pipeline") <= 1, "interception flagged {} days after observable", days("interception-pipeline"));
+    assert!(days("exodus") <= 1, "exodus flagged {} days after the egress started", days("exodus"));
     let hard = report["hard_negatives"].as_array().unwrap();
     assert_eq!(hard.len(), 6);
     assert!(hard.iter().all(|h| h["policies"].as_array().unwrap().is_empty()), "{hard:#?}");

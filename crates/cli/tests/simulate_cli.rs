@@ -49,7 +49,7 @@ fn date(s: &Option<String>) -> NaiveDate {
     NaiveDate::parse_from_str(s.as_deref().expect("a date"), "%Y-%m-%d").unwrap()
 }
 
-const SPEECH_OBSERVABLE: f64 = 24_000.0 * 3600.0;
+const SPEECH_OBSERVABLE: f64 = 60_000.0 * 3600.0;
 
 #[test]
 fn every_scenario_signature_is_in_the_series_the_lake_computes() {
@@ -77,13 +77,15 @@ fn every_scenario_signature_is_in_the_series_the_lake_computes() {
     assert!(st(last) > st(v));
     assert!(st(o - Duration::days(1)) > 350e12 && st(o - Duration::days(1)) < 450e12, "about 400 TB before the surge");
 
-    // interception-pipeline: nothing transcribed before onset, 1,000 audio hours an hour by the observable day,
+    // interception-pipeline: nothing transcribed before onset, 2,500 audio hours an hour by the observable day,
     // storage never falls (weekly means), and the speech volume reaches the full rate of a million calls an hour.
     let l = one("interception-pipeline");
     let (o, v) = (date(&l.onset), date(&l.observable));
     let sp = |d| sr.get(&l.account_id, "ai.speech_seconds", d);
     assert!(o == start || sp(o - Duration::days(1)) == 0.0);
-    assert!(sp(v) >= 0.8 * SPEECH_OBSERVABLE, "speech on the observable day: {}", sp(v) / 3600.0);
+    // Daily noise is up to 20 %, so one day can sit two deviations low; the three days from observable cannot.
+    let around: f64 = days(v, v + Duration::days(2)).map(sp).sum::<f64>() / 3.0;
+    assert!(around >= 0.8 * SPEECH_OBSERVABLE, "speech from the observable day: {}", around / 3600.0);
     let peak = days(o, last).map(sp).fold(0.0, f64::max);
     assert!(peak > 0.8 * 800_000.0 * 3600.0, "peak {} audio hours a day", peak / 3600.0);
     let weekly: Vec<f64> = days(o, last).collect::<Vec<_>>().chunks(7).map(|w| w.iter().map(|d| sr.get(&l.account_id, "storage.stored_bytes", *d)).sum::<f64>() / w.len() as f64).collect();

@@ -10,7 +10,7 @@
 //! Every account of the exports appears once, sub-accounts and billing accounts (organisations) alike:
 //! - `label` is `benign` or a scenario name; `kind` names the workload the account was simulated as.
 //! - `onset` is the day the behaviour starts; `observable` the first day its signature is in the data, by the rule
-//!   stated in `assumptions` (for example "first day with at least 1,000 audio hours an hour").
+//!   stated in `assumptions` (for example "first day with at least 2,500 audio hours an hour").
 //! - `part_of` marks a sub-account of a labelled parent (`structuring`): a finding on it is neither right nor wrong.
 //! - `contains` lists, on a benign organisation, the scenario accounts below it, so that an evaluation can treat a
 //!   finding aggregated over the organisation as neither right nor wrong either.

@@ -26,9 +26,10 @@ pub const CALLS_PER_HOUR: f64 = 1_000_000.0;
 pub const BYTES_PER_AUDIO_HOUR: f64 = 57.5e6;
 /// Characters of transcript per audio hour: 150 words a minute × 6 characters (assumption).
 pub const CHARS_PER_AUDIO_HOUR: f64 = 54_000.0;
-/// Audio hours a day at which an interception signature counts as observable: 1,000 audio hours an hour, 30,000
-/// two-minute calls an hour, five times the largest contact centre simulated.
-pub const OBSERVABLE_SPEECH_HOURS_PER_DAY: f64 = 24_000.0;
+/// Audio hours a day at which an interception signature counts as observable: 2,500 audio hours an hour (75,000
+/// two-minute calls an hour), ten times the largest contact centre simulated, and above what each of the 20
+/// structuring sub-accounts carries (1,667), so "each under any per-account threshold" holds at this level.
+pub const OBSERVABLE_SPEECH_HOURS_PER_DAY: f64 = 60_000.0;
 
 /// The workload an account is simulated as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -510,7 +511,7 @@ impl Builder<'_> {
             onset,
             observable,
             assumptions: format!(
-                "speech-to-text ramps over {ramp_days} days to 1,000,000 calls an hour of {CALL_MINUTES} minutes (33,333 audio hours an hour); 5% of transcripts translated at 54,000 characters an audio hour; 57.5 MB stored per audio hour, never deleted (about 8,000 TB after six months at full rate); observable: first day with 1,000 audio hours an hour"
+                "speech-to-text ramps over {ramp_days} days to 1,000,000 calls an hour of {CALL_MINUTES} minutes (33,333 audio hours an hour); 5% of transcripts translated at 54,000 characters an audio hour; 57.5 MB stored per audio hour, never deleted (about 8,000 TB after six months at full rate); observable: first day with 2,500 audio hours an hour"
             ),
         });
         for k in [Kind::WebApp, Kind::Saas, Kind::Analytics] {
@@ -580,7 +581,7 @@ impl Builder<'_> {
             scenario: "structuring",
             onset: first,
             observable,
-            assumptions: format!("the interception pattern split over 20 sub-accounts, each at 1/20 (1,667 audio hours an hour at full rate, {CALL_MINUTES}-minute calls), onsets within 7 days of each other; observable: first day the parent's total reaches 1,000 audio hours an hour"),
+            assumptions: format!("the interception pattern split over 20 sub-accounts, each at 1/20 (1,667 audio hours an hour at full rate, {CALL_MINUTES}-minute calls), onsets within 7 days of each other; observable: first day the parent's total reaches 2,500 audio hours an hour"),
         });
         self.benign(org, Kind::WebApp);
         self.benign(org, Kind::Saas);
