@@ -52,6 +52,9 @@ pub struct Scanner {
     events: Events,
 }
 
+/// A series row's day number (days since 1970-01-01), for a `series` table aliased `s`.
+const DAY: &str = "CAST(CAST(s.bucket_start AS BIGINT) / 86400000000 AS BIGINT)";
+
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
@@ -79,7 +82,7 @@ impl Scanner {
 
     /// The last day with any series value.
     pub async fn last_day(&self) -> Result<Option<i64>, DetectError> {
-        let b = self.ctx.sql("SELECT MAX(CAST(CAST(bucket_start AS BIGINT) / 86400000000 AS BIGINT)) FROM series").await?.collect().await?;
+        let b = self.ctx.sql(&format!("SELECT MAX({DAY}) FROM series s")).await?.collect().await?;
         let v = b.first().map(|b| b.column(0).as_any().downcast_ref::<Int64Array>().expect("a day number").clone());
         Ok(v.filter(|a| !a.is_empty() && !a.is_null(0)).map(|a| a.value(0)))
     }
@@ -93,9 +96,11 @@ impl Scanner {
     pub fn sql(policy: &Loaded, days: Option<(i64, i64)>) -> String {
         let p = &policy.policy;
         // Sub-accounts with their registry sector; unknown accounts are scanned as `unknown` (DESIGN.md §3).
-        let account = "SELECT s.sub_account_id AS account_id, COALESCE(t.parent_id, s.billing_account_id) AS parent_id, \
-             COALESCE(t.sector, 'unknown') AS sector, s.signal, CAST(CAST(s.bucket_start AS BIGINT) / 86400000000 AS BIGINT) AS day, s.value \
-             FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id";
+        let account = format!(
+            "SELECT s.sub_account_id AS account_id, COALESCE(t.parent_id, s.billing_account_id) AS parent_id, \
+             COALESCE(t.sector, 'unknown') AS sector, s.signal, {DAY} AS day, s.value \
+             FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id"
+        );
         let base = match p.scope {
             Scope::Account => format!("SELECT account_id, sector, signal, day, SUM(value) AS value FROM ({account}) a GROUP BY account_id, sector, signal, day"),
             Scope::Parent => format!(
@@ -176,7 +181,7 @@ impl Scanner {
     pub async fn daily(&self, signal: &str, sectors: &[&str]) -> Result<Vec<(String, String, Vec<(i64, f64)>)>, DetectError> {
         let list = sectors.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ");
         let sql = format!(
-            "SELECT s.sub_account_id AS account_id, COALESCE(t.sector, 'unknown') AS sector, CAST(CAST(s.bucket_start AS BIGINT) / 86400000000 AS BIGINT) AS day, SUM(s.value) AS v \
+            "SELECT s.sub_account_id AS account_id, COALESCE(t.sector, 'unknown') AS sector, {DAY} AS day, SUM(s.value) AS v \
              FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id WHERE s.signal = {} AND COALESCE(t.sector, 'unknown') IN ({list}) \
              GROUP BY 1, 2, 3 ORDER BY 1, 3",
             quote(signal)
@@ -224,10 +229,9 @@ impl Scanner {
             Scope::Account => format!("s.sub_account_id = {}", quote(account)),
             Scope::Parent => format!("COALESCE(t.parent_id, s.billing_account_id) = {}", quote(account)),
         };
-        let day = "CAST(CAST(s.bucket_start AS BIGINT) / 86400000000 AS BIGINT)";
         let sql = format!(
-            "SELECT {day} AS day, SUM(s.value) AS v FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id \
-             WHERE {who} AND s.signal = {} AND {day} BETWEEN {from} AND {to} GROUP BY 1 ORDER BY 1",
+            "SELECT {DAY} AS day, SUM(s.value) AS v FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id \
+             WHERE {who} AND s.signal = {} AND {DAY} BETWEEN {from} AND {to} GROUP BY 1 ORDER BY 1",
             quote(signal)
         );
         let batches = self.ctx.sql(&sql).await?.collect().await?;

@@ -19,7 +19,7 @@ pub mod meters;
 pub mod population;
 mod usage;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use chrono::NaiveDate;
@@ -296,9 +296,4 @@ pub fn simulate(config: &Config, out: &Path, progress: &(dyn Fn(Progress) + Sync
 
 fn write_text(path: &Path, text: &str) -> Result<(), SimError> {
     std::fs::write(path, text).map_err(|e| SimError::Io { path: path.display().to_string(), source: e })
-}
-
-/// The default output folder.
-pub fn default_out() -> PathBuf {
-    PathBuf::from("./scenario")
 }
