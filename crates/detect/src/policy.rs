@@ -36,6 +36,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use toml::Spanned;
+use registry::{EventKind, Sector, did_you_mean};
 
 /// How serious a policy's finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -228,18 +229,14 @@ fn field_at(text: &str, line: usize) -> Option<String> {
     })
 }
 
-fn did_you_mean<'a>(raw: &str, choices: impl IntoIterator<Item = &'a str>) -> String {
-    let best = choices.into_iter().map(|c| (strsim::levenshtein(raw, c), c)).min();
-    match best {
-        Some((d, c)) if d <= 4 => format!(" (did you mean \"{c}\"?)"),
-        _ => String::new(),
-    }
+/// Sector names a policy may use: the registry's, plus `any` and `unknown` (accounts missing from the registry).
+fn sectors() -> impl Iterator<Item = &'static str> {
+    ["any", "unknown"].into_iter().chain(Sector::NAMED.iter().map(|(_, n)| *n))
 }
 
-const SECTORS: [&str; 12] = [
-    "any", "unknown", "commercial", "nonprofit", "academic", "health", "media", "government", "law-enforcement", "immigration", "military", "intelligence",
-];
-const EVENT_KINDS: [&str; 5] = ["exposure", "review-opened", "notice", "suspension", "lift"];
+fn event_kinds() -> impl Iterator<Item = &'static str> {
+    EventKind::NAMES.iter().map(|(_, n)| *n)
+}
 
 impl Loaded {
     /// Parse and check one policy file's text.
@@ -274,15 +271,15 @@ impl Loaded {
             }
         }
         for s in policy.sectors.get_ref() {
-            if !SECTORS.contains(&s.as_str()) {
-                return Err(err(policy.sectors.span().start, format!("sectors: unknown sector \"{s}\"{}", did_you_mean(s, SECTORS))));
+            if !sectors().any(|n| n == s) {
+                return Err(err(policy.sectors.span().start, format!("sectors: unknown sector \"{s}\"{}", did_you_mean(s, sectors()))));
             }
         }
         if let Some(a) = &policy.after_event {
             for k in &a.kinds {
-                if !EVENT_KINDS.contains(&k.as_str()) {
+                if !event_kinds().any(|n| n == k) {
                     let at = text.find(k.as_str()).unwrap_or(0);
-                    return Err(err(at, format!("after_event.kinds: unknown event kind \"{k}\"{}", did_you_mean(k, EVENT_KINDS))));
+                    return Err(err(at, format!("after_event.kinds: unknown event kind \"{k}\"{}", did_you_mean(k, event_kinds()))));
                 }
             }
         }

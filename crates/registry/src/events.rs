@@ -23,7 +23,8 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    const NAMES: [(EventKind, &'static str); 5] = [
+    /// Every kind with its file spelling.
+    pub const NAMES: [(EventKind, &'static str); 5] = [
         (EventKind::Exposure, "exposure"),
         (EventKind::ReviewOpened, "review-opened"),
         (EventKind::Notice, "notice"),

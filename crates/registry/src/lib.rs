@@ -99,11 +99,12 @@ impl Table {
     }
 }
 
-/// The closest of `choices` to `raw` by edit distance, for "did you mean" hints.
-pub(crate) fn did_you_mean<'a>(raw: &str, choices: impl IntoIterator<Item = &'a str>) -> String {
+/// The closest of `choices` to `raw` by edit distance, as a ` (did you mean "…"?)` suffix for error messages, or
+/// empty when nothing is within four edits. Policies use it too, so every hint in oversight reads the same.
+pub fn did_you_mean<'a>(raw: &str, choices: impl IntoIterator<Item = &'a str>) -> String {
     let best = choices.into_iter().map(|c| (strsim::levenshtein(raw, c), c)).min();
     match best {
-        Some((d, c)) if d <= 3 => format!(" (did you mean \"{c}\"?)"),
+        Some((d, c)) if d <= 4 => format!(" (did you mean \"{c}\"?)"),
         _ => String::new(),
     }
 }
