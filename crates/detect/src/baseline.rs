@@ -22,14 +22,14 @@ pub const ID: &str = "baseline-surge";
 /// Its version; bump when a parameter changes.
 pub const VERSION: u32 = 1;
 /// Days of history a baseline needs.
-const HISTORY: usize = 91;
+pub const HISTORY: usize = 91;
 /// Robust z-score needed.
-const Z: f64 = 6.0;
+pub const Z: f64 = 6.0;
 /// Week-on-week growth needed (+50 %).
-const MIN_RATIO: f64 = 1.5;
+pub const MIN_RATIO: f64 = 1.5;
 /// Sensitive signals and the weekly volume below which a surge is not looked at: 100 audio hours an hour,
 /// 100,000 face transactions a day, 10^9 characters a day, 100,000 pages a day, 100 TB held, 20 TB out a day.
-const SIGNALS: [(&str, f64); 6] = [
+pub const SIGNALS: [(&str, f64); 6] = [
     ("ai.speech_seconds", 7.0 * 24.0 * 100.0 * 3600.0),
     ("ai.face_transactions", 7.0 * 1e5),
     ("ai.translation_chars", 7.0 * 1e9),
@@ -38,7 +38,7 @@ const SIGNALS: [(&str, f64); 6] = [
     ("network.egress_bytes", 7.0 * 20e12),
 ];
 /// Sectors the detector watches.
-const SECTORS: [&str; 6] = ["law-enforcement", "immigration", "military", "intelligence", "government", "unknown"];
+pub const SECTORS: [&str; 6] = ["law-enforcement", "immigration", "military", "intelligence", "government", "unknown"];
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);

@@ -1,0 +1,548 @@
+//! Each built-in policy, and the baseline detector, on small hand-made series: where it must fire (the account, the
+//! first day, the measured values beside the thresholds) and where it must not (just under each threshold, outside
+//! its sectors, after its window, with the approval, away from the event, on a benign look-alike).
+//!
+//! Levels are derived from the pack's own thresholds, read from the built-in TOML, so a retuned policy keeps these
+//! tests meaningful. Days are offsets from day 0 (a Monday); every series has a row for every day it covers.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use chrono::NaiveDate;
+use detect::engine::{Hit, date, day_number};
+use detect::policy::{Condition, Loaded, Measure, Op, Per};
+use detect::{Scanner, baseline, finding};
+use registry::{Approval, Event, EventKind, Events, Registry, Sector, Tenant};
+
+/// Day 0 of every test, as a day number.
+fn day0() -> i64 {
+    day_number(NaiveDate::from_ymd_opt(2025, 1, 6).expect("valid date"))
+}
+
+/// A built-in policy by id.
+fn policy(id: &str) -> Loaded {
+    detect::load_pack(None).expect("the built-in pack loads").into_iter().find(|p| p.policy.id == id).unwrap_or_else(|| panic!("no built-in policy {id}"))
+}
+
+/// A policy's condition on a signal with a measure.
+fn cond<'a>(p: &'a Loaded, signal: &str, measure: Measure) -> &'a Condition {
+    p.policy.conditions.iter().find(|c| c.signal.get_ref() == signal && c.measure == measure).unwrap_or_else(|| panic!("{} has no {measure:?} condition on {signal}", p.policy.id))
+}
+
+/// The daily value that meets a rate, sum or max condition exactly when held over its whole window.
+fn daily_threshold(c: &Condition) -> f64 {
+    match c.measure {
+        Measure::Rate if c.per == Some(Per::Hour) => c.threshold * 24.0,
+        Measure::Rate | Measure::Max => c.threshold,
+        Measure::Sum => c.threshold / f64::from(c.window_days),
+        Measure::Growth | Measure::Monotonic => panic!("a ratio has no daily level"),
+    }
+}
+
+/// A daily level that meets the condition on the window's last day of a step up from (nearly) nothing, not before:
+/// W days at it reach (2W+1)/2W of the threshold, W-1 days and a trickle of 5 % stay under.
+fn onset_level(c: &Condition) -> f64 {
+    let w = f64::from(c.window_days);
+    daily_threshold(c) * (2.0 * w + 1.0) / (2.0 * w)
+}
+
+/// What the condition measures once its whole window is at a daily level.
+fn measured_at(c: &Condition, level: f64) -> f64 {
+    match c.measure {
+        Measure::Rate if c.per == Some(Per::Hour) => level / 24.0,
+        Measure::Sum => level * f64::from(c.window_days),
+        _ => level,
+    }
+}
+
+/// A step factor for a growth condition: a level stepping up by it meets the ratio on the step's 7th day, not
+/// before (after 6 days the 7-day total has grown by 6/7 × 13/12 < 1 of the needed growth).
+fn growth_step(c: &Condition) -> f64 {
+    assert_eq!(c.measure, Measure::Growth);
+    1.0 + (c.threshold - 1.0) * 13.0 / 12.0
+}
+
+/// A growth factor just under a growth condition's threshold.
+fn growth_under(c: &Condition) -> f64 {
+    1.0 + (c.threshold - 1.0) * 0.95
+}
+
+/// The share of the onset level a series trickles at outside its burst.
+const TRICKLE: f64 = 0.05;
+
+/// Hand-made series, registry and events.
+#[derive(Default)]
+struct World {
+    rows: Vec<(String, String, String, i64, f64)>,
+    tenants: Vec<Tenant>,
+    events: Vec<Event>,
+}
+
+impl World {
+    /// Register an account.
+    fn tenant(&mut self, id: &str, parent: Option<&str>, sector: Sector) -> &mut World {
+        self.tenants.push(Tenant {
+            account_id: id.into(),
+            name: format!("{id} (test)"),
+            parent_id: parent.map(str::to_string),
+            sector,
+            country: "ZZ".into(),
+            purposes: vec![],
+            approvals: vec![],
+            extra: Default::default(),
+        });
+        self
+    }
+
+    /// Grant an approval to a registered account from a day (None: always).
+    fn approve(&mut self, id: &str, name: &str, from: Option<i64>) {
+        let t = self.tenants.iter_mut().find(|t| t.account_id == id).expect("register the account first");
+        t.approvals.push(Approval { name: name.into(), from: from.map(|d| date(day0() + d)) });
+    }
+
+    /// An event at noon of a day.
+    fn event(&mut self, id: &str, day: i64, kind: EventKind) {
+        let at = date(day0() + day).and_hms_opt(12, 0, 0).expect("valid time").and_utc();
+        self.events.push(Event { account_id: id.into(), at, kind, services: vec![], note: "test".into(), extra: Default::default() });
+    }
+
+    /// Daily values of a signal for an account, billed to its registry parent (or to itself).
+    fn series(&mut self, account: &str, signal: &str, days: Range<i64>, f: impl Fn(i64) -> f64) {
+        let billing = self.tenants.iter().find(|t| t.account_id == account).and_then(|t| t.parent_id.clone()).unwrap_or_else(|| account.to_string());
+        self.billed(&billing, account, signal, days, f);
+    }
+
+    /// Daily values of a signal for an account under an explicit billing account.
+    fn billed(&mut self, billing: &str, account: &str, signal: &str, days: Range<i64>, f: impl Fn(i64) -> f64) {
+        for d in days {
+            self.rows.push((billing.into(), account.into(), signal.into(), d, f(d)));
+        }
+    }
+
+    /// The scanner over these series, as `oversight signals` would build them (daily buckets).
+    fn scanner(&self) -> Scanner {
+        let col = |i: usize| -> Vec<&str> {
+            self.rows
+                .iter()
+                .map(|r| match i {
+                    0 => r.0.as_str(),
+                    1 => r.1.as_str(),
+                    _ => r.2.as_str(),
+                })
+                .collect()
+        };
+        let micros: Vec<i64> = self.rows.iter().map(|r| (day0() + r.3) * 86_400_000_000).collect();
+        let batch = RecordBatch::try_new(
+            signals::series_schema(),
+            vec![
+                Arc::new(StringArray::from(col(0))),
+                Arc::new(StringArray::from(col(1))),
+                Arc::new(StringArray::from(col(2))),
+                Arc::new(StringArray::from(vec![""; self.rows.len()])),
+                Arc::new(TimestampMicrosecondArray::from(micros).with_timezone("+00:00")),
+                Arc::new(Float64Array::from(self.rows.iter().map(|r| r.4).collect::<Vec<_>>())),
+                Arc::new(Int64Array::from(vec![1i64; self.rows.len()])),
+            ],
+        )
+        .expect("a series batch");
+        let registry = Registry::from_tenants(self.tenants.clone()).expect("unique ids");
+        Scanner::new(vec![batch], registry, Events::from_events(self.events.clone())).expect("tables register")
+    }
+}
+
+/// Every hit of a policy, every day.
+async fn hits(scanner: &Scanner, p: &Loaded) -> Vec<Hit> {
+    scanner.hits(p, None).await.expect("the policy runs")
+}
+
+/// The days (offsets from day 0) a hit names an account.
+fn days(hits: &[Hit], account: &str) -> Vec<i64> {
+    hits.iter().filter(|h| h.account_id == account).map(|h| h.day - day0()).collect()
+}
+
+/// A hit of an account on a day.
+fn hit_on<'a>(hits: &'a [Hit], account: &str, day: i64) -> &'a Hit {
+    hits.iter().find(|h| h.account_id == account && h.day == day0() + day).unwrap_or_else(|| panic!("no hit on {account} day {day}: {hits:?}"))
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
+}
+
+/// The hit's values are the expected ones, each on the right side of its threshold, and its finding shows each
+/// value beside its threshold with the points read.
+async fn check(scanner: &Scanner, p: &Loaded, hit: &Hit, expected: &[f64]) {
+    assert_eq!(hit.values.len(), p.policy.conditions.len());
+    for ((c, v), e) in p.policy.conditions.iter().zip(&hit.values).zip(expected) {
+        assert!(close(*v, *e), "{}: {} measured {v}, expected {e}", p.policy.id, c.signal.get_ref());
+        let holds = match c.op {
+            Op::Ge => *v >= c.threshold,
+            Op::Gt => *v > c.threshold,
+            Op::Le => *v <= c.threshold,
+            Op::Lt => *v < c.threshold,
+        };
+        assert!(holds, "{}: {v} {} {}", p.policy.id, c.op.sql(), c.threshold);
+    }
+    let f = finding::finding(scanner, p, hit).await.expect("a finding");
+    assert_eq!((f.account_id.as_str(), f.as_of.as_str(), f.severity), (hit.account_id.as_str(), date(hit.day).to_string().as_str(), p.policy.severity));
+    assert_eq!(f.policy.sha256, p.sha256);
+    for (m, (c, v)) in f.measured.iter().zip(p.policy.conditions.iter().zip(&hit.values)) {
+        assert_eq!((m.signal.as_str(), m.value, m.op.as_str(), m.threshold), (c.signal.get_ref().as_str(), *v, c.op.sql(), c.threshold));
+    }
+    assert!(f.score >= 1.0, "a hit is at or past every threshold: score {}", f.score);
+    for e in &f.evidence {
+        assert!(!e.points.is_empty(), "evidence for {}", e.signal);
+        assert!(e.points.iter().all(|(d, _)| *d >= f.window_start && *d <= f.as_of), "{e:?}");
+    }
+}
+
+#[tokio::test]
+async fn interception_pipeline() {
+    let p = policy("interception-pipeline");
+    let c = cond(&p, "ai.speech_seconds", Measure::Rate);
+    let w = i64::from(c.window_days);
+    let on = onset_level(c);
+    let (start, stop, end) = (30, 50, 80);
+    let burst = move |d: i64| {
+        if (start..=stop).contains(&d) { on } else { TRICKLE * on }
+    };
+    let mut world = World::default();
+    for (id, sector) in [("mil", Sector::Military), ("cc", Sector::Commercial), ("at", Sector::Military), ("low", Sector::Military), ("spike", Sector::Intelligence)] {
+        world.tenant(id, None, sector);
+    }
+    world.series("mil", "ai.speech_seconds", 0..end, burst);
+    // Not in the registry: scanned as `unknown`.
+    world.series("stranger", "ai.speech_seconds", 0..end, burst);
+    // A contact centre at twice the volume: the sector is not this policy's business.
+    world.series("cc", "ai.speech_seconds", 0..end, move |d| 2.0 * burst(d));
+    // At the threshold every day (it is `>=`), and just under it.
+    world.series("at", "ai.speech_seconds", 0..end, |_| daily_threshold(c));
+    world.series("low", "ai.speech_seconds", 0..end, |_| 0.99 * daily_threshold(c));
+    // One day carrying 99 % of a whole window's volume: the window's mean absorbs it.
+    world.series("spike", "ai.speech_seconds", 0..end, move |d| if d == start { 0.99 * daily_threshold(c) * w as f64 } else { 0.0 });
+    let s = world.scanner();
+    let h = hits(&s, &p).await;
+
+    let expected: Vec<i64> = (start + w - 1..=stop).collect();
+    assert_eq!(days(&h, "mil"), expected, "from the window's last day of the burst to its end, not after");
+    check(&s, &p, hit_on(&h, "mil", start + w - 1), &[measured_at(c, on)]).await;
+    assert!(p.applies_to("unknown"));
+    assert_eq!(days(&h, "stranger"), expected);
+    assert!(!p.applies_to("commercial"));
+    assert_eq!(days(&h, "cc"), Vec::<i64>::new());
+    assert_eq!(c.op, Op::Ge);
+    assert_eq!(days(&h, "at"), (w - 1..end).collect::<Vec<_>>(), "at the threshold from the first full window");
+    assert_eq!(days(&h, "low"), Vec::<i64>::new());
+    assert_eq!(days(&h, "spike"), Vec::<i64>::new());
+    assert!(h.iter().all(|h| ["mil", "stranger", "at"].contains(&h.account_id.as_str())), "{h:?}");
+}
+
+#[tokio::test]
+async fn interception_parent() {
+    let p = policy("interception-parent");
+    let per_account = policy("interception-pipeline");
+    let c = cond(&p, "ai.speech_seconds", Measure::Rate);
+    assert_eq!(c.threshold, cond(&per_account, "ai.speech_seconds", Measure::Rate).threshold, "structuring is caught at the per-account threshold");
+    let w = i64::from(c.window_days);
+    let on = onset_level(c);
+    let (start, end) = (30, 60);
+    let n = 3;
+    let share = move |d: i64| if d >= start { on / n as f64 } else { 0.0 };
+    let mut world = World::default();
+    // An organisation whose three accounts each carry a third of the volume.
+    world.tenant("org", None, Sector::Intelligence);
+    for i in 1..=n {
+        let id = format!("org-{i}");
+        world.tenant(&id, Some("org"), Sector::Intelligence);
+        world.series(&id, "ai.speech_seconds", 0..end, share);
+    }
+    // Two organisations with one such account each: no parent holds the sum.
+    for org in ["one", "two"] {
+        let sub = format!("{org}-1");
+        world.tenant(org, None, Sector::Intelligence).tenant(&sub, Some(org), Sector::Intelligence);
+        world.series(&sub, "ai.speech_seconds", 0..end, share);
+    }
+    // The same structure in a company.
+    world.tenant("co", None, Sector::Commercial);
+    for i in 1..=n {
+        let id = format!("co-{i}");
+        world.tenant(&id, Some("co"), Sector::Commercial);
+        world.series(&id, "ai.speech_seconds", 0..end, share);
+    }
+    // Accounts missing from the registry are summed over their billing account, an `unknown` parent.
+    for i in 1..=n {
+        world.billed("bill", &format!("bill-{i}"), "ai.speech_seconds", 0..end, share);
+    }
+    let s = world.scanner();
+    let h = hits(&s, &p).await;
+
+    let expected: Vec<i64> = (start + w - 1..end).collect();
+    assert_eq!(days(&h, "org"), expected);
+    check(&s, &p, hit_on(&h, "org", start + w - 1), &[measured_at(c, on)]).await;
+    assert_eq!(days(&h, "bill"), expected, "unregistered accounts sum over their billing account");
+    assert!(!p.applies_to("commercial"));
+    let named: std::collections::BTreeSet<&str> = h.iter().map(|h| h.account_id.as_str()).collect();
+    assert_eq!(named, ["bill", "org"].into(), "the parent policy names organisations, never a sub-account alone");
+    assert!(hits(&s, &per_account).await.is_empty(), "no account alone reaches the per-account threshold");
+}
+
+#[tokio::test]
+async fn archive_surge() {
+    let p = policy("archive-surge");
+    let g = cond(&p, "storage.stored_bytes", Measure::Growth);
+    let v = cond(&p, "storage.stored_bytes", Measure::Max);
+    let n = i64::from(g.window_days);
+    let k = growth_step(g);
+    let held = 1.1 * v.threshold;
+    let start = n + 10;
+    let end = start + n + 30;
+    let step = move |f: f64, base: f64| move |d: i64| if d >= start { base * f } else { base };
+    let mut world = World::default();
+    for (id, sector) in [
+        ("imm", Sector::Immigration),
+        ("slow", Sector::Immigration),
+        ("small", Sector::Immigration),
+        ("co", Sector::Commercial),
+        ("broadcaster", Sector::Government),
+        ("digitising", Sector::Immigration),
+        ("staging", Sector::Immigration),
+        ("rotation", Sector::Immigration),
+        ("deleted", Sector::Immigration),
+    ] {
+        world.tenant(id, None, sector);
+    }
+    world.series("imm", "storage.stored_bytes", 0..end, step(k, held));
+    // Growth just under the ratio, and the full step on an account just under the volume.
+    world.series("slow", "storage.stored_bytes", 0..end, step(growth_under(g), held));
+    world.series("small", "storage.stored_bytes", 0..end, step(k, 0.95 * v.threshold / k));
+    // The step outside the policy's sectors: a company, a state broadcaster.
+    world.series("co", "storage.stored_bytes", 0..end, step(k, held));
+    world.series("broadcaster", "storage.stored_bytes", 0..end, step(k, held));
+    // The policy's own look-alike, in a sector it watches: an archive growing x4 a year (+12 % a month).
+    let yearly = 4f64.ln() / 365.0;
+    world.series("digitising", "storage.stored_bytes", 0..end, move |d| held * (yearly * d as f64).exp());
+    // Growth deleted again within days: twice the needed growth, held for 3 days.
+    let twice = 1.0 + 2.0 * (g.threshold - 1.0);
+    world.series("staging", "storage.stored_bytes", 0..end, move |d| if (start..start + 3).contains(&d) { held * twice } else { held });
+    // A weekly backup rotation: a week of backups grows by twice the needed growth, then is deleted.
+    world.series("rotation", "storage.stored_bytes", 0..end, move |d| held * (1.0 + (twice - 1.0) * (d % 7) as f64 / 6.0));
+    // The surge, deleted 10 days in.
+    let gone = start + 10;
+    world.series("deleted", "storage.stored_bytes", 0..end, move |d| if (start..gone).contains(&d) { held * k } else { held });
+    let s = world.scanner();
+    let h = hits(&s, &p).await;
+
+    let imm = days(&h, "imm");
+    assert_eq!(imm.first(), Some(&(start + 6)), "on the 7th day of the step: {imm:?}");
+    assert!(imm.starts_with(&(start + 6..start + n).collect::<Vec<_>>()), "while the baseline week is before the step: {imm:?}");
+    assert!(imm.iter().all(|d| *d < start + n + 6), "not once the baseline week is past the step: {imm:?}");
+    check(&s, &p, hit_on(&h, "imm", start + 6), &[k, held * k]).await;
+    assert!(!p.applies_to("commercial") && !p.applies_to("government"));
+    let deleted = days(&h, "deleted");
+    assert_eq!(deleted.first(), Some(&(start + 6)));
+    assert!(deleted.iter().all(|d| *d < gone + 6), "no hit once the 7-day window is past the deletion: {deleted:?}");
+    for quiet in ["slow", "small", "co", "broadcaster", "digitising", "staging", "rotation"] {
+        assert_eq!(days(&h, quiet), Vec::<i64>::new(), "{quiet}");
+    }
+}
+
+#[tokio::test]
+async fn exodus() {
+    let p = policy("exodus");
+    let c = cond(&p, "network.egress_bytes", Measure::Sum);
+    let after = p.policy.after_event.as_ref().expect("exodus follows an event");
+    let kind = EventKind::parse(&after.kinds[0]).expect("a known kind");
+    assert!(!after.kinds.iter().any(|k| k == "lift"));
+    let within = i64::from(after.within_days);
+    let w = i64::from(c.window_days);
+    let on = onset_level(c);
+    let x = 20;
+    let end = x + within + 20;
+    let burst = move |from: i64, to: i64| {
+        move |d: i64| {
+            if (from..=to).contains(&d) { on } else { TRICKLE * on }
+        }
+    };
+    let mut world = World::default();
+    // Sectors: `any`, so companies are in.
+    assert!(p.applies_to("commercial"));
+    for id in ["out", "migration", "before", "running", "late", "edge", "lifted", "under"] {
+        world.tenant(id, None, Sector::Commercial);
+    }
+    for id in ["out", "before", "running", "late", "edge", "under"] {
+        world.event(id, x, kind);
+    }
+    world.event("lifted", x, EventKind::Lift);
+    world.series("out", "network.egress_bytes", 0..end, burst(x + 5, x + 15));
+    // A company leaving the platform: the same egress, no event.
+    world.series("migration", "network.egress_bytes", 0..end, burst(x + 5, x + 15));
+    // Egress that ended before the event.
+    world.series("before", "network.egress_bytes", 0..end, burst(x - 15, x - w - 1));
+    // Egress under way before the event: flagged from the event's day, not before.
+    world.series("running", "network.egress_bytes", 0..end, burst(x - 10, x + 5));
+    // After the event's window, and straddling its end.
+    world.series("late", "network.egress_bytes", 0..end, burst(x + within + 1, x + within + 10));
+    world.series("edge", "network.egress_bytes", 0..end, burst(x + within - w - 1, x + within + 5));
+    // After a lift, which is no reason to watch egress.
+    world.series("lifted", "network.egress_bytes", 0..end, burst(x + 5, x + 15));
+    // Just under: 99 % of the threshold in every window.
+    world.series("under", "network.egress_bytes", 0..end, |_| 0.99 * daily_threshold(c));
+    let s = world.scanner();
+    let h = hits(&s, &p).await;
+
+    assert_eq!(days(&h, "out"), (x + 5 + w - 1..=x + 15).collect::<Vec<_>>());
+    check(&s, &p, hit_on(&h, "out", x + 5 + w - 1), &[measured_at(c, on)]).await;
+    assert_eq!(days(&h, "running"), (x..=x + 5).collect::<Vec<_>>());
+    assert_eq!(days(&h, "edge"), (x + within - 2..=x + within).collect::<Vec<_>>(), "the last day is {within} days after the event");
+    for quiet in ["migration", "before", "late", "lifted", "under"] {
+        assert_eq!(days(&h, quiet), Vec::<i64>::new(), "{quiet}");
+    }
+}
+
+#[tokio::test]
+async fn biometric_sweep() {
+    let p = policy("biometric-sweep");
+    let c = cond(&p, "ai.face_transactions", Measure::Rate);
+    let grant = p.policy.without_approval.clone().expect("the policy names its approval");
+    let w = i64::from(c.window_days);
+    let on = onset_level(c);
+    let (start, end) = (20, 70);
+    let step = move |d: i64| if d >= start { on } else { TRICKLE * on };
+    let granted = start + w + 5;
+    let mut world = World::default();
+    for (id, sector) in [
+        ("police", Sector::LawEnforcement),
+        ("late", Sector::LawEnforcement),
+        ("approved", Sector::LawEnforcement),
+        ("other", Sector::LawEnforcement),
+        ("idv", Sector::Commercial),
+        ("under", Sector::LawEnforcement),
+    ] {
+        world.tenant(id, None, sector);
+    }
+    world.approve("late", &grant, Some(granted));
+    world.approve("approved", &grant, None);
+    world.approve("other", "speaker-recognition", None);
+    world.approve("idv", &grant, None);
+    for id in ["police", "late", "approved", "other", "idv"] {
+        world.series(id, "ai.face_transactions", 0..end, step);
+    }
+    world.series("under", "ai.face_transactions", 0..end, |_| 0.99 * daily_threshold(c));
+    let s = world.scanner();
+    let h = hits(&s, &p).await;
+
+    let expected: Vec<i64> = (start + w - 1..end).collect();
+    assert_eq!(days(&h, "police"), expected);
+    check(&s, &p, hit_on(&h, "police", start + w - 1), &[measured_at(c, on)]).await;
+    assert_eq!(days(&h, "other"), expected, "another grant is not this one");
+    assert_eq!(days(&h, "late"), (start + w - 1..granted).collect::<Vec<_>>(), "until the approval's first day");
+    assert!(!p.applies_to("commercial"));
+    for quiet in ["approved", "idv", "under"] {
+        assert_eq!(days(&h, quiet), Vec::<i64>::new(), "{quiet}");
+    }
+}
+
+#[tokio::test]
+async fn analytics_vendor() {
+    let p = policy("analytics-vendor");
+    let spend = cond(&p, "marketplace.publisher_cost", Measure::Growth);
+    let rate = cond(&p, "marketplace.publisher_cost", Measure::Rate);
+    let stored = cond(&p, "storage.stored_bytes", Measure::Growth);
+    let n = i64::from(spend.window_days.max(stored.window_days));
+    let start = n + 10;
+    let end = start + n + 20;
+    let (ks, kb) = (growth_step(spend), growth_step(stored));
+    let base = 1.05 * daily_threshold(rate);
+    let bytes = 200e12;
+    let step = move |f: f64, level: f64| move |d: i64| if d >= start { level * f } else { level };
+    let mut world = World::default();
+    for (id, sector) in [
+        ("vendor", Sector::Immigration),
+        ("flat-spend", Sector::Immigration),
+        ("cheap", Sector::Immigration),
+        ("flat-storage", Sector::Immigration),
+        ("co", Sector::Commercial),
+        ("database", Sector::Immigration),
+    ] {
+        world.tenant(id, None, sector);
+    }
+    let mut both = |id: &str, spend_step: f64, spend_level: f64, storage_step: f64| {
+        world.series(id, "marketplace.publisher_cost", 0..end, step(spend_step, spend_level));
+        world.series(id, "storage.stored_bytes", 0..end, step(storage_step, bytes));
+    };
+    both("vendor", ks, base, kb);
+    // Each condition just under while the others hold.
+    both("flat-spend", growth_under(spend), base, kb);
+    both("cheap", ks, 0.99 * daily_threshold(rate) / ks, kb);
+    both("flat-storage", ks, base, growth_under(stored));
+    both("co", ks, base, kb);
+    // A marketplace database growing with the business (+3 % a month) beside storage growing fast.
+    let monthly = 1.03f64.ln() / 30.0;
+    world.series("database", "marketplace.publisher_cost", 0..end, move |d| 10.0 * base * (monthly * d as f64).exp());
+    world.series("database", "storage.stored_bytes", 0..end, step(2.0 * kb, bytes));
+    let s = world.scanner();
+    let h = hits(&s, &p).await;
+
+    let vendor = days(&h, "vendor");
+    assert_eq!(vendor.first(), Some(&(start + 6)), "{vendor:?}");
+    assert!(vendor.iter().all(|d| *d < start + n + 6), "{vendor:?}");
+    check(&s, &p, hit_on(&h, "vendor", start + 6), &[ks, base * ks, kb]).await;
+    assert!(!p.applies_to("commercial"));
+    for quiet in ["flat-spend", "cheap", "flat-storage", "co", "database"] {
+        assert_eq!(days(&h, quiet), Vec::<i64>::new(), "{quiet}");
+    }
+}
+
+/// The baseline detector's weekly floor for a signal.
+fn floor(signal: &str) -> f64 {
+    baseline::SIGNALS.iter().find(|s| s.0 == signal).map(|s| s.1).unwrap_or_else(|| panic!("{signal} is not watched"))
+}
+
+/// A deterministic wobble of ±10 % around 1.
+fn wobble(d: i64) -> f64 {
+    1.0 + 0.2 * ((d * 37 % 11) as f64 / 10.0 - 0.5)
+}
+
+#[tokio::test]
+async fn baseline_surge() {
+    let signal = "ai.speech_seconds";
+    let daily = 2.0 * floor(signal) / 7.0;
+    let jump = 4.0;
+    assert!(jump >= baseline::MIN_RATIO);
+    let history = baseline::HISTORY as i64;
+    let start = history + 40;
+    let end = start + 30;
+    let surge = move |level: f64| move |d: i64| level * wobble(d) * if d >= start { jump } else { 1.0 };
+    let mut world = World::default();
+    for (id, sector) in [("mil", Sector::Military), ("co", Sector::Commercial), ("small", Sector::Military), ("growing", Sector::Military), ("young", Sector::Military)] {
+        world.tenant(id, None, sector);
+    }
+    assert!(baseline::SECTORS.contains(&"military") && !baseline::SECTORS.contains(&"commercial"));
+    world.series("mil", signal, 0..end, surge(daily));
+    world.series("co", signal, 0..end, surge(daily));
+    // Below the floor even after the jump.
+    world.series("small", signal, 0..end, surge(0.9 * floor(signal) / 7.0 / jump));
+    // Steady growth, +5 % a week, is its own baseline.
+    world.series("growing", signal, 0..end, move |d| daily * wobble(d) * (1.05f64.ln() / 7.0 * d as f64).exp());
+    // The jump without the history a baseline needs.
+    world.series("young", signal, start - history..end, surge(daily));
+    let s = world.scanner();
+    let found = baseline::surges(&s, None).await.expect("the detector runs");
+
+    let mil: Vec<&Hit> = found
+        .iter()
+        .filter(|(h, _)| h.account_id == "mil")
+        .map(|(h, sig)| {
+            assert_eq!(*sig, signal);
+            h
+        })
+        .collect();
+    let first = mil.first().expect("the jump is a surge");
+    assert!((start..start + 7).contains(&(first.day - day0())), "within the jump's first week: {first:?}");
+    assert!(first.values[0] >= baseline::MIN_RATIO && first.values[1] >= baseline::Z, "{first:?}");
+    assert!(mil.iter().all(|h| h.day - day0() < start + 13), "once both weeks compared are past the jump, it is the new level: {mil:?}");
+    assert!(found.iter().all(|(h, _)| h.account_id == "mil"), "{found:?}");
+    let f = baseline::finding(&s, first, signal).await.expect("a finding");
+    assert_eq!((f.policy.id.as_str(), f.severity, f.measured[0].value, f.measured[1].threshold), (baseline::ID, detect::policy::Severity::Low, first.values[0], baseline::Z));
+}
