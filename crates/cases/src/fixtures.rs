@@ -1,0 +1,78 @@
+//! Test fixtures shared by the unit tests (`mod fixtures`) and the integration tests (`#[path]`): findings, cases,
+//! and the databases to run against: a fresh SQLite file always, and a fresh PostgreSQL database when
+//! `OVERSIGHT_TEST_PG` names a server (`.ci/postgres.sh` starts one). Under CI (`CI_REQUIRE_PG=1`) a missing
+//! server fails the test instead of skipping PostgreSQL.
+
+use std::path::Path;
+
+use chrono::{NaiveDate, Utc};
+
+use cases::{Case, Finding, Outcome, PolicyRef, Provider, Scope, State, SubjectKind, Unit};
+
+/// A critical finding of `policy` on `account` (an `org-…` account is a parent organisation) on June `day`, 2025.
+pub fn finding(account: &str, policy: &str, day: u32) -> Finding {
+    let d = NaiveDate::from_ymd_opt(2025, 6, day).unwrap();
+    Finding {
+        policy: PolicyRef { id: policy.into(), version: 1, sha256: "ab".repeat(32) },
+        title: format!("{policy} title"),
+        account_id: account.into(),
+        scope: if account.starts_with("org-") { SubjectKind::Parent } else { SubjectKind::Account },
+        as_of: d,
+        window_start: d,
+        severity: "critical".into(),
+        score: 2.5,
+        measured: vec![serde_json::json!({"signal": "ai.speech_seconds", "value": 10.0, "threshold": 5.0})],
+        evidence: vec![],
+    }
+}
+
+/// A case on `subject` in `state`, with an outcome and approvals (an AWS unit when the outcome enforces).
+pub fn case(id: &str, subject: &str, state: State, outcome: Option<Outcome>, approvals: &[&str]) -> Case {
+    let now = Utc::now();
+    Case {
+        id: id.into(),
+        subject: subject.into(),
+        subject_kind: SubjectKind::Account,
+        parent_id: None,
+        state,
+        outcome,
+        unit: outcome.filter(|o| o.enforces()).map(|_| Unit {
+            provider: Provider::Aws,
+            scope: Scope::Accounts(vec!["111122223333".into()]),
+            aws_management_account: None,
+        }),
+        services: vec![],
+        assignee: None,
+        approvals: approvals.iter().map(|a| a.to_string()).collect(),
+        version: 1,
+        opened_at: now,
+        updated_at: now,
+    }
+}
+
+/// (name, database URL) of every back end to test, each a new empty database.
+pub async fn backends(dir: &Path) -> Vec<(&'static str, String)> {
+    let mut out = vec![("sqlite", dir.join("cases.db").display().to_string())];
+    match std::env::var("OVERSIGHT_TEST_PG") {
+        Ok(base) if !base.is_empty() => out.push(("postgres", fresh_pg(&base).await)),
+        _ if std::env::var("CI_REQUIRE_PG").is_ok_and(|v| v == "1") => {
+            panic!(
+                "CI_REQUIRE_PG=1 but OVERSIGHT_TEST_PG is not set: .ci/postgres.sh must start the server before the tests"
+            )
+        }
+        _ => eprintln!(
+            "note: OVERSIGHT_TEST_PG is not set, so this test ran on SQLite only (run .ci/postgres.sh for PostgreSQL)"
+        ),
+    }
+    out
+}
+
+/// A new database on the server of `base` (`postgres://user@host:port/db`), its URL.
+async fn fresh_pg(base: &str) -> String {
+    use sqlx::migrate::MigrateDatabase;
+    let (server, _) = base.rsplit_once('/').expect("OVERSIGHT_TEST_PG is postgres://user@host:port/database");
+    let url = format!("{server}/t_{}", uuid::Uuid::new_v4().simple());
+    sqlx::any::install_default_drivers();
+    sqlx::Any::create_database(&url).await.unwrap_or_else(|e| panic!("creating a test database on {server}: {e}"));
+    url
+}

@@ -1,0 +1,154 @@
+//! Cases: findings become decisions that people take, record and can undo.
+//!
+//! A case is about one account or one parent organisation. Findings open it (or join the open case of their
+//! account); a reviewer is assigned; the outcome is decided (`no-action`, `notice`, `restrict`, `suspend`);
+//! `restrict` and `suspend` need two approvals from different reviewers, then enforcement issues the provider's
+//! documents (crate `enforce`); a lift ends it. See [`machine`] for the exact rules.
+//!
+//! An enforced case keeps watching: a later finding on its subject, on the subject's parent, or on a sibling account
+//! under the same parent joins the enforced case instead of opening a new one (the exodus after a suspension, or the
+//! same pattern reappearing under another sub-account).
+//!
+//! Every change appends to the transparency log (crate `tlog`): a `decision` entry per transition, a `finding` entry
+//! for findings that open or join a case, an `enforcement` entry with the SHA-256 of each document issued, and a
+//! `lift` entry. Tenants appear in the log only as pseudonyms, and reasons only as their SHA-256. The case keeps
+//! each entry's index and inclusion proof.
+//!
+//! The store is SQLite (a file, no set-up) or PostgreSQL (`postgres://…`), through sqlx's `Any` driver with the same
+//! migration files for both. Each change is a compare-and-set on the case's version inside one transaction, so two
+//! reviewers acting on one case at once get one success and one [`CaseError::Conflict`].
+//!
+//! Crash consistency is an outbox ([`outbox`]): the change and its pending log entries commit in one database
+//! transaction; then they are appended to the log; then their indexes and proofs are recorded. Opening the store
+//! finishes whatever a crash interrupted, and never logs an entry twice.
+//!
+//! The API, in the order a case uses it: [`Cases::open`], [`Cases::add_findings`], [`Cases::apply`] with an
+//! [`Action`], [`Cases::list`], [`Cases::show`], and [`Cases::reconcile`].
+#![deny(missing_docs)]
+
+#[cfg(test)]
+mod fixtures;
+pub mod machine;
+mod model;
+pub mod outbox;
+mod route;
+mod store;
+// The fixtures name this crate `cases`, as the integration tests that share them do.
+#[cfg(test)]
+extern crate self as cases;
+
+pub use enforce::{Document, Family, Provider, Scope};
+pub use model::{
+    Act, Action, Case, CaseFinding, CaseRecord, EntryProof, Finding, IssuedDocument, LoggedEntry, Outcome, Placement,
+    PolicyRef, Ruling, State, SubjectKind, Transition, Unit, findings_from_json,
+};
+pub use store::{Applied, Cases, db_url};
+
+/// Why a case operation was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    /// No case has this id.
+    #[error("no case {0}")]
+    UnknownCase(String),
+    /// A finding names an account the registry does not have.
+    #[error("account {0:?} is not in the registry")]
+    UnknownAccount(String),
+    /// The case is closed (`no-action`, `notice` or lifted): nothing more happens to it.
+    #[error("case {case} is closed ({state}); new findings open a new case")]
+    Closed {
+        /// The case.
+        case: String,
+        /// Its state.
+        state: String,
+    },
+    /// The action is not legal in the case's state.
+    #[error("cannot {action} case {case}: it is {state}")]
+    Transition {
+        /// The case.
+        case: String,
+        /// The action refused.
+        action: &'static str,
+        /// The state it is in.
+        state: String,
+    },
+    /// The reviewer already approved this decision; the second approval must come from someone else.
+    #[error("{reviewer} already approved case {case}; the two-person rule needs a different reviewer")]
+    SameReviewer {
+        /// The case.
+        case: String,
+        /// The reviewer.
+        reviewer: String,
+    },
+    /// The decision already has its two approvals.
+    #[error("case {case} already has the two approvals it needs")]
+    AlreadyApproved {
+        /// The case.
+        case: String,
+    },
+    /// Enforcement before two different reviewers approved.
+    #[error("case {case} has {have} of the 2 approvals by different reviewers that enforcement needs")]
+    NeedsApprovals {
+        /// The case.
+        case: String,
+        /// Approvals so far.
+        have: usize,
+    },
+    /// The case changed since the actor read it (another reviewer acted first); nothing was written.
+    #[error(
+        "case {case} changed since version {expected} was read (someone else acted on it); nothing was written: reload it and retry"
+    )]
+    Conflict {
+        /// The case.
+        case: String,
+        /// The version the actor saw.
+        expected: i64,
+    },
+    /// Bad input: a missing reason, a decision without its unit, unreadable findings.
+    #[error("{0}")]
+    Input(String),
+    /// The enforcement documents could not be made from the decision.
+    #[error("enforcement documents: {0}")]
+    Enforce(#[from] enforce::EnforceError),
+    /// A log entry could not be formed.
+    #[error("log entry: {0}")]
+    Entry(#[from] tlog::entry::EntryError),
+    /// The database failed.
+    #[error("case store: {0}")]
+    Db(#[from] sqlx::Error),
+    /// The database schema could not be brought up to date.
+    #[error("case store migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The transparency log failed.
+    #[error("transparency log: {0}")]
+    Log(#[from] tlog::log::LogError),
+    /// The change is committed, but appending its log entries failed; they wait in the outbox and the next
+    /// [`Cases::open`] or [`Cases::reconcile`] appends them. Do not repeat the change.
+    #[error(
+        "case {case}: the change is recorded, but its log entries are not in the log yet ({source}); the next open appends them"
+    )]
+    Unlogged {
+        /// The case.
+        case: String,
+        /// Why the append failed.
+        source: Box<CaseError>,
+    },
+    /// Stored data is not what this crate wrote.
+    #[error("corrupt case store: {0}")]
+    Corrupt(String),
+}
+
+impl CaseError {
+    /// Whether the error is a refusal of the action (a rule of the state machine, or a conflict), as opposed to a
+    /// failure of the store or the log. Nothing was written when this is true.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            CaseError::Closed { .. }
+                | CaseError::Transition { .. }
+                | CaseError::SameReviewer { .. }
+                | CaseError::AlreadyApproved { .. }
+                | CaseError::NeedsApprovals { .. }
+                | CaseError::Conflict { .. }
+        )
+    }
+}

@@ -1,0 +1,704 @@
+//! The case store over sqlx's `Any` driver (SQLite or PostgreSQL), and the operations of the API.
+
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use enforce::{DecisionKind, Document};
+use registry::Registry;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::{AnyPool, Row};
+use tlog::log::{Log, LogError};
+
+use crate::CaseError;
+use crate::machine;
+use crate::model::{
+    Act, Action, Case, CaseFinding, CaseRecord, EntryProof, Finding, IssuedDocument, LoggedEntry, Outcome, Placement,
+    State, SubjectKind, Transition, Unit,
+};
+use crate::outbox::{NewEntry, entry};
+use crate::route::{Target, route};
+
+/// Findings per `finding` log entry, so an entry stays far below the 65,535-byte limit.
+const FINDINGS_PER_ENTRY: usize = 50;
+
+/// The migrations, embedded: the same files run on SQLite and PostgreSQL.
+#[derive(Debug)]
+struct Embedded;
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(
+        self,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send + 's>> {
+        Box::pin(async {
+            Ok(vec![Migration::new(
+                1,
+                Cow::Borrowed("cases"),
+                MigrationType::Simple,
+                Cow::Borrowed(include_str!("../migrations/0001_cases.sql")),
+                false,
+            )])
+        })
+    }
+}
+
+/// A database argument as a URL: `postgres://…`, `postgresql://…` and `sqlite:…` are used as given; anything else
+/// is a SQLite file path, created if missing.
+pub fn db_url(db: &str) -> String {
+    if db.contains("://") || db.starts_with("sqlite:") { db.to_string() } else { format!("sqlite://{db}?mode=rwc") }
+}
+
+/// The case store and the transparency log it records to.
+pub struct Cases {
+    pub(crate) pool: AnyPool,
+    pub(crate) log: Log,
+    pub(crate) reopen: Box<dyn Fn() -> Result<Log, LogError> + Send + Sync>,
+    key: Vec<u8>,
+    #[cfg(test)]
+    pub(crate) crash: Option<crate::outbox::Crash>,
+}
+
+/// The result of an action: the case after it, and the enforcement documents it issued (for `enforce`).
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// The case after the action.
+    pub case: Case,
+    /// The documents `enforce` issued, in the order to apply them; empty for other actions.
+    pub documents: Vec<Document>,
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, CaseError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| CaseError::Corrupt(format!("time {s:?}: {e}")))
+}
+
+fn corrupt(what: &str, value: &str) -> CaseError {
+    CaseError::Corrupt(format!("{what} {value:?}"))
+}
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+const CASE_COLUMNS: &str =
+    "id, subject, subject_kind, parent_id, state, outcome, unit, services, assignee, version, opened_at, updated_at";
+
+fn case_from_row(r: &AnyRow, approvals: Vec<String>) -> Result<Case, CaseError> {
+    let kind: String = r.try_get("subject_kind")?;
+    let state: String = r.try_get("state")?;
+    let outcome: Option<String> = r.try_get("outcome")?;
+    let unit: Option<String> = r.try_get("unit")?;
+    let services: Option<String> = r.try_get("services")?;
+    Ok(Case {
+        id: r.try_get("id")?,
+        subject: r.try_get("subject")?,
+        subject_kind: SubjectKind::parse(&kind).ok_or_else(|| corrupt("subject kind", &kind))?,
+        parent_id: r.try_get("parent_id")?,
+        state: State::parse(&state).ok_or_else(|| corrupt("state", &state))?,
+        outcome: outcome.map(|o| Outcome::parse(&o).ok_or_else(|| corrupt("outcome", &o))).transpose()?,
+        unit: unit.map(|u| serde_json::from_str(&u).map_err(|_| corrupt("unit", &u))).transpose()?,
+        services: services
+            .map(|s| serde_json::from_str(&s).map_err(|_| corrupt("services", &s)))
+            .transpose()?
+            .unwrap_or_default(),
+        assignee: r.try_get("assignee")?,
+        approvals,
+        version: r.try_get("version")?,
+        opened_at: parse_time(&r.try_get::<String, _>("opened_at")?)?,
+        updated_at: parse_time(&r.try_get::<String, _>("updated_at")?)?,
+    })
+}
+
+/// The common fields of a transition's `decision` or `lift` entry.
+struct Logged<'a> {
+    case: &'a Case,
+    subject: String,
+    transition: &'a str,
+    action: &'a str,
+    from: Option<State>,
+    to: State,
+    actor: &'a str,
+    at: DateTime<Utc>,
+    reason: &'a str,
+}
+
+impl Logged<'_> {
+    fn fields(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("case".into(), self.case.id.clone().into());
+        m.insert("subject".into(), self.subject.clone().into());
+        m.insert("subject_kind".into(), self.case.subject_kind.as_str().into());
+        m.insert("transition".into(), self.transition.into());
+        m.insert("action".into(), self.action.into());
+        m.insert("from".into(), self.from.map_or(Value::Null, |s| s.as_str().into()));
+        m.insert("to".into(), self.to.as_str().into());
+        m.insert("actor".into(), self.actor.into());
+        m.insert("at".into(), time(self.at).into());
+        m.insert("reason_sha256".into(), sha256_hex(self.reason).into());
+        m
+    }
+}
+
+impl Cases {
+    /// Open the store at `db` (see [`db_url`]), bring its schema up to date, and reconcile it with the log:
+    /// pending log entries a crash left are appended (or found already appended) and recorded.
+    ///
+    /// `log` opens the transparency log; it is called again whenever a fresh handle is needed (another writer
+    /// appended, or a crash left a batch to finish), e.g. `move || Log::open(&dir, &private)`. `pseudonym_key`
+    /// is the provider's key for tenant pseudonyms (HMAC-SHA256, [`tlog::entry::pseudonym`]).
+    pub async fn open(
+        db: &str,
+        log: impl Fn() -> Result<Log, LogError> + Send + Sync + 'static,
+        pseudonym_key: &[u8],
+    ) -> Result<Cases, CaseError> {
+        if pseudonym_key.is_empty() {
+            return Err(CaseError::Input("the pseudonym key is empty".into()));
+        }
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new().max_connections(4).connect(&db_url(db)).await?;
+        Migrator::new(Embedded).await?.run(&pool).await?;
+        let first = log()?;
+        let mut cases = Cases {
+            pool,
+            log: first,
+            reopen: Box::new(log),
+            key: pseudonym_key.to_vec(),
+            #[cfg(test)]
+            crash: None,
+        };
+        cases.reconcile().await?;
+        Ok(cases)
+    }
+
+    fn pseudonym(&self, tenant: &str) -> String {
+        tlog::entry::pseudonym(&self.key, tenant)
+    }
+
+    async fn approvals(&self, case: &str) -> Result<Vec<String>, CaseError> {
+        let rows = sqlx::query("SELECT reviewer FROM approvals WHERE case_id = $1 ORDER BY at, reviewer")
+            .bind(case)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("reviewer")?)).collect()
+    }
+
+    /// One case.
+    pub async fn get(&self, id: &str) -> Result<Case, CaseError> {
+        let row = sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let row = row.ok_or_else(|| CaseError::UnknownCase(id.to_string()))?;
+        case_from_row(&row, self.approvals(id).await?)
+    }
+
+    /// Every case, oldest first; only those in `state` when given.
+    pub async fn list(&self, state: Option<State>) -> Result<Vec<Case>, CaseError> {
+        let rows = match state {
+            Some(s) => {
+                sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE state = $1 ORDER BY seq"))
+                    .bind(s.as_str())
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases ORDER BY seq")).fetch_all(&self.pool).await?
+            }
+        };
+        let mut approvals: HashMap<String, Vec<String>> = HashMap::new();
+        for r in
+            sqlx::query("SELECT case_id, reviewer FROM approvals ORDER BY at, reviewer").fetch_all(&self.pool).await?
+        {
+            approvals.entry(r.try_get("case_id")?).or_default().push(r.try_get("reviewer")?);
+        }
+        rows.iter()
+            .map(|r| case_from_row(r, approvals.remove(&r.try_get::<String, _>("id")?).unwrap_or_default()))
+            .collect()
+    }
+
+    /// Place findings: each joins the active case of its account (or organisation), or an enforced case it
+    /// watches (its parent's or a sibling's), or opens a new case. All or nothing: a finding on an account the
+    /// registry does not have refuses the whole batch. A finding a case already holds is not added again.
+    pub async fn add_findings(
+        &mut self,
+        findings: &[Finding],
+        registry: &Registry,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Placement>, CaseError> {
+        let actor = actor.trim();
+        if actor.is_empty() {
+            return Err(CaseError::Input("adding findings needs an actor".into()));
+        }
+        if let Some(f) = findings.iter().find(|f| registry.get(&f.account_id).is_none()) {
+            return Err(CaseError::UnknownAccount(f.account_id.clone()));
+        }
+        let mut tx = self.pool.begin().await?;
+        // Placing findings reads every active case: one placer at a time, so two cannot open a case each for one
+        // account. The first statement writes, which takes the lock before anything is read.
+        sqlx::query("UPDATE locks SET n = n + 1 WHERE name = 'cases'").execute(&mut *tx).await?;
+        let mut active = Vec::new();
+        for r in sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE state <> 'lifted' ORDER BY seq"))
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            let c = case_from_row(&r, Vec::new())?;
+            if c.is_active() {
+                active.push(c);
+            }
+        }
+        let mut seq: i64 =
+            sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM cases").fetch_one(&mut *tx).await?.try_get("n")?;
+        // Per case, in first-seen order: whether it is new, and its findings with how each came.
+        let mut groups: Vec<(String, bool, Vec<(&Finding, &'static str)>)> = Vec::new();
+        for f in findings {
+            let (id, how) = match route(f, registry, &active) {
+                Target::Joined(id) => (id, "joined"),
+                Target::Watch(id) => (id, "watch"),
+                Target::New => {
+                    seq += 1;
+                    let id = format!("case-{seq:06}");
+                    active.push(Case {
+                        id: id.clone(),
+                        subject: f.account_id.clone(),
+                        subject_kind: f.scope,
+                        parent_id: registry.parent_of(&f.account_id).map(str::to_string),
+                        state: State::Open,
+                        outcome: None,
+                        unit: None,
+                        services: vec![],
+                        assignee: None,
+                        approvals: vec![],
+                        version: 0,
+                        opened_at: at,
+                        updated_at: at,
+                    });
+                    groups.push((id.clone(), true, Vec::new()));
+                    (id, "opened")
+                }
+            };
+            match groups.iter_mut().find(|g| g.0 == id) {
+                Some(g) => g.2.push((f, how)),
+                None => groups.push((id, false, vec![(f, how)])),
+            }
+        }
+        let mut placements = Vec::new();
+        let mut changed = Vec::new();
+        for (id, new, list) in &groups {
+            let case = active.iter().find(|c| &c.id == id).expect("every group's case is active");
+            let mut held: BTreeSet<(String, String, i64, String)> = BTreeSet::new();
+            for r in
+                sqlx::query("SELECT account_id, policy_id, policy_version, as_of FROM case_findings WHERE case_id = $1")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?
+            {
+                held.insert((
+                    r.try_get("account_id")?,
+                    r.try_get("policy_id")?,
+                    r.try_get("policy_version")?,
+                    r.try_get("as_of")?,
+                ));
+            }
+            let mut fresh = Vec::new();
+            for (f, how) in list {
+                let key = (f.account_id.clone(), f.policy.id.clone(), i64::from(f.policy.version), f.as_of.to_string());
+                let how = if held.insert(key) {
+                    fresh.push((*f, *how));
+                    *how
+                } else {
+                    "duplicate"
+                };
+                placements.push(Placement {
+                    account_id: f.account_id.clone(),
+                    policy_id: f.policy.id.clone(),
+                    as_of: f.as_of,
+                    case_id: id.clone(),
+                    how,
+                });
+            }
+            if fresh.is_empty() {
+                continue;
+            }
+            changed.push(id.clone());
+            self.record_findings(&mut tx, case, *new, &fresh, actor, at).await?;
+        }
+        tx.commit().await?;
+        #[cfg(test)]
+        self.crash_point(crate::outbox::Crash::AfterCommit)?;
+        self.reconcile().await.map_err(|e| CaseError::Unlogged { case: changed.join(", "), source: Box::new(e) })?;
+        Ok(placements)
+    }
+
+    /// Inside a placing transaction: open `case` (when `new`) or bump its version, and store its new findings,
+    /// their transition and log entries.
+    async fn record_findings(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        case: &Case,
+        new: bool,
+        fresh: &[(&Finding, &'static str)],
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), CaseError> {
+        let version = case.version + 1;
+        if new {
+            sqlx::query(&format!("INSERT INTO cases ({CASE_COLUMNS}, seq) VALUES ($1, $2, $3, $4, $5, NULL, NULL, NULL, NULL, $6, $7, $8, $9)"))
+                .bind(&case.id)
+                .bind(&case.subject)
+                .bind(case.subject_kind.as_str())
+                .bind(case.parent_id.as_deref())
+                .bind(State::Open.as_str())
+                .bind(version)
+                .bind(time(at))
+                .bind(time(at))
+                .bind(case.id.trim_start_matches("case-").parse::<i64>().map_err(|_| corrupt("case id", &case.id))?)
+                .execute(&mut **tx)
+                .await?;
+        } else {
+            let done = sqlx::query("UPDATE cases SET version = $1, updated_at = $2 WHERE id = $3 AND version = $4")
+                .bind(version)
+                .bind(time(at))
+                .bind(&case.id)
+                .bind(case.version)
+                .execute(&mut **tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Err(CaseError::Conflict { case: case.id.clone(), expected: case.version });
+            }
+        }
+        let policies: BTreeSet<&str> = fresh.iter().map(|(f, _)| f.policy.id.as_str()).collect();
+        let reason = format!("{} finding(s): {}", fresh.len(), policies.into_iter().collect::<Vec<_>>().join(", "));
+        let transition = uuid::Uuid::new_v4().to_string();
+        let action = if new { "open" } else { "findings" };
+        let from = (!new).then_some(case.state);
+        let detail = json!({"findings": fresh.iter().map(|(f, how)| json!({"account_id": f.account_id, "policy": f.policy.id, "version": f.policy.version, "as_of": f.as_of.to_string(), "how": how})).collect::<Vec<_>>()});
+        self.insert_transition(
+            tx,
+            &case.id,
+            &transition,
+            version,
+            action,
+            from,
+            case.state,
+            actor,
+            at,
+            &reason,
+            &detail,
+        )
+        .await?;
+        for (f, how) in fresh {
+            let via = if *how == "watch" { "watch" } else { "subject" };
+            sqlx::query("INSERT INTO case_findings (case_id, account_id, policy_id, policy_version, as_of, severity, via, body, added_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                .bind(&case.id)
+                .bind(&f.account_id)
+                .bind(&f.policy.id)
+                .bind(i64::from(f.policy.version))
+                .bind(f.as_of.to_string())
+                .bind(&f.severity)
+                .bind(via)
+                .bind(serde_json::to_string(f).expect("findings serialise"))
+                .bind(time(at))
+                .execute(&mut **tx)
+                .await?;
+        }
+        let logged = Logged {
+            case,
+            subject: self.pseudonym(&case.subject),
+            transition: &transition,
+            action,
+            from,
+            to: case.state,
+            actor,
+            at,
+            reason: &reason,
+        };
+        let mut entries = Vec::new();
+        if new {
+            entries.push(entry(&transition, 0, "decision", logged.fields())?);
+        }
+        for chunk in fresh.chunks(FINDINGS_PER_ENTRY) {
+            let mut m = logged.fields();
+            let list: Vec<Value> = chunk
+                .iter()
+                .map(|(f, how)| json!({"account": self.pseudonym(&f.account_id), "how": how, "policy": f.policy.id, "version": f.policy.version, "policy_sha256": f.policy.sha256, "as_of": f.as_of.to_string(), "severity": f.severity}))
+                .collect();
+            m.insert("findings".into(), list.into());
+            entries.push(entry(&transition, entries.len() as i64, "finding", m)?);
+        }
+        self.stage_entries(tx, &case.id, &transition, &entries).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_transition(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        case: &str,
+        id: &str,
+        version: i64,
+        action: &str,
+        from: Option<State>,
+        to: State,
+        actor: &str,
+        at: DateTime<Utc>,
+        reason: &str,
+        detail: &Value,
+    ) -> Result<(), CaseError> {
+        sqlx::query("INSERT INTO transitions (id, case_id, version, action, from_state, to_state, actor, at, reason, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(id)
+            .bind(case)
+            .bind(version)
+            .bind(action)
+            .bind(from.map(|s| s.as_str()))
+            .bind(to.as_str())
+            .bind(actor)
+            .bind(time(at))
+            .bind(reason)
+            .bind(detail.to_string())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Take `action` on a case as `act.actor`. The change, its transition (actor, time, reason) and its log
+    /// entries commit together, then the entries are appended to the log. A refused action (see
+    /// [`CaseError::is_refusal`]) writes nothing.
+    pub async fn apply(&mut self, case_id: &str, act: &Act, action: Action) -> Result<Applied, CaseError> {
+        let actor = act.actor.trim();
+        if actor.is_empty() || act.reason.trim().is_empty() {
+            return Err(CaseError::Input(format!("{} needs an actor and a reason", action.name())));
+        }
+        let case = self.get(case_id).await?;
+        if let Some(v) = act.expect_version
+            && v != case.version
+        {
+            return Err(CaseError::Conflict { case: case.id, expected: v });
+        }
+        let next = machine::step(&case, actor, &action)?;
+        let documents = match action {
+            Action::Enforce => enforce::documents(&self.decision(&case).await?)?,
+            _ => Vec::new(),
+        };
+        let transition = uuid::Uuid::new_v4().to_string();
+        let version = case.version + 1;
+        let mut tx = self.pool.begin().await?;
+        // Compare-and-set on the version, first in the transaction: a concurrent change makes it match no row.
+        let done = sqlx::query("UPDATE cases SET state = $1, outcome = $2, unit = $3, services = $4, assignee = $5, version = $6, updated_at = $7 WHERE id = $8 AND version = $9")
+            .bind(next.state.as_str())
+            .bind(next.outcome.map(|o| o.as_str()))
+            .bind(next.unit.as_ref().map(|u| serde_json::to_string(u).expect("units serialise")))
+            .bind(serde_json::to_string(&next.services).expect("families serialise"))
+            .bind(next.assignee.as_deref())
+            .bind(version)
+            .bind(time(act.at))
+            .bind(&case.id)
+            .bind(case.version)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(CaseError::Conflict { case: case.id, expected: case.version });
+        }
+        let detail = match &action {
+            Action::Assign { .. } => json!({"assignee": next.assignee}),
+            Action::Decide(_) => json!({"outcome": next.outcome, "unit": next.unit, "services": next.services}),
+            Action::Approve => json!({"approvals": next.approvals}),
+            Action::Enforce => {
+                json!({"documents": documents.iter().map(|d| json!({"file_name": d.file_name, "sha256": d.sha256})).collect::<Vec<_>>()})
+            }
+            Action::Lift => json!({}),
+        };
+        self.insert_transition(
+            &mut tx,
+            &case.id,
+            &transition,
+            version,
+            action.name(),
+            Some(case.state),
+            next.state,
+            actor,
+            act.at,
+            &act.reason,
+            &detail,
+        )
+        .await?;
+        if action == Action::Approve {
+            sqlx::query("INSERT INTO approvals (case_id, reviewer, transition_id, at) VALUES ($1, $2, $3, $4)")
+                .bind(&case.id)
+                .bind(actor)
+                .bind(&transition)
+                .bind(time(act.at))
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (position, d) in documents.iter().enumerate() {
+            sqlx::query("INSERT INTO documents (case_id, position, file_name, provider, kind, sha256, json, summary, transition_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                .bind(&case.id)
+                .bind(position as i64)
+                .bind(&d.file_name)
+                .bind(d.provider.as_str())
+                .bind(d.kind.as_str())
+                .bind(&d.sha256)
+                .bind(&d.json)
+                .bind(&d.summary)
+                .bind(&transition)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let entries = self.transition_entries(&case, &transition, &action, &next, act, &documents)?;
+        self.stage_entries(&mut tx, &case.id, &transition, &entries).await?;
+        tx.commit().await?;
+        #[cfg(test)]
+        self.crash_point(crate::outbox::Crash::AfterCommit)?;
+        self.reconcile().await.map_err(|e| CaseError::Unlogged { case: case.id.clone(), source: Box::new(e) })?;
+        Ok(Applied { case: self.get(&case.id).await?, documents })
+    }
+
+    /// The log entries of a transition: its `decision` (or `lift`) entry, then an `enforcement` entry per document.
+    fn transition_entries(
+        &self,
+        case: &Case,
+        transition: &str,
+        action: &Action,
+        next: &machine::Next,
+        act: &Act,
+        documents: &[Document],
+    ) -> Result<Vec<NewEntry>, CaseError> {
+        let logged = Logged {
+            case,
+            subject: self.pseudonym(&case.subject),
+            transition,
+            action: action.name(),
+            from: Some(case.state),
+            to: next.state,
+            actor: act.actor.trim(),
+            at: act.at,
+            reason: &act.reason,
+        };
+        let mut m = logged.fields();
+        match action {
+            Action::Assign { .. } => {
+                m.insert("assignee".into(), next.assignee.clone().into());
+            }
+            Action::Decide(_) => {
+                m.insert("outcome".into(), next.outcome.map(|o| o.as_str()).into());
+                m.insert("provider".into(), next.unit.as_ref().map(|u| u.provider.as_str()).into());
+                m.insert("services".into(), json!(next.services));
+            }
+            Action::Approve => {
+                m.insert("approvals".into(), next.approvals.len().into());
+            }
+            Action::Enforce => {
+                m.insert("documents".into(), documents.len().into());
+            }
+            Action::Lift => {}
+        }
+        let kind = if *action == Action::Lift { "lift" } else { "decision" };
+        let mut out = vec![entry(transition, 0, kind, m)?];
+        for d in documents {
+            let mut e = Map::new();
+            e.insert("case".into(), case.id.clone().into());
+            e.insert("subject".into(), logged.subject.clone().into());
+            e.insert("transition".into(), transition.into());
+            e.insert("provider".into(), d.provider.as_str().into());
+            e.insert("document".into(), d.kind.as_str().into());
+            e.insert("sha256".into(), d.sha256.clone().into());
+            e.insert("at".into(), time(act.at).into());
+            out.push(entry(transition, out.len() as i64, "enforcement", e)?);
+        }
+        Ok(out)
+    }
+
+    /// The enforce crate's decision for an approved case.
+    async fn decision(&self, case: &Case) -> Result<enforce::Decision, CaseError> {
+        let (Some(outcome), Some(Unit { provider, scope, aws_management_account })) = (case.outcome, case.unit.clone())
+        else {
+            return Err(CaseError::Corrupt(format!("case {} is decided without an outcome and unit", case.id)));
+        };
+        let kind = match outcome {
+            Outcome::Restrict => DecisionKind::Restrict,
+            Outcome::Suspend => DecisionKind::Suspend,
+            other => return Err(CaseError::Corrupt(format!("case {} enforces {other}", case.id))),
+        };
+        // Decided when the second approval came.
+        let mut decided_at = None;
+        for r in sqlx::query("SELECT at FROM approvals WHERE case_id = $1").bind(&case.id).fetch_all(&self.pool).await?
+        {
+            decided_at = decided_at.max(Some(parse_time(&r.try_get::<String, _>("at")?)?));
+        }
+        let decided_at =
+            decided_at.ok_or_else(|| CaseError::Corrupt(format!("case {} is approved without approvals", case.id)))?;
+        Ok(enforce::Decision {
+            case_id: case.id.clone(),
+            provider,
+            scope,
+            decision: kind,
+            services: case.services.clone(),
+            approved_by: case.approvals.clone(),
+            decided_at,
+            aws_management_account,
+        })
+    }
+
+    /// Everything about one case: its findings, its transitions with their log entries and proofs, and its
+    /// enforcement documents.
+    pub async fn show(&self, id: &str) -> Result<CaseRecord, CaseError> {
+        let case = self.get(id).await?;
+        let mut findings = Vec::new();
+        for r in sqlx::query("SELECT via, body, added_at FROM case_findings WHERE case_id = $1 ORDER BY added_at, as_of, account_id, policy_id").bind(id).fetch_all(&self.pool).await? {
+            let body: String = r.try_get("body")?;
+            findings.push(CaseFinding { via: r.try_get("via")?, added_at: parse_time(&r.try_get::<String, _>("added_at")?)?, finding: serde_json::from_str(&body).map_err(|_| corrupt("finding", &body))? });
+        }
+        let mut entries: HashMap<String, Vec<LoggedEntry>> = HashMap::new();
+        for r in sqlx::query(
+            "SELECT id, transition_id, kind, body, log_index, proof FROM log_entries WHERE case_id = $1 ORDER BY part",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let proof: Option<String> = r.try_get("proof")?;
+            let proof: Option<EntryProof> =
+                proof.map(|p| serde_json::from_str(&p).map_err(|_| corrupt("proof", &p))).transpose()?;
+            let index: Option<i64> = r.try_get("log_index")?;
+            entries.entry(r.try_get("transition_id")?).or_default().push(LoggedEntry {
+                id: r.try_get("id")?,
+                kind: r.try_get("kind")?,
+                body: r.try_get("body")?,
+                index: index.map(|i| i as u64),
+                proof,
+            });
+        }
+        let mut history = Vec::new();
+        for r in sqlx::query("SELECT id, version, action, from_state, to_state, actor, at, reason, detail FROM transitions WHERE case_id = $1 ORDER BY version").bind(id).fetch_all(&self.pool).await? {
+            let tid: String = r.try_get("id")?;
+            let from: Option<String> = r.try_get("from_state")?;
+            let to: String = r.try_get("to_state")?;
+            let detail: String = r.try_get("detail")?;
+            history.push(Transition {
+                entries: entries.remove(&tid).unwrap_or_default(),
+                id: tid,
+                version: r.try_get("version")?,
+                action: r.try_get("action")?,
+                from: from.map(|s| State::parse(&s).ok_or_else(|| corrupt("state", &s))).transpose()?,
+                to: State::parse(&to).ok_or_else(|| corrupt("state", &to))?,
+                actor: r.try_get("actor")?,
+                at: parse_time(&r.try_get::<String, _>("at")?)?,
+                reason: r.try_get("reason")?,
+                detail: serde_json::from_str(&detail).map_err(|_| corrupt("detail", &detail))?,
+            });
+        }
+        let mut documents = Vec::new();
+        for r in sqlx::query("SELECT file_name, provider, kind, sha256, json, summary FROM documents WHERE case_id = $1 ORDER BY position").bind(id).fetch_all(&self.pool).await? {
+            documents.push(IssuedDocument { file_name: r.try_get("file_name")?, provider: r.try_get("provider")?, kind: r.try_get("kind")?, sha256: r.try_get("sha256")?, summary: r.try_get("summary")?, json: r.try_get("json")? });
+        }
+        Ok(CaseRecord { case, findings, history, documents })
+    }
+}

@@ -1,0 +1,263 @@
+//! A case's life on both back ends: findings open it, review, the two-person rule, enforcement documents,
+//! watching after enforcement, lift; every refusal typed and writing nothing; two reviewers at once.
+
+mod common;
+
+use cases::{Action, CaseError, Family, Outcome, Provider, Ruling, Scope, State, Unit};
+use common::*;
+
+fn aws_unit() -> Unit {
+    Unit {
+        provider: Provider::Aws,
+        scope: Scope::Accounts(vec!["111122223333".into()]),
+        aws_management_account: Some("999988887777".into()),
+    }
+}
+
+fn restrict() -> Action {
+    Action::Decide(Ruling {
+        outcome: Outcome::Restrict,
+        unit: Some(aws_unit()),
+        services: vec![Family::Storage, Family::Ai],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn findings_to_lift_with_watching_on_both_back_ends() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, url) in common::fixtures::backends(tmp.path()).await {
+        let log = mem_log();
+        let mut cases = open(&url, &log).await;
+        let reg = registry();
+
+        // Two findings on sub-a open one case; one on sub-x opens another.
+        let placed = cases
+            .add_findings(
+                &[finding("sub-a", "interception", 1), finding("sub-a", "archive", 1), finding("sub-x", "archive", 1)],
+                &reg,
+                "scan",
+                at(0),
+            )
+            .await
+            .unwrap();
+        let how: Vec<(&str, &str)> = placed.iter().map(|p| (p.case_id.as_str(), p.how)).collect();
+        assert_eq!(how, [("case-000001", "opened"), ("case-000001", "joined"), ("case-000002", "opened")], "{name}");
+        // The same findings again change nothing.
+        let again = cases.add_findings(&[finding("sub-a", "interception", 1)], &reg, "scan", at(1)).await.unwrap();
+        assert_eq!(again[0].how, "duplicate");
+        assert_eq!(cases.get("case-000001").await.unwrap().version, 1);
+
+        let id = "case-000001";
+        cases.apply(id, &act("lead", 2), Action::Assign { reviewer: "ann".into() }).await.unwrap();
+        let c = cases.apply(id, &act("ann", 3), restrict()).await.unwrap().case;
+        assert_eq!(
+            (c.state, c.outcome, c.services.clone()),
+            (State::Decided, Some(Outcome::Restrict), vec![Family::Storage, Family::Ai])
+        );
+
+        // The two-person rule.
+        assert!(matches!(
+            cases.apply(id, &act("ops", 4), Action::Enforce).await,
+            Err(CaseError::NeedsApprovals { have: 0, .. })
+        ));
+        cases.apply(id, &act("ann", 5), Action::Approve).await.unwrap();
+        assert!(matches!(cases.apply(id, &act("ann", 6), Action::Approve).await, Err(CaseError::SameReviewer { .. })));
+        assert!(matches!(
+            cases.apply(id, &act("ops", 6), Action::Enforce).await,
+            Err(CaseError::NeedsApprovals { have: 1, .. })
+        ));
+        cases.apply(id, &act("bob", 7), Action::Approve).await.unwrap();
+        assert!(matches!(
+            cases.apply(id, &act("cat", 7), Action::Approve).await,
+            Err(CaseError::AlreadyApproved { .. })
+        ));
+        let enforced = cases.apply(id, &act("ops", 8), Action::Enforce).await.unwrap();
+        assert_eq!(enforced.case.state, State::Enforced);
+        assert_eq!(enforced.case.approvals, ["ann", "bob"]);
+        let kinds: Vec<&str> = enforced.documents.iter().map(|d| d.kind.as_str()).collect();
+        assert_eq!(kinds, ["scp", "scp-attachment"], "{name}");
+        assert!(enforced.documents[0].json.contains("s3:"), "the SCP denies storage: {}", enforced.documents[0].json);
+
+        // Watching: a sibling's finding and the parent's join the enforced case; an unrelated account's does not.
+        let watched = cases
+            .add_findings(
+                &[
+                    finding("sub-b", "exodus", 12),
+                    finding("org-1", "interception-parent", 12),
+                    finding("sub-x", "exodus", 12),
+                ],
+                &reg,
+                "scan",
+                at(9),
+            )
+            .await
+            .unwrap();
+        let how: Vec<(&str, &str)> = watched.iter().map(|p| (p.case_id.as_str(), p.how)).collect();
+        assert_eq!(how, [(id, "watch"), (id, "watch"), ("case-000002", "joined")], "{name}");
+        assert!(
+            matches!(cases.add_findings(&[finding("sub-zz", "exodus", 12)], &reg, "scan", at(9)).await, Err(CaseError::UnknownAccount(a)) if a == "sub-zz")
+        );
+
+        let lifted = cases.apply(id, &act("lead", 10), Action::Lift).await.unwrap().case;
+        assert_eq!(lifted.state, State::Lifted);
+        assert!(matches!(cases.apply(id, &act("ann", 11), restrict()).await, Err(CaseError::Closed { .. })));
+        // After the lift a new finding on the account opens a new case.
+        let after = cases.add_findings(&[finding("sub-a", "interception", 20)], &reg, "scan", at(12)).await.unwrap();
+        assert_eq!((after[0].case_id.as_str(), after[0].how), ("case-000003", "opened"));
+
+        let rec = cases.show(id).await.unwrap();
+        let actions: Vec<&str> = rec.history.iter().map(|t| t.action.as_str()).collect();
+        assert_eq!(actions, ["open", "assign", "decide", "approve", "approve", "enforce", "findings", "lift"]);
+        assert!(rec.history.iter().all(|t| !t.actor.is_empty() && !t.reason.is_empty()));
+        assert_eq!(rec.findings.iter().filter(|f| f.via == "watch").count(), 2);
+        assert_eq!(rec.documents.len(), 2);
+        // The enforce transition logged one decision and one enforcement entry per document, with its hash.
+        let enforce = rec.history.iter().find(|t| t.action == "enforce").unwrap();
+        let logged: Vec<&str> = enforce.entries.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(logged, ["decision", "enforcement", "enforcement"]);
+        for (e, d) in enforce.entries[1..].iter().zip(&rec.documents) {
+            let v: serde_json::Value = serde_json::from_str(&e.body).unwrap();
+            assert_eq!(v["sha256"], d.sha256.as_str());
+            assert_eq!(v["sha256"], enforce::sha256_hex(d.json.as_bytes()));
+        }
+        assert_eq!(rec.history.last().unwrap().entries[0].kind, "lift");
+        assert_agree(&cases, &log).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_typed_and_write_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, url) in common::fixtures::backends(tmp.path()).await {
+        let log = mem_log();
+        let mut cases = open(&url, &log).await;
+        let reg = registry();
+        cases
+            .add_findings(
+                &[finding("sub-a", "p", 1), finding("sub-b", "p", 1), finding("sub-c", "p", 1)],
+                &reg,
+                "scan",
+                at(0),
+            )
+            .await
+            .unwrap();
+        let size = || tlog::log::Log::open_in(log.clone()).unwrap().size();
+        let before = size();
+        let refused = [
+            ("case-000099", Action::Lift),
+            ("case-000001", Action::Approve),
+            ("case-000001", Action::Enforce),
+            ("case-000001", Action::Lift),
+            ("case-000001", restrict()),
+        ];
+        for (id, action) in refused {
+            let e = cases.apply(id, &act("ann", 1), action.clone()).await.unwrap_err();
+            match id {
+                "case-000099" => assert!(matches!(e, CaseError::UnknownCase(_)), "{name}: {e}"),
+                _ => assert!(matches!(e, CaseError::Transition { .. }), "{name} {action:?}: {e}"),
+            }
+        }
+        // A reason is required; a decision to enforce needs its unit, one that enforces nothing refuses one.
+        let no_reason = cases::Act { reason: " ".into(), ..act("ann", 1) };
+        assert!(matches!(
+            cases.apply("case-000001", &no_reason, Action::Assign { reviewer: "ann".into() }).await,
+            Err(CaseError::Input(_))
+        ));
+        cases.apply("case-000001", &act("lead", 2), Action::Assign { reviewer: "ann".into() }).await.unwrap();
+        let bare = Action::Decide(Ruling { outcome: Outcome::Suspend, unit: None, services: vec![] });
+        assert!(matches!(cases.apply("case-000001", &act("ann", 3), bare).await, Err(CaseError::Input(_))));
+        // A decision whose documents cannot be made is refused at enforce time, before anything is written.
+        let mgmt = Unit { aws_management_account: Some("111122223333".into()), ..aws_unit() };
+        cases
+            .apply(
+                "case-000001",
+                &act("ann", 4),
+                Action::Decide(Ruling { outcome: Outcome::Suspend, unit: Some(mgmt), services: vec![] }),
+            )
+            .await
+            .unwrap();
+        cases.apply("case-000001", &act("ann", 5), Action::Approve).await.unwrap();
+        cases.apply("case-000001", &act("bob", 6), Action::Approve).await.unwrap();
+        let v = cases.get("case-000001").await.unwrap().version;
+        let mid = size();
+        assert!(matches!(
+            cases.apply("case-000001", &act("ops", 7), Action::Enforce).await,
+            Err(CaseError::Enforce(enforce::EnforceError::ManagementAccount(_)))
+        ));
+        assert_eq!(
+            (cases.get("case-000001").await.unwrap().version, size()),
+            (v, mid),
+            "{name}: a refused enforce wrote something"
+        );
+        // No-action closes the case: nothing more happens to it.
+        cases.apply("case-000002", &act("lead", 8), Action::Assign { reviewer: "cat".into() }).await.unwrap();
+        cases
+            .apply(
+                "case-000002",
+                &act("cat", 9),
+                Action::Decide(Ruling { outcome: Outcome::NoAction, unit: None, services: vec![] }),
+            )
+            .await
+            .unwrap();
+        for action in [Action::Approve, Action::Enforce, Action::Assign { reviewer: "x".into() }, restrict()] {
+            assert!(matches!(cases.apply("case-000002", &act("cat", 10), action).await, Err(CaseError::Closed { .. })));
+        }
+        // A stale version is a conflict.
+        let stale = cases::Act { expect_version: Some(1), ..act("dan", 11) };
+        assert!(matches!(cases.apply("case-000003", &stale, Action::Assign { reviewer: "dan".into() }).await, Ok(_)));
+        assert!(matches!(
+            cases.apply("case-000003", &stale, Action::Assign { reviewer: "eve".into() }).await,
+            Err(CaseError::Conflict { expected: 1, .. })
+        ));
+        assert!(size() > before);
+        assert_agree(&cases, &log).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_reviewers_deciding_at_once_get_one_success_and_one_conflict() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, url) in common::fixtures::backends(tmp.path()).await {
+        let log = mem_log();
+        let mut setup = open(&url, &log).await;
+        let reg = registry();
+        let accounts = ["sub-a", "sub-b", "sub-c", "sub-x"];
+        let fs: Vec<_> = accounts.iter().map(|a| finding(a, "p", 1)).collect();
+        setup.add_findings(&fs, &reg, "scan", at(0)).await.unwrap();
+        let ids: Vec<String> = setup.list(None).await.unwrap().into_iter().map(|c| c.id).collect();
+        for id in &ids {
+            setup.apply(id, &act("lead", 1), Action::Assign { reviewer: "ann".into() }).await.unwrap();
+        }
+        // Both reviewers read the case at the same version, each in their own process (own store handle), then
+        // both decide, really at once.
+        for (round, id) in ids.iter().enumerate() {
+            let version = setup.get(id).await.unwrap().version;
+            let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+            let mut tasks = Vec::new();
+            for (who, outcome) in [("ann", Outcome::Notice), ("bob", Outcome::NoAction)] {
+                let (url, log, id, barrier) = (url.clone(), log.clone(), id.clone(), barrier.clone());
+                // Half the rounds say which version they saw; the others rely on the read just before the change.
+                let expect = (round % 2 == 0).then_some(version);
+                tasks.push(tokio::spawn(async move {
+                    let mut mine = open(&url, &log).await;
+                    barrier.wait().await;
+                    let a = cases::Act { expect_version: expect, ..act(who, 2) };
+                    mine.apply(&id, &a, Action::Decide(Ruling { outcome, unit: None, services: vec![] })).await
+                }));
+            }
+            let mut ok = 0;
+            for t in tasks {
+                match t.await.unwrap() {
+                    Ok(_) => ok += 1,
+                    // The loser either lost the compare-and-set, or read the case after the winner closed it.
+                    Err(CaseError::Conflict { .. } | CaseError::Closed { .. }) => {}
+                    Err(e) => panic!("{name}: unexpected {e}"),
+                }
+            }
+            assert_eq!(ok, 1, "{name} {id}");
+            let rec = setup.show(id).await.unwrap();
+            assert_eq!(rec.history.iter().filter(|t| t.action == "decide").count(), 1, "{name} {id}");
+        }
+        assert_agree(&setup, &log).await;
+    }
+}
