@@ -99,8 +99,8 @@ pub async fn evaluate(scanner: &Scanner, pack: &[Loaded], labels: &Labels) -> Re
             held.entry(hit.account_id).or_default().entry(policy.policy.id.clone()).or_default().push(hit.day);
         }
     }
-    for (hit, _) in crate::baseline::surges(scanner, None).await? {
-        held.entry(hit.account_id).or_default().entry(crate::baseline::ID.to_string()).or_default().push(hit.day);
+    for (hit, trigger) in crate::baseline::surges(scanner, None).await? {
+        held.entry(hit.account_id).or_default().entry(trigger.id().to_string()).or_default().push(hit.day);
     }
     for days in held.values_mut().flat_map(|p| p.values_mut()) {
         days.sort_unstable();

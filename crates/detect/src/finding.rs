@@ -145,8 +145,8 @@ pub async fn scan(scanner: &Scanner, pack: &[Loaded], as_of: NaiveDate) -> Resul
             out.push(finding(scanner, policy, &hit).await?);
         }
     }
-    for (hit, signal) in crate::baseline::surges(scanner, Some((d, d))).await? {
-        out.push(crate::baseline::finding(scanner, &hit, signal).await?);
+    for (hit, trigger) in crate::baseline::surges(scanner, Some((d, d))).await? {
+        out.push(crate::baseline::finding(scanner, &hit, trigger).await?);
     }
     out.sort_by(|a, b| (&a.account_id, &a.policy.id, &a.title).cmp(&(&b.account_id, &b.policy.id, &b.title)));
     Ok(out)

@@ -533,16 +533,101 @@ async fn baseline_surge() {
     let mil: Vec<&Hit> = found
         .iter()
         .filter(|(h, _)| h.account_id == "mil")
-        .map(|(h, sig)| {
-            assert_eq!(*sig, signal);
+        .map(|(h, t)| {
+            assert_eq!(t.signal, signal);
             h
         })
         .collect();
     let first = mil.first().expect("the jump is a surge");
+    assert_eq!(first.values.len(), 2, "fewer than {} military peers: the account's own history decides alone", baseline::MIN_PEERS);
     assert!((start..start + 7).contains(&(first.day - day0())), "within the jump's first week: {first:?}");
     assert!(first.values[0] >= baseline::MIN_RATIO && first.values[1] >= baseline::Z, "{first:?}");
     assert!(mil.iter().all(|h| h.day - day0() < start + 13), "once both weeks compared are past the jump, it is the new level: {mil:?}");
-    assert!(found.iter().all(|(h, _)| h.account_id == "mil"), "{found:?}");
-    let f = baseline::finding(&s, first, signal).await.expect("a finding");
+    assert!(found.iter().all(|(h, t)| h.account_id == "mil" && t.kind == baseline::Kind::Surge), "{found:?}");
+    let f = baseline::finding(&s, first, baseline::Trigger { signal, kind: baseline::Kind::Surge }).await.expect("a finding");
     assert_eq!((f.policy.id.as_str(), f.severity, f.measured[0].value, f.measured[1].threshold), (baseline::ID, detect::policy::Severity::Low, first.values[0], baseline::Z));
+}
+
+#[tokio::test]
+async fn baseline_peers() {
+    let signal = "ai.speech_seconds";
+    let daily = 2.0 * floor(signal) / 7.0;
+    let jump = 2.0;
+    assert!(jump >= baseline::MIN_RATIO);
+    let start = baseline::HISTORY as i64 + 40;
+    let end = start + 30;
+    let peers = baseline::MIN_PEERS as i64 + 3;
+    let mut world = World::default();
+    // A swing the whole sector shares, such as a season: every account doubles the same week.
+    for k in 0..=peers {
+        let id = format!("season-{k}");
+        world.tenant(&id, None, Sector::Military);
+        world.series(&id, signal, 0..end, move |d| daily * wobble(d + 3 * k) * if d >= start { jump } else { 1.0 });
+    }
+    // One account of a sector doubling while its peers stay level.
+    for k in 0..peers {
+        let id = format!("level-{k}");
+        world.tenant(&id, None, Sector::Intelligence);
+        world.series(&id, signal, 0..end, move |d| daily * wobble(d + 3 * k));
+    }
+    world.tenant("lone", None, Sector::Intelligence);
+    world.series("lone", signal, 0..end, move |d| daily * wobble(d) * if d >= start { jump } else { 1.0 });
+    let s = world.scanner();
+    let found = baseline::surges(&s, None).await.expect("the detector runs");
+
+    let season = baseline::surges_in(&(0..end).map(|d| (d, daily * wobble(d) * if d >= start { jump } else { 1.0 })).collect::<Vec<_>>(), floor(signal));
+    assert!(!season.is_empty(), "each account alone would be a surge against its own history");
+    let named: std::collections::BTreeSet<&str> = found.iter().map(|(h, _)| h.account_id.as_str()).collect();
+    assert_eq!(named, ["lone"].into(), "{found:?}");
+    let (first, trigger) = &found[0];
+    assert!((start..start + 7).contains(&(first.day - day0())), "{first:?}");
+    let [ratio, z, peer_z, n, peer_ratio] = first.values[..] else { panic!("a peer group of {peers}: {first:?}") };
+    assert!(ratio >= baseline::MIN_RATIO && z >= baseline::Z && peer_z >= baseline::Z_PEER, "{first:?}");
+    assert_eq!(n, peers as f64);
+    assert!((peer_ratio - 1.0).abs() < 0.1, "the peers are level: {peer_ratio}");
+    let f = baseline::finding(&s, first, *trigger).await.expect("a finding");
+    assert_eq!(f.measured.len(), 3);
+    assert_eq!((f.measured[2].value, f.measured[2].threshold), (peer_z, baseline::Z_PEER));
+}
+
+#[tokio::test]
+async fn baseline_first_use() {
+    let signal = "ai.speech_seconds";
+    let fl = floor(signal);
+    let start = baseline::HISTORY as i64 + 30;
+    let end = start + 30;
+    let mut world = World::default();
+    for (id, sector) in [("est", Sector::Military), ("new", Sector::Military), ("slow", Sector::Military), ("co", Sector::Commercial), ("back", Sector::Military), ("recent", Sector::Military)] {
+        world.tenant(id, None, sector);
+    }
+    // Established accounts: storage since day 0 (`recent` only since shortly before the speech starts).
+    for id in ["est", "new", "slow", "co", "back"] {
+        if id != "new" {
+            world.series(id, "storage.stored_bytes", 0..end, |_| 1e12);
+        }
+    }
+    world.series("recent", "storage.stored_bytes", start - baseline::HISTORY as i64 + 1..end, |_| 1e12);
+    let speech = move |per_day: f64| move |d: i64| if d >= start { per_day } else { 0.0 };
+    // Starts at 40 % of the weekly floor a day: the floor is passed on the third day.
+    world.series("est", signal, start..end, speech(fl / 2.5));
+    world.series("recent", signal, start..end, speech(fl / 2.5));
+    world.series("co", signal, start..end, speech(fl / 2.5));
+    // A new account: its first signal is this one.
+    world.series("new", signal, start..end, speech(fl / 2.5));
+    // A first week under the floor.
+    world.series("slow", signal, start..end, speech(fl / 20.0));
+    // Used before, then resumed: its own history has the signal.
+    world.series("back", signal, 0..end, move |d| if d < 20 || d >= start { fl / 2.5 } else { 0.0 });
+    let s = world.scanner();
+    let found = baseline::surges(&s, None).await.expect("the detector runs");
+
+    let (first, surges): (Vec<_>, Vec<_>) = found.iter().partition(|(_, t)| t.kind == baseline::Kind::FirstUse);
+    assert!(!surges.is_empty() && surges.iter().all(|(h, _)| h.account_id == "back"), "resuming after months of nothing is a surge, not a first use: {surges:?}");
+    assert_eq!(first.len(), 1, "{first:?}");
+    let (hit, trigger) = first[0];
+    assert_eq!((hit.account_id.as_str(), hit.day - day0(), *trigger), ("est", start + 2, baseline::Trigger { signal, kind: baseline::Kind::FirstUse }));
+    assert!(close(hit.values[0], 3.0 * fl / 2.5) && hit.values[1] == start as f64, "{hit:?}");
+    let f = baseline::finding(&s, hit, *trigger).await.expect("a finding");
+    assert_eq!((f.policy.id.as_str(), f.severity), (baseline::FIRST_USE_ID, detect::policy::Severity::Low));
+    assert_eq!((f.measured[0].threshold, f.measured[1].threshold), (fl, baseline::HISTORY as f64));
 }
