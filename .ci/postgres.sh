@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL server for the case-store tests (crates/cases). Usage, from .ci/run:
-#   eval "$(bash .ci/postgres.sh $$)"
+# A throwaway PostgreSQL server for the case-store tests (crates/cases). Usage, from .ci/run (two lines, so that a
+# failure stops the run under set -e):
+#   pg_env="$(bash .ci/postgres.sh $$)"
+#   eval "$pg_env"
 # Installs Debian's postgresql if it is missing, starts a new cluster in a temporary folder on 127.0.0.1 (a free
 # port, trust authentication, nothing else listening), creates the database `oversight_test`, and prints the two
 # exports the tests read: OVERSIGHT_TEST_PG (the URL) and CI_REQUIRE_PG=1 (so a test fails, never skips, without

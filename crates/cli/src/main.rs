@@ -40,6 +40,8 @@ enum Command {
     Log(cmd::log::LogArgs),
     /// Verify a published transparency log as an auditor.
     Verify(cmd::verify::VerifyArgs),
+    /// Open cases from findings, review, decide, approve (two reviewers), enforce and lift them.
+    Case(cmd::case::CaseArgs),
 }
 
 /// Exit codes, documented in `--help` of each command and in README.md.
@@ -54,6 +56,8 @@ pub mod exit {
     pub const QUARANTINED: u8 = 3;
     /// `scan` made at least one finding.
     pub const FINDINGS: u8 = 4;
+    /// `case`: the review rules refused the action, or someone else changed the case first; nothing was written.
+    pub const REFUSED: u8 = 5;
 }
 
 /// Index of `mi_option_arena_eager_commit` in mimalloc v3's `mi_option_e` (libmimalloc-sys 0.1.49, pinned).
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => cmd::scan::eval(a),
         Command::Log(a) => cmd::log::run(a),
         Command::Verify(a) => cmd::verify::run(a),
+        Command::Case(a) => cmd::case::run(a),
     };
     match result {
         Ok(code) => code,

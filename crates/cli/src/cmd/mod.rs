@@ -1,5 +1,6 @@
 //! One module per subcommand: its flags and its run function.
 
+pub mod case;
 pub mod demo;
 pub mod ingest;
 pub mod log;

@@ -1,0 +1,550 @@
+//! `oversight case …`: open cases from findings, review, decide, approve, enforce and lift them (crate `cases`).
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use cases::{Act, Action, CaseError, Cases, Family, Outcome, Provider, Ruling, Scope, State, Unit};
+use chrono::Utc;
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::exit;
+
+/// Cases and human review: findings open cases, a reviewer is assigned and decides, `restrict` and `suspend` need
+/// approvals by two different reviewers, `enforce` writes the provider's enforcement documents, `lift` ends it. The
+/// case keeps each log entry's index and inclusion proof (`show`). State lives in SQLite (a file, created if missing)
+/// or PostgreSQL (`--db postgres://user@host/db`). Logging and exit codes: [`EXIT_CODES`].
+#[derive(Args)]
+#[command(after_help = EXIT_CODES)]
+pub struct CaseArgs {
+    /// The case store: a SQLite file path, or a `postgres://` URL.
+    #[arg(long, global = true, default_value = "oversight-cases.db", env = "OVERSIGHT_DB")]
+    db: String,
+    /// The public transparency-log folder (as `oversight log --dir`).
+    #[arg(
+        long,
+        visible_alias = "log-dir",
+        global = true,
+        default_value = "./oversight-log",
+        env = "OVERSIGHT_LOG_DIR"
+    )]
+    dir: PathBuf,
+    /// The log's private folder. Default: DIR.private
+    #[arg(long, global = true)]
+    private: Option<PathBuf>,
+    /// The provider's pseudonym key file (as `oversight log pseudonym --key-file`). Default: PRIVATE/pseudonym-key,
+    /// created with 32 random bytes (base64) if missing.
+    #[arg(long, global = true, env = "OVERSIGHT_PSEUDONYM_KEY")]
+    pseudonym_key: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: CaseCommand,
+}
+
+/// Shown after `oversight case --help`.
+const EXIT_CODES: &str = "Every change records who (--actor), when and why (--reason) and appends an entry to the \
+transparency log (`oversight log init` creates it), where the tenant appears only as its pseudonym and the reason and \
+each document only as their SHA-256. This command does not authenticate anyone: it records the names it is given.
+
+Exit codes: 0 done; 1 failed, or input refused (unknown case or account, bad flags for the decision); 2 bad command \
+line; 5 the review rules refused the action (the case is closed or in the wrong state, the same reviewer approved \
+twice, approvals are missing) or someone else changed the case first (a conflict): nothing was written.";
+
+/// Who acts and why, for every change.
+#[derive(Args)]
+struct Who {
+    /// Who acts (recorded, and logged).
+    #[arg(long, env = "OVERSIGHT_ACTOR")]
+    actor: String,
+    /// Why (recorded; the log carries its SHA-256).
+    #[arg(long)]
+    reason: String,
+    /// The case version you reviewed; if the case changed since, the action is refused (exit 5).
+    #[arg(long)]
+    expect_version: Option<i64>,
+}
+
+#[derive(Subcommand)]
+enum CaseCommand {
+    /// Place findings (the JSON of `oversight scan --format json`): each joins the open case of its account, or an
+    /// enforced case of its organisation (its parent or a sibling account), or opens a new case.
+    Open {
+        /// The findings file.
+        #[arg(long)]
+        findings: PathBuf,
+        /// The tenant registry; every finding's account must be in it.
+        #[arg(long)]
+        registry: PathBuf,
+        /// Who places them.
+        #[arg(long, env = "OVERSIGHT_ACTOR", default_value = "oversight scan")]
+        actor: String,
+    },
+    /// List cases, oldest first.
+    List {
+        /// Only cases in this state.
+        #[arg(long, value_enum)]
+        state: Option<StateArg>,
+    },
+    /// Show a case: findings, history with log indexes, documents.
+    Show {
+        /// The case id.
+        id: String,
+        /// Also write its enforcement documents into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Assign the reviewer: open → under-review (or reassign).
+    Assign {
+        /// The case id.
+        id: String,
+        /// The reviewer.
+        #[arg(long)]
+        reviewer: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Decide the outcome: under-review → decided. `restrict` and `suspend` name the unit: --provider, and --scope
+    /// (subscriptions, accounts or projects; default the case's subject) or --group (management group, OU, folder).
+    Decide {
+        /// The case id.
+        id: String,
+        /// The outcome.
+        #[arg(long, value_enum)]
+        outcome: OutcomeArg,
+        /// The unit's cloud (restrict and suspend).
+        #[arg(long, value_enum)]
+        provider: Option<ProviderArg>,
+        /// Azure subscription ids, AWS account ids or Google Cloud project ids, comma-separated.
+        #[arg(long, value_delimiter = ',', conflicts_with = "group")]
+        scope: Vec<String>,
+        /// An Azure management group, AWS organizational unit or Google Cloud folder instead of --scope.
+        #[arg(long)]
+        group: Option<String>,
+        /// Service families, comma-separated (default: all).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        services: Vec<FamilyArg>,
+        /// AWS: the organization's management account (SCPs never affect it; a unit that is it is refused).
+        #[arg(long)]
+        aws_management_account: Option<String>,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Approve a restrict or suspend decision as --actor (two different reviewers are needed; the decider may be one).
+    Approve {
+        /// The case id.
+        id: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Issue the enforcement documents of an approved decision into --out, log each one's SHA-256: decided → enforced.
+    Enforce {
+        /// The case id.
+        id: String,
+        /// The folder for the documents.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Lift the enforcement: enforced → lifted.
+    Lift {
+        /// The case id.
+        id: String,
+        #[command(flatten)]
+        who: Who,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StateArg {
+    Open,
+    UnderReview,
+    Decided,
+    Enforced,
+    Lifted,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutcomeArg {
+    NoAction,
+    Notice,
+    Restrict,
+    Suspend,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProviderArg {
+    Azure,
+    Aws,
+    Gcp,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FamilyArg {
+    Storage,
+    Ai,
+    Compute,
+    Network,
+}
+
+/// Run the command.
+pub fn run(a: CaseArgs) -> anyhow::Result<ExitCode> {
+    let rt = super::runtime()?;
+    match rt.block_on(run_async(a)) {
+        Ok(code) => Ok(code),
+        Err(e) => match e.downcast_ref::<CaseError>() {
+            Some(c) if c.is_refusal() => {
+                eprintln!("refused: {c}");
+                Ok(ExitCode::from(exit::REFUSED))
+            }
+            _ => Err(e),
+        },
+    }
+}
+
+async fn run_async(a: CaseArgs) -> anyhow::Result<ExitCode> {
+    let private = a.private.clone().unwrap_or_else(|| a.dir.with_extension("private"));
+    let key = pseudonym_key(a.pseudonym_key.as_deref(), &private)?;
+    let (dir, priv_dir) = (a.dir.clone(), private.clone());
+    // Check the log first, for a message that says how to make one.
+    tlog::log::Log::open(&dir, &priv_dir).with_context(|| {
+        format!(
+            "opening the transparency log at {} (create one with `oversight log --dir {} init --origin ORIGIN`)",
+            dir.display(),
+            dir.display()
+        )
+    })?;
+    let mut store = Cases::open(&a.db, move || tlog::log::Log::open(&dir, &priv_dir), &key)
+        .await
+        .with_context(|| format!("opening the case store {}", a.db))?;
+    let json = a.json;
+    // The output is written at the end in one go, so a closed pipe is an error main() recognises, not a panic.
+    let mut o = String::new();
+    match a.command {
+        CaseCommand::Open { findings, registry, actor } => {
+            let text = std::fs::read_to_string(&findings).with_context(|| format!("reading {}", findings.display()))?;
+            let list = cases::findings_from_json(&text).with_context(|| format!("reading {}", findings.display()))?;
+            let reg = registry::Registry::from_path(&registry)?;
+            let placed = store.add_findings(&list, &reg, &actor, Utc::now()).await?;
+            if json {
+                writeln!(o, "{}", serde_json::to_string_pretty(&placed)?)?;
+            } else {
+                for p in &placed {
+                    writeln!(o, "{:<12} {:<9} {:<40} {} {}", p.case_id, p.how, p.account_id, p.policy_id, p.as_of)?;
+                }
+                let opened = placed.iter().filter(|p| p.how == "opened").count();
+                writeln!(o, "{} finding(s): {opened} case(s) opened", placed.len())?;
+            }
+        }
+        CaseCommand::List { state } => {
+            let list = store.list(state.map(state_of)).await?;
+            if json {
+                writeln!(o, "{}", serde_json::to_string_pretty(&list)?)?;
+            } else {
+                writeln!(
+                    o,
+                    "{:<12} {:<13} {:<10} {:<40} {:<8} {:<12} {:<12} version",
+                    "case", "state", "outcome", "subject", "kind", "assignee", "approvals"
+                )?;
+                for c in &list {
+                    writeln!(
+                        o,
+                        "{:<12} {:<13} {:<10} {:<40} {:<8} {:<12} {:<12} {}",
+                        c.id,
+                        c.state,
+                        c.outcome.map_or("-".into(), |o| o.to_string()),
+                        c.subject,
+                        c.subject_kind.as_str(),
+                        c.assignee.as_deref().unwrap_or("-"),
+                        if c.approvals.is_empty() { "-".into() } else { c.approvals.join(",") },
+                        c.version
+                    )?;
+                }
+            }
+        }
+        CaseCommand::Show { id, out } => {
+            let rec = store.show(&id).await?;
+            if let Some(out) = &out {
+                for d in &rec.documents {
+                    write_document(out, &d.file_name, &d.json)?;
+                }
+            }
+            if json {
+                writeln!(o, "{}", serde_json::to_string_pretty(&rec)?)?;
+            } else {
+                print_record(&mut o, &rec, out.as_deref())?;
+            }
+        }
+        CaseCommand::Assign { id, reviewer, who } => {
+            apply(&mut o, &mut store, &id, &who, Action::Assign { reviewer }, json).await?;
+        }
+        CaseCommand::Decide { id, outcome, provider, scope, group, services, aws_management_account, who } => {
+            let outcome = match outcome {
+                OutcomeArg::NoAction => Outcome::NoAction,
+                OutcomeArg::Notice => Outcome::Notice,
+                OutcomeArg::Restrict => Outcome::Restrict,
+                OutcomeArg::Suspend => Outcome::Suspend,
+            };
+            let unit = match provider {
+                None if !scope.is_empty() || group.is_some() || aws_management_account.is_some() => {
+                    eprintln!("error: --scope, --group and --aws-management-account need --provider");
+                    return Ok(ExitCode::from(exit::USAGE));
+                }
+                None => None,
+                Some(p) => {
+                    let ids = if scope.is_empty() { vec![store.get(&id).await?.subject] } else { scope };
+                    Some(unit(p, ids, group, aws_management_account))
+                }
+            };
+            let services = services.into_iter().map(family_of).collect();
+            apply(&mut o, &mut store, &id, &who, Action::Decide(Ruling { outcome, unit, services }), json).await?;
+        }
+        CaseCommand::Approve { id, who } => {
+            apply(&mut o, &mut store, &id, &who, Action::Approve, json).await?;
+        }
+        CaseCommand::Lift { id, who } => {
+            apply(&mut o, &mut store, &id, &who, Action::Lift, json).await?;
+        }
+        CaseCommand::Enforce { id, out, who } => {
+            let act = act(&who);
+            let (case, docs) = match store.apply(&id, &act, Action::Enforce).await {
+                Ok(applied) => (
+                    applied.case,
+                    applied
+                        .documents
+                        .into_iter()
+                        .map(|d| (d.file_name, d.json, d.sha256, d.summary))
+                        .collect::<Vec<_>>(),
+                ),
+                // Enforced, but the log append failed: the documents are issued all the same, so write them.
+                Err(CaseError::Unlogged { case, source }) => {
+                    let rec = store.show(&case).await?;
+                    for d in &rec.documents {
+                        write_document(&out, &d.file_name, &d.json)?;
+                    }
+                    bail!(
+                        "case {case} is enforced and its documents are in {}, but logging failed ({source}); the next `oversight case` command appends the entries",
+                        out.display()
+                    );
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let mut written = Vec::new();
+            for (name, body, sha256, summary) in docs {
+                let path = write_document(&out, &name, &body)?;
+                written.push(serde_json::json!({"path": path, "sha256": sha256, "summary": summary}));
+            }
+            if json {
+                writeln!(
+                    o,
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"case": case, "documents": written}))?
+                )?;
+            } else {
+                writeln!(o, "{}: {} (version {}), {} document(s):", case.id, case.state, case.version, written.len())?;
+                for w in &written {
+                    writeln!(
+                        o,
+                        "  {}  sha256 {}",
+                        w["path"].as_str().unwrap_or_default(),
+                        w["sha256"].as_str().unwrap_or_default()
+                    )?;
+                }
+            }
+        }
+    }
+    std::io::stdout().lock().write_all(o.as_bytes())?;
+    Ok(ExitCode::from(exit::OK))
+}
+
+fn act(who: &Who) -> Act {
+    Act { actor: who.actor.clone(), reason: who.reason.clone(), at: Utc::now(), expect_version: who.expect_version }
+}
+
+/// Apply an action and print the case with the log entries of the change.
+async fn apply(
+    o: &mut String,
+    store: &mut Cases,
+    id: &str,
+    who: &Who,
+    action: Action,
+    json: bool,
+) -> anyhow::Result<()> {
+    let applied = store.apply(id, &act(who), action).await?;
+    let rec = store.show(id).await?;
+    let last = rec.history.last().context("a changed case has a history")?;
+    if json {
+        writeln!(
+            o,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"case": applied.case, "transition": last}))?
+        )?;
+    } else {
+        let c = &applied.case;
+        let outcome = c.outcome.map_or(String::new(), |o| format!(" ({o})"));
+        let approvals =
+            if c.approvals.is_empty() { String::new() } else { format!(", approved by {}", c.approvals.join(" and ")) };
+        writeln!(o, "{}: {}{outcome}, version {}{approvals}", c.id, c.state, c.version)?;
+        for e in &last.entries {
+            writeln!(
+                o,
+                "  logged {} entry at index {}",
+                e.kind,
+                e.index.map_or("(pending)".into(), |i| i.to_string())
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn print_record(o: &mut String, rec: &cases::CaseRecord, out: Option<&Path>) -> std::fmt::Result {
+    let c = &rec.case;
+    writeln!(
+        o,
+        "{} on {} {} (parent {}): {}{}, version {}",
+        c.id,
+        c.subject_kind.as_str(),
+        c.subject,
+        c.parent_id.as_deref().unwrap_or("-"),
+        c.state,
+        c.outcome.map_or(String::new(), |o| format!(" ({o})")),
+        c.version
+    )?;
+    if let Some(u) = &c.unit {
+        let services: Vec<&str> = c.services.iter().map(|f| f.as_str()).collect();
+        writeln!(
+            o,
+            "  unit: {} {:?}, services {}",
+            u.provider,
+            u.scope,
+            if services.is_empty() { "all".into() } else { services.join(",") }
+        )?;
+    }
+    writeln!(
+        o,
+        "  assignee {}, approvals {}",
+        c.assignee.as_deref().unwrap_or("-"),
+        if c.approvals.is_empty() { "-".into() } else { c.approvals.join(", ") }
+    )?;
+    writeln!(o, "findings ({}):", rec.findings.len())?;
+    for f in &rec.findings {
+        let x = &f.finding;
+        writeln!(
+            o,
+            "  {} {:<32} {:<8} {} v{} score {:.2}{}",
+            x.as_of,
+            x.account_id,
+            x.severity,
+            x.policy.id,
+            x.policy.version,
+            x.score,
+            if f.via == "watch" { "  (watch)" } else { "" }
+        )?;
+    }
+    writeln!(o, "history:")?;
+    for t in &rec.history {
+        let from = t.from.map_or("-".to_string(), |s| s.to_string());
+        writeln!(
+            o,
+            "  v{} {} {:<9} {} → {} by {}: {}",
+            t.version,
+            t.at.format("%Y-%m-%d %H:%M:%S"),
+            t.action,
+            from,
+            t.to,
+            t.actor,
+            t.reason
+        )?;
+        for e in &t.entries {
+            match (&e.index, &e.proof) {
+                (Some(i), Some(p)) => writeln!(
+                    o,
+                    "      {} entry {i}, inclusion proof in tree {} ({} hashes)",
+                    e.kind,
+                    p.size,
+                    p.hashes.len()
+                )?,
+                _ => writeln!(o, "      {} entry pending (the next command appends it)", e.kind)?,
+            }
+        }
+    }
+    if !rec.documents.is_empty() {
+        writeln!(o, "documents:")?;
+        for d in &rec.documents {
+            let place = out.map_or(String::new(), |dir| format!(" → {}", dir.join(&d.file_name).display()));
+            writeln!(o, "  {} sha256 {}{place}", d.file_name, d.sha256)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_document(out: &Path, name: &str, json: &str) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let path = out.join(name);
+    std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// The pseudonym key: the given file, or PRIVATE/pseudonym-key, made on first use.
+fn pseudonym_key(file: Option<&Path>, private: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Some(f) = file {
+        return std::fs::read(f).with_context(|| format!("reading the pseudonym key {}", f.display()));
+    }
+    let path = private.join("pseudonym-key");
+    match std::fs::read(&path) {
+        Ok(k) => Ok(k),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && private.is_dir() => {
+            let mut seed = [0u8; 32];
+            getrandom::getrandom(&mut seed).map_err(|e| anyhow::anyhow!("reading the system's random source: {e}"))?;
+            let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, seed);
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            std::io::Write::write_all(
+                &mut options.open(&path).with_context(|| format!("creating {}", path.display()))?,
+                key.as_bytes(),
+            )?;
+            eprintln!("made a new pseudonym key in {}", path.display());
+            Ok(key.into_bytes())
+        }
+        Err(e) => {
+            Err(e).with_context(|| format!("reading the pseudonym key {} (or give --pseudonym-key)", path.display()))
+        }
+    }
+}
+
+fn unit(p: ProviderArg, ids: Vec<String>, group: Option<String>, aws_management_account: Option<String>) -> Unit {
+    let (provider, scope) = match (p, group) {
+        (ProviderArg::Azure, None) => (Provider::Azure, Scope::Subscriptions(ids)),
+        (ProviderArg::Azure, Some(g)) => (Provider::Azure, Scope::ManagementGroup(g)),
+        (ProviderArg::Aws, None) => (Provider::Aws, Scope::Accounts(ids)),
+        (ProviderArg::Aws, Some(g)) => (Provider::Aws, Scope::OrganizationalUnit(g)),
+        (ProviderArg::Gcp, None) => (Provider::Gcp, Scope::Projects(ids)),
+        (ProviderArg::Gcp, Some(g)) => (Provider::Gcp, Scope::Folder(g)),
+    };
+    Unit { provider, scope, aws_management_account }
+}
+
+fn family_of(f: FamilyArg) -> Family {
+    match f {
+        FamilyArg::Storage => Family::Storage,
+        FamilyArg::Ai => Family::Ai,
+        FamilyArg::Compute => Family::Compute,
+        FamilyArg::Network => Family::Network,
+    }
+}
+
+fn state_of(s: StateArg) -> State {
+    match s {
+        StateArg::Open => State::Open,
+        StateArg::UnderReview => State::UnderReview,
+        StateArg::Decided => State::Decided,
+        StateArg::Enforced => State::Enforced,
+        StateArg::Lifted => State::Lifted,
+    }
+}
