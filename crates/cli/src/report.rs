@@ -43,25 +43,42 @@ fn threshold_line(pack: &[Loaded], f: &Finding, signal: &str, div: f64) -> Vec<(
     out
 }
 
-fn chart(title: &str, unit: &str, points: &[(String, f64)], lines: &[(f64, String)]) -> String {
+/// The SVG path data of a daily series: `M` starts a run of consecutive days, `L` continues it, so a missing day
+/// starts a new subpath and is drawn as a gap, not bridged. A day alone is a zero-length segment (`h0`), which the
+/// round line cap draws as a dot.
+fn series_path(points: &[(i64, f64)], x: impl Fn(i64) -> f64, y: impl Fn(f64) -> f64) -> String {
+    let mut d = String::new();
+    for (i, &(day, v)) in points.iter().enumerate() {
+        let joined = i > 0 && points[i - 1].0 + 1 == day;
+        let alone = !joined && points.get(i + 1).is_none_or(|n| n.0 != day + 1);
+        let step = match (joined, i) {
+            (true, _) => " L",
+            (false, 0) => "M",
+            (false, _) => " M",
+        };
+        let _ = write!(d, "{step}{:.1},{:.1}{}", x(day), y(v), if alone { "h0" } else { "" });
+    }
+    d
+}
+
+/// One chart of daily values (day numbers, sorted) over the days `from..=to`, with threshold lines.
+fn chart(title: &str, unit: &str, points: &[(i64, f64)], (from, to): (i64, i64), lines: &[(f64, String)]) -> String {
     let (w, h, pad) = (640.0, 180.0, 40.0);
     let max = points.iter().map(|p| p.1).chain(lines.iter().map(|l| l.0)).fold(0.0f64, f64::max).max(1e-12) * 1.1;
-    let n = points.len().max(2) as f64 - 1.0;
-    let x = |i: usize| pad + (w - 2.0 * pad) * i as f64 / n;
+    let span = (to - from).max(1) as f64;
+    let x = |day: i64| pad + (w - 2.0 * pad) * (day - from) as f64 / span;
     let y = |v: f64| h - pad / 2.0 - (h - pad) * v / max;
     let mut svg = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"{}\">", esc(title));
     let _ = write!(svg, "<rect x=\"0\" y=\"0\" width=\"{w}\" height=\"{h}\" fill=\"#fafafa\" stroke=\"#ddd\"/>");
-    let path: Vec<String> = points.iter().enumerate().map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.1))).collect();
-    let _ = write!(svg, "<polyline fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"1.5\" points=\"{}\"/>", path.join(" "));
+    let _ = write!(svg, "<path fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"1.5\" stroke-linecap=\"round\" d=\"{}\"/>", series_path(points, x, y));
     for (v, label) in lines {
         let _ = write!(svg, "<line x1=\"{pad}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#c0392b\" stroke-dasharray=\"6 4\"/>", w - pad, y(*v), y(*v));
         let _ = write!(svg, "<text x=\"{}\" y=\"{:.1}\" font-size=\"10\" fill=\"#c0392b\" text-anchor=\"end\">threshold {label}: {}</text>", w - pad, y(*v) - 3.0, fmt(*v));
     }
     let _ = write!(svg, "<text x=\"4\" y=\"12\" font-size=\"11\">{} ({})</text>", esc(title), esc(unit));
     let _ = write!(svg, "<text x=\"4\" y=\"{:.1}\" font-size=\"10\">{}</text>", y(max / 1.1) + 10.0, fmt(max / 1.1));
-    if let (Some(first), Some(last)) = (points.first(), points.last()) {
-        let _ = write!(svg, "<text x=\"{pad}\" y=\"{}\" font-size=\"10\">{}</text><text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{}</text>", h - 4.0, first.0, w - pad, h - 4.0, last.0);
-    }
+    let (first, last) = (detect::engine::date(from), detect::engine::date(to));
+    let _ = write!(svg, "<text x=\"{pad}\" y=\"{}\" font-size=\"10\">{first}</text><text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{last}</text>", h - 4.0, w - pad, h - 4.0);
     svg.push_str("</svg>");
     svg
 }
@@ -97,10 +114,9 @@ pub async fn html(scanner: &Scanner, pack: &[Loaded], findings: &[Finding], from
         signals.entry("network.egress_bytes".into()).or_insert((fs[0].scope, vec![]));
         for (signal, (scope, lines)) in &signals {
             let (unit, div) = display(signal);
-            let pts = scanner.points(*scope, &r.account_id, signal, from, to).await?;
-            let pts: Vec<(String, f64)> = pts.into_iter().map(|(d, v)| (detect::engine::date(d).to_string(), v / div)).collect();
+            let pts: Vec<(i64, f64)> = scanner.points(*scope, &r.account_id, signal, from, to).await?.into_iter().map(|(d, v)| (d, v / div)).collect();
             if !pts.is_empty() {
-                out.push_str(&chart(signal, unit, &pts, lines));
+                out.push_str(&chart(signal, unit, &pts, (from, to), lines));
             }
         }
         out.push_str("</div><table><tr><th>policy</th><th>severity</th><th>signal</th><th>measure</th><th>value</th><th>threshold</th><th>clause</th></tr>");
@@ -125,4 +141,33 @@ pub async fn html(scanner: &Scanner, pack: &[Loaded], findings: &[Finding], from
     }
     out.push_str("</body></html>\n");
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// x is the day, y the value, so the path can be read.
+    fn path(points: &[(i64, f64)]) -> String {
+        series_path(points, |d| d as f64, |v| v)
+    }
+
+    #[test]
+    fn a_missing_day_is_a_gap_not_a_line() {
+        // Days 3 and 4 missing: two runs, the second starting at day 5.
+        assert_eq!(path(&[(0, 1.0), (1, 2.0), (2, 3.0), (5, 6.0), (6, 7.0)]), "M0.0,1.0 L1.0,2.0 L2.0,3.0 M5.0,6.0 L6.0,7.0");
+        // A day alone between gaps is a dot.
+        assert_eq!(path(&[(0, 1.0), (1, 2.0), (3, 4.0), (5, 6.0), (6, 7.0)]), "M0.0,1.0 L1.0,2.0 M3.0,4.0h0 M5.0,6.0 L6.0,7.0");
+        assert_eq!(path(&[(7, 1.0)]), "M7.0,1.0h0");
+        assert_eq!(path(&[]), "");
+    }
+
+    #[test]
+    fn days_are_placed_by_date_over_the_range() {
+        let svg = chart("s", "u", &[(10, 1.0), (11, 1.0), (20, 1.0)], (10, 20), &[]);
+        let d = svg.split(" d=\"").nth(1).and_then(|r| r.split('"').next()).expect("a path");
+        // 560 px over 10 days: day 11 at 96, day 20 at the right edge (600), after a gap.
+        assert!(d.starts_with("M40.0,") && d.contains(" L96.0,") && d.contains(" M600.0,") && d.ends_with("h0"), "{d}");
+        assert!(svg.contains(">1970-01-11</text>") && svg.contains(">1970-01-21</text>"), "{svg}");
+    }
 }
