@@ -23,7 +23,7 @@
 //! finishes whatever a crash interrupted, and never logs an entry twice.
 //!
 //! The API, in the order a case uses it: [`Cases::open`], [`Cases::add_findings`], [`Cases::apply`] with an
-//! [`Action`], [`Cases::list`], [`Cases::show`], and [`Cases::reconcile`].
+//! [`Action`], [`Cases::get`], [`Cases::list`], [`Cases::show`], and [`Cases::reconcile`].
 #![deny(missing_docs)]
 
 #[cfg(test)]

@@ -117,6 +117,14 @@ fn case_from_row(r: &AnyRow, approvals: Vec<String>) -> Result<Case, CaseError> 
     })
 }
 
+/// The findings of one batch that go to one case.
+struct Group<'a> {
+    case: String,
+    new: bool,
+    /// Each finding with how it came (`opened`, `joined`, `watch`).
+    findings: Vec<(&'a Finding, &'static str)>,
+}
+
 /// The common fields of a transition's `decision` or `lift` entry.
 struct Logged<'a> {
     case: &'a Case,
@@ -131,6 +139,29 @@ struct Logged<'a> {
 }
 
 impl Logged<'_> {
+    /// Store the transition row, inside its database transaction.
+    async fn insert(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        version: i64,
+        detail: &Value,
+    ) -> Result<(), CaseError> {
+        sqlx::query("INSERT INTO transitions (id, case_id, version, action, from_state, to_state, actor, at, reason, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(self.transition)
+            .bind(&self.case.id)
+            .bind(version)
+            .bind(self.action)
+            .bind(self.from.map(|s| s.as_str()))
+            .bind(self.to.as_str())
+            .bind(self.actor)
+            .bind(time(self.at))
+            .bind(self.reason)
+            .bind(detail.to_string())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     fn fields(&self) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("case".into(), self.case.id.clone().into());
@@ -145,6 +176,74 @@ impl Logged<'_> {
         m.insert("reason_sha256".into(), sha256_hex(self.reason).into());
         m
     }
+}
+
+/// The log entries of a transition: its `decision` (or `lift`) entry, then an `enforcement` entry per document.
+fn transition_entries(
+    logged: &Logged,
+    action: &Action,
+    next: &machine::Next,
+    documents: &[Document],
+) -> Result<Vec<NewEntry>, CaseError> {
+    let mut m = logged.fields();
+    match action {
+        Action::Assign { .. } => {
+            m.insert("assignee".into(), next.assignee.clone().into());
+        }
+        Action::Decide(_) => {
+            m.insert("outcome".into(), next.outcome.map(|o| o.as_str()).into());
+            m.insert("provider".into(), next.unit.as_ref().map(|u| u.provider.as_str()).into());
+            m.insert("services".into(), json!(next.services));
+        }
+        Action::Approve => {
+            m.insert("approvals".into(), next.approvals.len().into());
+        }
+        Action::Enforce => {
+            m.insert("documents".into(), documents.len().into());
+        }
+        Action::Lift => {}
+    }
+    let kind = if *action == Action::Lift { "lift" } else { "decision" };
+    let mut out = vec![entry(logged.transition, 0, kind, m)?];
+    for d in documents {
+        let mut e = Map::new();
+        e.insert("case".into(), logged.case.id.clone().into());
+        e.insert("subject".into(), logged.subject.clone().into());
+        e.insert("transition".into(), logged.transition.into());
+        e.insert("provider".into(), d.provider.as_str().into());
+        e.insert("document".into(), d.kind.as_str().into());
+        e.insert("sha256".into(), d.sha256.clone().into());
+        e.insert("at".into(), time(logged.at).into());
+        out.push(entry(logged.transition, out.len() as i64, "enforcement", e)?);
+    }
+    Ok(out)
+}
+
+/// The enforce crate's decision for a case decided to restrict or suspend.
+fn enforce_decision(
+    case: &Case,
+    approved_by: Vec<String>,
+    decided_at: DateTime<Utc>,
+) -> Result<enforce::Decision, CaseError> {
+    let (Some(outcome), Some(Unit { provider, scope, aws_management_account })) = (case.outcome, case.unit.clone())
+    else {
+        return Err(CaseError::Corrupt(format!("case {} is decided without an outcome and unit", case.id)));
+    };
+    let decision = match outcome {
+        Outcome::Restrict => DecisionKind::Restrict,
+        Outcome::Suspend => DecisionKind::Suspend,
+        other => return Err(CaseError::Corrupt(format!("case {} enforces {other}", case.id))),
+    };
+    Ok(enforce::Decision {
+        case_id: case.id.clone(),
+        provider,
+        scope,
+        decision,
+        services: case.services.clone(),
+        approved_by,
+        decided_at,
+        aws_management_account,
+    })
 }
 
 impl Cases {
@@ -258,7 +357,7 @@ impl Cases {
         let mut seq: i64 =
             sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM cases").fetch_one(&mut *tx).await?.try_get("n")?;
         // Per case, in first-seen order: whether it is new, and its findings with how each came.
-        let mut groups: Vec<(String, bool, Vec<(&Finding, &'static str)>)> = Vec::new();
+        let mut groups: Vec<Group> = Vec::new();
         for f in findings {
             let (id, how) = match route(f, registry, &active) {
                 Target::Joined(id) => (id, "joined"),
@@ -281,18 +380,18 @@ impl Cases {
                         opened_at: at,
                         updated_at: at,
                     });
-                    groups.push((id.clone(), true, Vec::new()));
+                    groups.push(Group { case: id.clone(), new: true, findings: Vec::new() });
                     (id, "opened")
                 }
             };
-            match groups.iter_mut().find(|g| g.0 == id) {
-                Some(g) => g.2.push((f, how)),
-                None => groups.push((id, false, vec![(f, how)])),
+            match groups.iter_mut().find(|g| g.case == id) {
+                Some(g) => g.findings.push((f, how)),
+                None => groups.push(Group { case: id, new: false, findings: vec![(f, how)] }),
             }
         }
         let mut placements = Vec::new();
         let mut changed = Vec::new();
-        for (id, new, list) in &groups {
+        for Group { case: id, new, findings: list } in &groups {
             let case = active.iter().find(|c| &c.id == id).expect("every group's case is active");
             let mut held: BTreeSet<(String, String, i64, String)> = BTreeSet::new();
             for r in
@@ -381,20 +480,18 @@ impl Cases {
         let action = if new { "open" } else { "findings" };
         let from = (!new).then_some(case.state);
         let detail = json!({"findings": fresh.iter().map(|(f, how)| json!({"account_id": f.account_id, "policy": f.policy.id, "version": f.policy.version, "as_of": f.as_of.to_string(), "how": how})).collect::<Vec<_>>()});
-        self.insert_transition(
-            tx,
-            &case.id,
-            &transition,
-            version,
+        let logged = Logged {
+            case,
+            subject: self.pseudonym(&case.subject),
+            transition: &transition,
             action,
             from,
-            case.state,
+            to: case.state,
             actor,
             at,
-            &reason,
-            &detail,
-        )
-        .await?;
+            reason: &reason,
+        };
+        logged.insert(tx, version, &detail).await?;
         for (f, how) in fresh {
             let via = if *how == "watch" { "watch" } else { "subject" };
             sqlx::query("INSERT INTO case_findings (case_id, account_id, policy_id, policy_version, as_of, severity, via, body, added_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
@@ -410,17 +507,6 @@ impl Cases {
                 .execute(&mut **tx)
                 .await?;
         }
-        let logged = Logged {
-            case,
-            subject: self.pseudonym(&case.subject),
-            transition: &transition,
-            action,
-            from,
-            to: case.state,
-            actor,
-            at,
-            reason: &reason,
-        };
         let mut entries = Vec::new();
         if new {
             entries.push(entry(&transition, 0, "decision", logged.fields())?);
@@ -435,37 +521,6 @@ impl Cases {
             entries.push(entry(&transition, entries.len() as i64, "finding", m)?);
         }
         self.stage_entries(tx, &case.id, &transition, &entries).await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn insert_transition(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        case: &str,
-        id: &str,
-        version: i64,
-        action: &str,
-        from: Option<State>,
-        to: State,
-        actor: &str,
-        at: DateTime<Utc>,
-        reason: &str,
-        detail: &Value,
-    ) -> Result<(), CaseError> {
-        sqlx::query("INSERT INTO transitions (id, case_id, version, action, from_state, to_state, actor, at, reason, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-            .bind(id)
-            .bind(case)
-            .bind(version)
-            .bind(action)
-            .bind(from.map(|s| s.as_str()))
-            .bind(to.as_str())
-            .bind(actor)
-            .bind(time(at))
-            .bind(reason)
-            .bind(detail.to_string())
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
     }
 
     /// Take `action` on a case as `act.actor`. The change, its transition (actor, time, reason) and its log
@@ -483,6 +538,20 @@ impl Cases {
             return Err(CaseError::Conflict { case: case.id, expected: v });
         }
         let next = machine::step(&case, actor, &action)?;
+        if let (Action::Decide(_), Some(outcome), Some(unit)) = (&action, next.outcome, &next.unit) {
+            // Check the unit now (its ids, its provider's rules), not only when the documents are issued.
+            let trial = Case {
+                outcome: Some(outcome),
+                unit: Some(unit.clone()),
+                services: next.services.clone(),
+                ..case.clone()
+            };
+            enforce::documents(&enforce_decision(
+                &trial,
+                vec!["first reviewer".into(), "second reviewer".into()],
+                act.at,
+            )?)?;
+        }
         let documents = match action {
             Action::Enforce => enforce::documents(&self.decision(&case).await?)?,
             _ => Vec::new(),
@@ -515,20 +584,18 @@ impl Cases {
             }
             Action::Lift => json!({}),
         };
-        self.insert_transition(
-            &mut tx,
-            &case.id,
-            &transition,
-            version,
-            action.name(),
-            Some(case.state),
-            next.state,
+        let logged = Logged {
+            case: &case,
+            subject: self.pseudonym(&case.subject),
+            transition: &transition,
+            action: action.name(),
+            from: Some(case.state),
+            to: next.state,
             actor,
-            act.at,
-            &act.reason,
-            &detail,
-        )
-        .await?;
+            at: act.at,
+            reason: &act.reason,
+        };
+        logged.insert(&mut tx, version, &detail).await?;
         if action == Action::Approve {
             sqlx::query("INSERT INTO approvals (case_id, reviewer, transition_id, at) VALUES ($1, $2, $3, $4)")
                 .bind(&case.id)
@@ -552,7 +619,7 @@ impl Cases {
                 .execute(&mut *tx)
                 .await?;
         }
-        let entries = self.transition_entries(&case, &transition, &action, &next, act, &documents)?;
+        let entries = transition_entries(&logged, &action, &next, &documents)?;
         self.stage_entries(&mut tx, &case.id, &transition, &entries).await?;
         tx.commit().await?;
         #[cfg(test)]
@@ -561,73 +628,8 @@ impl Cases {
         Ok(Applied { case: self.get(&case.id).await?, documents })
     }
 
-    /// The log entries of a transition: its `decision` (or `lift`) entry, then an `enforcement` entry per document.
-    fn transition_entries(
-        &self,
-        case: &Case,
-        transition: &str,
-        action: &Action,
-        next: &machine::Next,
-        act: &Act,
-        documents: &[Document],
-    ) -> Result<Vec<NewEntry>, CaseError> {
-        let logged = Logged {
-            case,
-            subject: self.pseudonym(&case.subject),
-            transition,
-            action: action.name(),
-            from: Some(case.state),
-            to: next.state,
-            actor: act.actor.trim(),
-            at: act.at,
-            reason: &act.reason,
-        };
-        let mut m = logged.fields();
-        match action {
-            Action::Assign { .. } => {
-                m.insert("assignee".into(), next.assignee.clone().into());
-            }
-            Action::Decide(_) => {
-                m.insert("outcome".into(), next.outcome.map(|o| o.as_str()).into());
-                m.insert("provider".into(), next.unit.as_ref().map(|u| u.provider.as_str()).into());
-                m.insert("services".into(), json!(next.services));
-            }
-            Action::Approve => {
-                m.insert("approvals".into(), next.approvals.len().into());
-            }
-            Action::Enforce => {
-                m.insert("documents".into(), documents.len().into());
-            }
-            Action::Lift => {}
-        }
-        let kind = if *action == Action::Lift { "lift" } else { "decision" };
-        let mut out = vec![entry(transition, 0, kind, m)?];
-        for d in documents {
-            let mut e = Map::new();
-            e.insert("case".into(), case.id.clone().into());
-            e.insert("subject".into(), logged.subject.clone().into());
-            e.insert("transition".into(), transition.into());
-            e.insert("provider".into(), d.provider.as_str().into());
-            e.insert("document".into(), d.kind.as_str().into());
-            e.insert("sha256".into(), d.sha256.clone().into());
-            e.insert("at".into(), time(act.at).into());
-            out.push(entry(transition, out.len() as i64, "enforcement", e)?);
-        }
-        Ok(out)
-    }
-
-    /// The enforce crate's decision for an approved case.
+    /// The enforce crate's decision for an approved case, decided when its last approval came.
     async fn decision(&self, case: &Case) -> Result<enforce::Decision, CaseError> {
-        let (Some(outcome), Some(Unit { provider, scope, aws_management_account })) = (case.outcome, case.unit.clone())
-        else {
-            return Err(CaseError::Corrupt(format!("case {} is decided without an outcome and unit", case.id)));
-        };
-        let kind = match outcome {
-            Outcome::Restrict => DecisionKind::Restrict,
-            Outcome::Suspend => DecisionKind::Suspend,
-            other => return Err(CaseError::Corrupt(format!("case {} enforces {other}", case.id))),
-        };
-        // Decided when the second approval came.
         let mut decided_at = None;
         for r in sqlx::query("SELECT at FROM approvals WHERE case_id = $1").bind(&case.id).fetch_all(&self.pool).await?
         {
@@ -635,16 +637,7 @@ impl Cases {
         }
         let decided_at =
             decided_at.ok_or_else(|| CaseError::Corrupt(format!("case {} is approved without approvals", case.id)))?;
-        Ok(enforce::Decision {
-            case_id: case.id.clone(),
-            provider,
-            scope,
-            decision: kind,
-            services: case.services.clone(),
-            approved_by: case.approvals.clone(),
-            decided_at,
-            aws_management_account,
-        })
+        enforce_decision(case, case.approvals.clone(), decided_at)
     }
 
     /// Everything about one case: its findings, its transitions with their log entries and proofs, and its
