@@ -86,6 +86,18 @@ fn the_demo_runs_the_whole_pipeline_and_catches_every_scenario() {
     }
     assert!(text.contains("false positives: 0 of"), "{text}");
     assert!(out.join("scenario/labels.json").exists() && out.join("lake/_manifest").exists());
+    // The review story: the suspended unit's case is approved by two reviewers, enforced with its cloud's documents,
+    // and the exodus that follows lands on the same case; every logged entry's proof checks.
+    let approvals: Vec<&str> = text.lines().filter(|l| l.contains(" approve ") && l.contains(" is decided")).collect();
+    assert_eq!(approvals.len(), 2, "{text}");
+    assert_ne!(approvals[0].split(" by ").nth(1), approvals[1].split(" by ").nth(1), "two different reviewers");
+    assert!(text.lines().any(|l| l.contains(" enforce ") && l.ends_with(" is enforced")), "{text}");
+    let docs: Vec<_> = std::fs::read_dir(out.join("enforcement")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(!docs.is_empty() && docs.iter().all(|p| serde_json::from_slice::<serde_json::Value>(&std::fs::read(p).unwrap()).is_ok()), "{docs:?}");
+    let caught = text.lines().find(|l| l.contains("the same case gets")).unwrap_or_else(|| panic!("no watch finding:\n{text}"));
+    assert!(caught.contains("exodus ("), "{caught}");
+    let proofs = text.lines().filter(|l| l.contains(") ok  {")).count();
+    assert!(proofs >= 8, "{proofs} checked proofs:\n{text}");
     // The report renders in headless Chromium (Debian's chromium; .ci/run installs it).
     let report = out.join("report.html");
     let html = std::fs::read_to_string(&report).unwrap();

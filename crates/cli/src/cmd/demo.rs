@@ -1,4 +1,5 @@
-//! `oversight demo`: simulate a population with the scenarios, ingest it, evaluate and scan it, in one command.
+//! `oversight demo`: simulate a population with the scenarios, ingest it, evaluate and scan it, then review, enforce
+//! and log one case ([`super::demo_review`]), in one command.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,8 +13,13 @@ use crate::exit;
 /// ranked accounts the policy pack flags on the last day, with their evidence, and write OUT/report.html, a
 /// self-contained page with a chart per flagged account and the thresholds drawn in.
 ///
-/// Writes OUT/scenario (the scenario folder) and OUT/lake (the usage lake); a second run with the same OUT refuses
-/// unless --force.
+/// Then the review story: the unit the simulation suspends (events.csv) gets a case from its findings, two reviewers
+/// approve suspending its storage and AI, the documents for its cloud are issued, and the exodus that follows is
+/// caught on the same case; every step is on a fresh transparency log, printed with its checked inclusion proofs.
+///
+/// Writes OUT/scenario (the scenario folder), OUT/lake (the usage lake), OUT/report.html, OUT/cases.db (the cases),
+/// OUT/log and OUT/log.private (the log and its keys) and OUT/enforcement (the documents); a second run with the same
+/// OUT refuses unless --force.
 ///
 /// Exit codes: 0 the demo ran; 1 a stage failed; 2 bad command line.
 #[derive(clap::Args)]
@@ -116,6 +122,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             report.hard_negatives.len()
         );
         println!("\nreport with a chart per flagged account: {}", path.display());
+        let events = registry::Events::from_path(&scenario.join("events.csv"))?;
+        super::demo_review::run(&a.out, &lake_dir, &scanner, &pack, &events).await?;
         Ok(ExitCode::from(exit::OK))
     })
 }

@@ -2,6 +2,7 @@
 
 pub mod case;
 pub mod demo;
+mod demo_review;
 pub mod ingest;
 pub mod log;
 pub mod scan;
