@@ -39,7 +39,12 @@ pub async fn run(out: &Path, lake_dir: &Path, scanner: &Scanner, pack: &[Loaded]
     let (public, private) = (out.join("log"), out.join("log.private"));
     let mut seed = [0u8; 32];
     getrandom::getrandom(&mut seed).map_err(|e| anyhow::anyhow!("reading the system's random source: {e}"))?;
-    tlog::log::Log::create(&public, &private, "demo.oversight.example/log", &seed).context("creating the demo's transparency log")?;
+    let mut log = tlog::log::Log::create(&public, &private, "demo.oversight.example/log", &seed).context("creating the demo's transparency log")?;
+    // The pack goes on the log first, so every finding after it names a policy hash the public can look up.
+    let policies: Vec<serde_json::Value> =
+        pack.iter().map(|p| serde_json::json!({"id": p.policy.id, "version": p.policy.version, "sha256": p.sha256})).collect();
+    let pack_entry = log.append_records(&[("policy-pack", serde_json::json!({"policies": policies}))])?;
+    drop(log);
     let mut key = vec![0u8; 32];
     getrandom::getrandom(&mut key).map_err(|e| anyhow::anyhow!("reading the system's random source: {e}"))?;
     std::fs::write(private.join("pseudonym-key"), &key).context("writing the pseudonym key")?;
@@ -107,6 +112,7 @@ pub async fn run(out: &Path, lake_dir: &Path, scanner: &Scanner, pack: &[Loaded]
         bail!("{case_id} should be enforced, it is {}", record.case.state);
     }
 
+    println!("\npolicy pack logged as entry #{} ({} policies)", pack_entry.start, pack.len());
     print_log(&record, &public)?;
     Ok(())
 }
