@@ -46,56 +46,90 @@ enum ColBuilder {
     Dec(Decimal128Builder),
 }
 
+impl ColBuilder {
+    fn new(kind: Kind, rows: usize, bytes: usize) -> ColBuilder {
+        match kind {
+            Kind::Text | Kind::Json => ColBuilder::Text(StringBuilder::with_capacity(rows, bytes)),
+            Kind::DateTime => ColBuilder::Time(TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("+00:00")),
+            Kind::Decimal => ColBuilder::Dec(
+                Decimal128Builder::with_capacity(rows).with_precision_and_scale(DECIMAL_PRECISION, DECIMAL_SCALE).expect("valid decimal type"),
+            ),
+        }
+    }
+
+    /// The column so far, leaving an empty builder sized like it, so the next batch does not grow its buffers
+    /// from nothing again.
+    fn finish(&mut self, kind: Kind, rows: usize) -> ArrayRef {
+        let bytes = match self {
+            ColBuilder::Text(b) => b.values_slice().len(),
+            _ => 0,
+        };
+        let done = std::mem::replace(self, ColBuilder::new(kind, rows, bytes));
+        match done {
+            ColBuilder::Text(mut b) => Arc::new(b.finish()),
+            ColBuilder::Time(mut b) => Arc::new(b.finish()),
+            ColBuilder::Dec(mut b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// One extension column of the file: its input index and its name as a JSON string, key order decided once.
+struct Extension {
+    at: usize,
+    key: String,
+}
+
 /// Accumulates parsed rows of one file into batches.
 pub(crate) struct Builder {
     file: String,
     delivery: String,
-    targets: Vec<Target>,
     names: Vec<String>,
     known_at: Vec<Option<usize>>,
     /// Builders of the columns the file has; `None` for columns it lacks, which become all-null arrays.
     cols: Vec<Option<ColBuilder>>,
+    /// Extension columns in the key order of a JSON object with sorted keys.
+    extensions: Vec<Extension>,
     ext: StringBuilder,
     rows: UInt64Builder,
     len: usize,
     cells: Vec<Cell>,
-    ext_buf: serde_json::Map<String, serde_json::Value>,
+    ext_buf: Vec<u8>,
+    /// Lake indexes of `ChargePeriodStart` and `ChargePeriodEnd`, checked against each other on every row.
+    period: (usize, usize),
 }
 
 impl Builder {
     pub(crate) fn new(file: &str, delivery: &str, header: &[&str]) -> Builder {
         let targets = plan(header);
         let mut known_at = vec![None; COLUMNS.len()];
+        let mut extensions = Vec::new();
         for (i, t) in targets.iter().enumerate() {
-            if let Target::Known(k) = t {
-                known_at[*k] = Some(i);
+            match t {
+                Target::Known(k) => known_at[*k] = Some(i),
+                Target::Extension(name) => extensions.push((name.clone(), i)),
             }
         }
-        let cols = COLUMNS
-                .iter()
-                .zip(&known_at)
-                .map(|(c, at)| {
-                    at.map(|_| match c.kind {
-                        Kind::Text | Kind::Json => ColBuilder::Text(StringBuilder::new()),
-                        Kind::DateTime => ColBuilder::Time(TimestampMicrosecondBuilder::new().with_timezone("+00:00")),
-                        Kind::Decimal => ColBuilder::Dec(
-                            Decimal128Builder::new().with_precision_and_scale(DECIMAL_PRECISION, DECIMAL_SCALE).expect("valid decimal type"),
-                        ),
-                    })
-                })
-                .collect();
+        // Sorted by name, as serde_json's default map writes its keys.
+        extensions.sort();
+        let extensions = extensions
+            .into_iter()
+            .map(|(name, at)| Extension { at, key: serde_json::to_string(&name).expect("strings serialise") })
+            .collect();
+        let cols = COLUMNS.iter().zip(&known_at).map(|(c, at)| at.map(|_| ColBuilder::new(c.kind, 0, 0))).collect();
+        let at = |name| schema::column(name).expect("known column").0;
         Builder {
             file: file.to_string(),
             delivery: delivery.to_string(),
-            targets,
             names: header.iter().map(|s| s.to_string()).collect(),
             known_at,
             cols,
+            extensions,
             ext: StringBuilder::new(),
             rows: UInt64Builder::new(),
             len: 0,
             cells: Vec::with_capacity(COLUMNS.len()),
-            ext_buf: serde_json::Map::new(),
+            ext_buf: Vec::new(),
+            period: (at("ChargePeriodStart"), at("ChargePeriodEnd")),
         }
     }
 
@@ -133,11 +167,11 @@ impl Builder {
             }
             self.cells.push(parsed);
         }
-        let (start, end) = (&self.cells[self.idx("ChargePeriodStart")], &self.cells[self.idx("ChargePeriodEnd")]);
-        if let (Cell::Time(s), Cell::Time(e)) = (start, end) {
+        let (start, end) = self.period;
+        if let (Cell::Time(s), Cell::Time(e)) = (&self.cells[start], &self.cells[end]) {
             if s >= e {
-                let raw = self.known_at[self.idx("ChargePeriodEnd")].and_then(&cell).unwrap_or("").to_string();
-                out.push(self.bad(row, line, self.idx("ChargePeriodEnd"), &raw, "ChargePeriodEnd is not after ChargePeriodStart".into()));
+                let raw = self.known_at[end].and_then(&cell).unwrap_or("");
+                out.push(self.bad(row, line, end, raw, "ChargePeriodEnd is not after ChargePeriodStart".into()));
             }
         }
         if out.len() > before {
@@ -154,26 +188,25 @@ impl Builder {
                 (ColBuilder::Dec(b), _) => b.append_null(),
             }
         }
+        // The extensions as one JSON object, written straight into a reused buffer.
         self.ext_buf.clear();
-        for (i, t) in self.targets.iter().enumerate() {
-            if let Target::Extension(name) = t {
-                if let Some(raw) = cell(i).filter(|r| !value::is_null(r)) {
-                    self.ext_buf.insert(name.clone(), serde_json::Value::String(raw.to_string()));
-                }
+        for e in &self.extensions {
+            if let Some(raw) = cell(e.at).filter(|r| !value::is_null(r)) {
+                self.ext_buf.push(if self.ext_buf.is_empty() { b'{' } else { b',' });
+                self.ext_buf.extend_from_slice(e.key.as_bytes());
+                self.ext_buf.push(b':');
+                serde_json::to_writer(&mut self.ext_buf, raw).expect("writing to a Vec does not fail");
             }
         }
         if self.ext_buf.is_empty() {
             self.ext.append_null();
         } else {
-            self.ext.append_value(serde_json::to_string(&self.ext_buf).expect("strings serialise"));
+            self.ext_buf.push(b'}');
+            self.ext.append_value(std::str::from_utf8(&self.ext_buf).expect("JSON written from str is UTF-8"));
         }
         self.rows.append_value(row);
         self.len += 1;
         true
-    }
-
-    fn idx(&self, name: &str) -> usize {
-        schema::column(name).expect("known column").0
     }
 
     fn bad(&self, row: u64, line: u64, k: usize, raw: &str, reason: String) -> Quarantined {
@@ -184,21 +217,27 @@ impl Builder {
     /// Take the buffered rows as one batch.
     pub(crate) fn finish(&mut self) -> RecordBatch {
         let n = self.len;
-        let mut arrays: Vec<ArrayRef> = self
-            .cols
-            .iter_mut()
-            .zip(COLUMNS)
-            .map(|(b, c)| match b {
-                Some(ColBuilder::Text(b)) => Arc::new(b.finish()) as ArrayRef,
-                Some(ColBuilder::Time(b)) => Arc::new(b.finish()) as ArrayRef,
-                Some(ColBuilder::Dec(b)) => Arc::new(b.finish()) as ArrayRef,
-                None => arrow::array::new_null_array(&c.kind.data_type(), n),
-            })
-            .collect();
-        arrays.push(Arc::new(self.ext.finish()));
+        // A column the file lacks is one all-null array per type, shared by every such column of the batch.
+        let mut nulls: Vec<(Kind, ArrayRef)> = Vec::new();
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(COLUMNS.len() + 4);
+        for (b, c) in self.cols.iter_mut().zip(COLUMNS) {
+            arrays.push(match b {
+                Some(b) => b.finish(c.kind, n),
+                None => match nulls.iter().find(|(k, _)| *k == c.kind) {
+                    Some((_, a)) => a.clone(),
+                    None => {
+                        let a = arrow::array::new_null_array(&c.kind.data_type(), n);
+                        nulls.push((c.kind, a.clone()));
+                        a
+                    }
+                },
+            });
+        }
+        let ext_bytes = self.ext.values_slice().len();
+        arrays.push(Arc::new(std::mem::replace(&mut self.ext, StringBuilder::with_capacity(n, ext_bytes)).finish()));
         arrays.push(Arc::new(arrow::array::StringArray::from_iter_values(std::iter::repeat_n(&self.delivery, n))));
         arrays.push(Arc::new(arrow::array::StringArray::from_iter_values(std::iter::repeat_n(&self.file, n))));
-        arrays.push(Arc::new(self.rows.finish()));
+        arrays.push(Arc::new(std::mem::replace(&mut self.rows, UInt64Builder::with_capacity(n)).finish()));
         self.len = 0;
         RecordBatch::try_new(schema::lake_schema(), arrays).expect("builder columns match the lake schema")
     }

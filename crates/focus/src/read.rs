@@ -223,21 +223,8 @@ impl FocusReader {
                         continue;
                     }
                     // Validate the record's bytes once, then slice fields out of the checked text.
-                    let mut text: Vec<Option<&str>> = Vec::with_capacity(width);
-                    let mut bad_utf8 = None;
-                    match std::str::from_utf8(record.as_slice()) {
-                        Ok(all) => text.extend((0..width).map(|i| record.range(i).map(|r| &all[r]))),
-                        Err(_) => {
-                            for (i, f) in record.iter().enumerate() {
-                                let ok = std::str::from_utf8(f).ok();
-                                if ok.is_none() {
-                                    bad_utf8.get_or_insert(i);
-                                }
-                                text.push(ok);
-                            }
-                        }
-                    }
-                    if let Some(i) = bad_utf8 {
+                    let Ok(all) = std::str::from_utf8(record.as_slice()) else {
+                        let i = record.iter().position(|f| std::str::from_utf8(f).is_err()).expect("a field is not UTF-8");
                         refused += 1;
                         quarantined.push(Quarantined {
                             file: self.name.clone(),
@@ -248,8 +235,8 @@ impl FocusReader {
                             reason: "not valid UTF-8".into(),
                         });
                         continue;
-                    }
-                    if !self.builder.push(*row, line, |i| text.get(i).copied().flatten(), &mut quarantined) {
+                    };
+                    if !self.builder.push(*row, line, |i| record.range(i).map(|r| &all[r]), &mut quarantined) {
                         refused += 1;
                     }
                 }

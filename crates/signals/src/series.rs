@@ -8,7 +8,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
-use crate::key::{MeterKey, key_sql, meter_keys};
+use crate::key::{MeterKey, key_list, key_sql, keys_of};
 use crate::SignalsError;
 
 /// Which quantity of a row a signal is measured from.
@@ -148,8 +148,30 @@ pub fn series_schema() -> SchemaRef {
 }
 
 /// Build the series of every mapped meter. Returns the series batches (sorted) and the keys that mapped nowhere.
+///
+/// The lake is read once: its rows are summed per meter key, account, sub-account and bucket (per charge period
+/// for charges spanning several buckets), and everything after works on those sums. Within one such group the
+/// mapping's factor and the month's length are the same for every row, so scaling the sum equals summing the
+/// scaled rows.
 pub async fn build_series(ctx: &SessionContext, mapper: &dyn MeterMapper, granularity: Granularity) -> Result<(Vec<RecordBatch>, Vec<crate::MeterStats>), SignalsError> {
-    let keys = meter_keys(ctx).await?;
+    let g = granularity.sql();
+    let spans = format!("\"ChargePeriodEnd\" > date_trunc('{g}', \"ChargePeriodStart\") + INTERVAL '1 {g}'");
+    let by_key = format!(
+        "SELECT {keys}, \"BillingAccountId\" AS billing_account_id, coalesce(\"SubAccountId\", '') AS sub_account_id, \
+           date_trunc('{g}', \"ChargePeriodStart\") AS bucket, \
+           CASE WHEN {spans} THEN \"ChargePeriodStart\" END AS span_start, CASE WHEN {spans} THEN \"ChargePeriodEnd\" END AS span_end, \
+           count(*) AS n, sum(CAST(\"BilledCost\" AS DOUBLE)) AS billed, sum(CAST(\"ConsumedQuantity\" AS DOUBLE)) AS consumed, \
+           sum(CAST(\"PricingQuantity\" AS DOUBLE)) AS pricing, sum(CAST(\"EffectiveCost\" AS DOUBLE)) AS effective \
+         FROM usage GROUP BY {keys}, \"BillingAccountId\", coalesce(\"SubAccountId\", ''), date_trunc('{g}', \"ChargePeriodStart\"), \
+           CASE WHEN {spans} THEN \"ChargePeriodStart\" END, CASE WHEN {spans} THEN \"ChargePeriodEnd\" END",
+        keys = key_list()
+    );
+    let sums = ctx.sql(&by_key).await?;
+    let schema = sums.schema().inner().clone();
+    let sums = sums.collect().await?;
+    let _ = ctx.deregister_table("usage_by_key")?;
+    ctx.register_table("usage_by_key", Arc::new(MemTable::try_new(schema, vec![sums])?))?;
+    let keys = keys_of(ctx, "usage_by_key", "CAST(sum(n) AS BIGINT)", "sum(billed)").await?;
     let (mut k_key, mut k_signal, mut k_qty, mut k_factor, mut k_gauge, mut k_pub) = (vec![], vec![], vec![], vec![], vec![], vec![]);
     let mut k_month = vec![];
     let mut k_days: Vec<i64> = vec![];
@@ -203,32 +225,31 @@ pub async fn build_series(ctx: &SessionContext, mapper: &dyn MeterMapper, granul
     ctx.register_batch("meters", meters)?;
 
     // `amount` is the quantity in SI units; for gauges (per-month meters) it is unit-hours, so that a bucket's
-    // time-weighted average is the bucket's summed amount divided by the bucket's hours.
-    let month_hours = "((date_part('epoch', date_trunc('month', u.\"ChargePeriodStart\") + INTERVAL '1 month') \
-        - date_part('epoch', date_trunc('month', u.\"ChargePeriodStart\"))) / 3600.0)";
-    let g = granularity.sql();
+    // time-weighted average is the bucket's summed amount divided by the bucket's hours. A group's month is its
+    // bucket's (or, spanning, its start's), which is the month of each of its rows' start.
+    let month_hours = "((date_part('epoch', date_trunc('month', coalesce(u.span_start, u.bucket)) + INTERVAL '1 month') \
+        - date_part('epoch', date_trunc('month', coalesce(u.span_start, u.bucket)))) / 3600.0)";
     let mapped = format!(
-        "SELECT u.\"BillingAccountId\" AS billing_account_id, coalesce(u.\"SubAccountId\", '') AS sub_account_id, k.signal, \
+        "SELECT u.billing_account_id, u.sub_account_id, k.signal, \
            CASE WHEN k.tag_publisher THEN coalesce(u.\"PublisherName\", '') ELSE '' END AS publisher, k.gauge, \
-           u.\"ChargePeriodStart\" AS ps, u.\"ChargePeriodEnd\" AS pe, \
-           (CASE k.quantity WHEN 'consumed' THEN CAST(u.\"ConsumedQuantity\" AS DOUBLE) \
-                            WHEN 'pricing' THEN CAST(u.\"PricingQuantity\" AS DOUBLE) \
-                            ELSE CAST(u.\"EffectiveCost\" AS DOUBLE) END) * k.factor \
+           u.bucket, u.span_start, u.span_end, u.n, \
+           (CASE k.quantity WHEN 'consumed' THEN u.consumed WHEN 'pricing' THEN u.pricing ELSE u.effective END) * k.factor \
              * CASE WHEN NOT k.per_month THEN 1.0 WHEN k.month_days > 0 THEN k.month_days * 24.0 ELSE {month_hours} END AS amount \
-         FROM usage u JOIN meters k ON {key} = k.meter_key \
+         FROM usage_by_key u JOIN meters k ON {key} = k.meter_key \
          WHERE u.\"ChargeCategory\" = 'Usage' OR (k.quantity = 'cost' AND u.\"ChargeCategory\" = 'Purchase')",
         key = key_sql()
     );
     let within = format!(
-        "SELECT billing_account_id, sub_account_id, signal, publisher, gauge, date_trunc('{g}', ps) AS bucket_start, \
-           sum(amount) AS amount, count(*) AS rows \
-         FROM ({mapped}) WHERE pe <= date_trunc('{g}', ps) + INTERVAL '1 {g}' \
-         GROUP BY billing_account_id, sub_account_id, signal, publisher, gauge, date_trunc('{g}', ps)"
+        "SELECT billing_account_id, sub_account_id, signal, publisher, gauge, bucket AS bucket_start, sum(amount) AS amount, \
+           CAST(sum(n) AS BIGINT) AS rows \
+         FROM ({mapped}) WHERE span_start IS NULL \
+         GROUP BY billing_account_id, sub_account_id, signal, publisher, gauge, bucket"
     );
     let spanning = format!(
-        "SELECT billing_account_id, sub_account_id, signal, publisher, gauge, ps, pe, sum(amount) AS amount, count(*) AS rows \
-         FROM ({mapped}) WHERE pe > date_trunc('{g}', ps) + INTERVAL '1 {g}' \
-         GROUP BY billing_account_id, sub_account_id, signal, publisher, gauge, ps, pe"
+        "SELECT billing_account_id, sub_account_id, signal, publisher, gauge, span_start AS ps, span_end AS pe, sum(amount) AS amount, \
+           CAST(sum(n) AS BIGINT) AS rows \
+         FROM ({mapped}) WHERE span_start IS NOT NULL \
+         GROUP BY billing_account_id, sub_account_id, signal, publisher, gauge, span_start, span_end"
     );
     let spread = spread(ctx.sql(&spanning).await?.collect().await?, granularity)?;
     let _ = ctx.deregister_table("spread")?;
