@@ -121,8 +121,8 @@ fn case_from_row(r: &AnyRow, approvals: Vec<String>) -> Result<Case, CaseError> 
 struct Group<'a> {
     case: String,
     new: bool,
-    /// Each finding with how it came (`opened`, `joined`, `watch`).
-    findings: Vec<(&'a Finding, &'static str)>,
+    /// Each finding with its position in the batch and how it came (`opened`, `joined`, `watch`).
+    findings: Vec<(usize, &'a Finding, &'static str)>,
 }
 
 /// The common fields of a transition's `decision` or `lift` entry.
@@ -325,7 +325,8 @@ impl Cases {
 
     /// Place findings: each joins the active case of its account (or organisation), or an enforced case it
     /// watches (its parent's or a sibling's), or opens a new case. All or nothing: a finding on an account the
-    /// registry does not have refuses the whole batch. A finding a case already holds is not added again.
+    /// registry does not have refuses the whole batch. A finding a case already holds is not added again. Returns
+    /// where each finding went, in the order given.
     pub async fn add_findings(
         &mut self,
         findings: &[Finding],
@@ -358,7 +359,7 @@ impl Cases {
             sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM cases").fetch_one(&mut *tx).await?.try_get("n")?;
         // Per case, in first-seen order: whether it is new, and its findings with how each came.
         let mut groups: Vec<Group> = Vec::new();
-        for f in findings {
+        for (n, f) in findings.iter().enumerate() {
             let (id, how) = match route(f, registry, &active) {
                 Target::Joined(id) => (id, "joined"),
                 Target::Watch(id) => (id, "watch"),
@@ -385,11 +386,11 @@ impl Cases {
                 }
             };
             match groups.iter_mut().find(|g| g.case == id) {
-                Some(g) => g.findings.push((f, how)),
-                None => groups.push(Group { case: id, new: false, findings: vec![(f, how)] }),
+                Some(g) => g.findings.push((n, f, how)),
+                None => groups.push(Group { case: id, new: false, findings: vec![(n, f, how)] }),
             }
         }
-        let mut placements = Vec::new();
+        let mut placements: Vec<Option<Placement>> = vec![None; findings.len()];
         let mut changed = Vec::new();
         for Group { case: id, new, findings: list } in &groups {
             let case = active.iter().find(|c| &c.id == id).expect("every group's case is active");
@@ -408,7 +409,7 @@ impl Cases {
                 ));
             }
             let mut fresh = Vec::new();
-            for (f, how) in list {
+            for (n, f, how) in list {
                 let key = (f.account_id.clone(), f.policy.id.clone(), i64::from(f.policy.version), f.as_of.to_string());
                 let how = if held.insert(key) {
                     fresh.push((*f, *how));
@@ -416,7 +417,7 @@ impl Cases {
                 } else {
                     "duplicate"
                 };
-                placements.push(Placement {
+                placements[*n] = Some(Placement {
                     account_id: f.account_id.clone(),
                     policy_id: f.policy.id.clone(),
                     as_of: f.as_of,
@@ -434,7 +435,7 @@ impl Cases {
         #[cfg(test)]
         self.crash_point(crate::outbox::Crash::AfterCommit)?;
         self.reconcile().await.map_err(|e| CaseError::Unlogged { case: changed.join(", "), source: Box::new(e) })?;
-        Ok(placements)
+        Ok(placements.into_iter().map(|p| p.expect("every finding is placed")).collect())
     }
 
     /// Inside a placing transaction: open `case` (when `new`) or bump its version, and store its new findings,

@@ -30,10 +30,10 @@ async fn findings_to_lift_with_watching_on_both_back_ends() {
         let mut cases = open(&url, &log).await;
         let reg = registry();
 
-        // Two findings on sub-a open one case; one on sub-x opens another.
+        // Two findings on sub-a open one case; one on sub-x opens another. Placements come in the order given.
         let placed = cases
             .add_findings(
-                &[finding("sub-a", "interception", 1), finding("sub-a", "archive", 1), finding("sub-x", "archive", 1)],
+                &[finding("sub-a", "interception", 1), finding("sub-x", "archive", 1), finding("sub-a", "archive", 1)],
                 &reg,
                 "scan",
                 at(0),
@@ -41,7 +41,7 @@ async fn findings_to_lift_with_watching_on_both_back_ends() {
             .await
             .unwrap();
         let how: Vec<(&str, &str)> = placed.iter().map(|p| (p.case_id.as_str(), p.how)).collect();
-        assert_eq!(how, [("case-000001", "opened"), ("case-000001", "joined"), ("case-000002", "opened")], "{name}");
+        assert_eq!(how, [("case-000001", "opened"), ("case-000002", "opened"), ("case-000001", "joined")], "{name}");
         // The same findings again change nothing.
         let again = cases.add_findings(&[finding("sub-a", "interception", 1)], &reg, "scan", at(1)).await.unwrap();
         assert_eq!(again[0].how, "duplicate");
