@@ -49,7 +49,7 @@ con = duckdb.connect()
 con.execute(f'''COPY (SELECT *, CAST(ChargePeriodStart AS DATE) AS charge_date FROM read_csv('{src}', header=true,
     nullstr=['', 'NULL'], all_varchar=false, types={{'BillingAccountId':'VARCHAR','SubAccountId':'VARCHAR',
     'BilledCost':'DECIMAL(38,18)','EffectiveCost':'DECIMAL(38,18)','ListCost':'DECIMAL(38,18)',
-    'ConsumedQuantity':'DECIMAL(38,18)','PricingQuantity':'DECIMAL(38,18)'}}))
+    'ConsumedQuantity':'DECIMAL(38,15)','PricingQuantity':'DECIMAL(38,15)'}}))
     TO '{lake}' (FORMAT parquet, PARTITION_BY (charge_date))''')
 con.execute('''CREATE TABLE meters AS SELECT * FROM (VALUES
     ('USE1-TimedStorage-ByteHrs', 'storage.stored_bytes', 1e9, true), ('USE1-BoxUsage:m5.large', 'compute.vm_hours', 1.0, false),

@@ -8,7 +8,7 @@ use arrow::array::{ArrayRef, Decimal128Builder, StringBuilder, TimestampMicrosec
 use arrow::record_batch::RecordBatch;
 
 use crate::error::Quarantined;
-use crate::schema::{self, COLUMNS, DECIMAL_PRECISION, DECIMAL_SCALE, Kind};
+use crate::schema::{self, COLUMNS, DECIMAL_PRECISION, DECIMAL_SCALE, Kind, QUANTITY_SCALE};
 use crate::value;
 
 /// Where one input column goes.
@@ -33,6 +33,10 @@ pub(crate) fn plan(header: &[&str]) -> Vec<Target> {
         .collect()
 }
 
+fn scale(kind: Kind) -> i8 {
+    if kind == Kind::Quantity { QUANTITY_SCALE } else { DECIMAL_SCALE }
+}
+
 enum Cell {
     Null,
     Text(usize),
@@ -51,8 +55,8 @@ impl ColBuilder {
         match kind {
             Kind::Text | Kind::Json => ColBuilder::Text(StringBuilder::with_capacity(rows, bytes)),
             Kind::DateTime => ColBuilder::Time(TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("+00:00")),
-            Kind::Decimal => ColBuilder::Dec(
-                Decimal128Builder::with_capacity(rows).with_precision_and_scale(DECIMAL_PRECISION, DECIMAL_SCALE).expect("valid decimal type"),
+            Kind::Decimal | Kind::Quantity => ColBuilder::Dec(
+                Decimal128Builder::with_capacity(rows).with_precision_and_scale(DECIMAL_PRECISION, scale(kind)).expect("valid decimal type"),
             ),
         }
     }
@@ -153,7 +157,7 @@ impl Builder {
                         Kind::Text => Ok(Cell::Text(k)),
                         Kind::Json => value::check_json_object(raw).map(|()| Cell::Text(k)),
                         Kind::DateTime => value::parse_datetime(raw).map(Cell::Time),
-                        Kind::Decimal => value::parse_decimal(raw).map(Cell::Dec),
+                        Kind::Decimal | Kind::Quantity => value::parse_decimal(raw, scale(c.kind)).map(Cell::Dec),
                     };
                     r.unwrap_or_else(|reason| {
                         out.push(self.bad(row, line, k, raw, reason));

@@ -167,7 +167,7 @@ fn check_parquet_type(file: &str, column: &str, dt: &DataType, kind: Option<Kind
         None => (text || numeric || matches!(dt, Boolean | Timestamp(..) | Date32 | Date64), "a scalar"),
         Some(Kind::Text) => (text || dt.is_integer(), "text"),
         Some(Kind::Json) => (text, "JSON text"),
-        Some(Kind::Decimal) => (text || numeric, "a number"),
+        Some(Kind::Decimal | Kind::Quantity) => (text || numeric, "a number"),
         Some(Kind::DateTime) => (text || matches!(dt, Timestamp(..) | Date32 | Date64), "a timestamp"),
     };
     if ok { Ok(()) } else { Err(FocusError::WrongType { file: file.into(), column: column.into(), found: dt.to_string(), expected }) }

@@ -11,8 +11,12 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 /// Precision of lake decimals: the widest Arrow `Decimal128`.
 pub const DECIMAL_PRECISION: u8 = 38;
-/// Scale of lake decimals: 18 places hold every provider's quantities and the toolkit's 17-place costs exactly.
+/// Scale of lake costs and prices: 18 places hold the toolkit's 17-place costs exactly.
 pub const DECIMAL_SCALE: i8 = 18;
+/// Scale of lake quantities: 15 places, the most the shared samples write (`ConsumedQuantity`), which leaves 23
+/// integer digits. At 18 places the 20 left overflowed on a Google bucket holding more than 1.16 PB for a day, in
+/// byte-seconds; 23 hold 1,157 PB-days.
+pub const QUANTITY_SCALE: i8 = 15;
 
 /// The lake type of a known FOCUS column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,8 +25,10 @@ pub enum Kind {
     Text,
     /// A datetime, stored as UTC microseconds.
     DateTime,
-    /// A decimal number, stored as `Decimal128(38, 18)`.
+    /// A cost or a price, stored as `Decimal128(38, 18)`.
     Decimal,
+    /// A quantity, stored as `Decimal128(38, 15)`.
+    Quantity,
     /// A JSON object, validated and kept as text.
     Json,
 }
@@ -34,6 +40,7 @@ impl Kind {
             Kind::Text | Kind::Json => DataType::Utf8,
             Kind::DateTime => DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
             Kind::Decimal => DataType::Decimal128(DECIMAL_PRECISION, DECIMAL_SCALE),
+            Kind::Quantity => DataType::Decimal128(DECIMAL_PRECISION, QUANTITY_SCALE),
         }
     }
 }
@@ -109,14 +116,14 @@ pub static COLUMNS: &[Column] = &[
     col("SkuPriceDetails", Json),
     col("PricingCategory", Text),
     col("PricingCurrency", Text),
-    col("PricingQuantity", Decimal),
+    col("PricingQuantity", Quantity),
     col("PricingUnit", Text),
-    col("ConsumedQuantity", Decimal),
+    col("ConsumedQuantity", Quantity),
     col("ConsumedUnit", Text),
     col("CommitmentDiscountCategory", Text),
     col("CommitmentDiscountId", Text),
     col("CommitmentDiscountName", Text),
-    col("CommitmentDiscountQuantity", Decimal),
+    col("CommitmentDiscountQuantity", Quantity),
     col("CommitmentDiscountStatus", Text),
     col("CommitmentDiscountType", Text),
     col("CommitmentDiscountUnit", Text),

@@ -6,7 +6,7 @@
 
 use arrow::datatypes::Decimal128Type;
 
-use crate::schema::{DECIMAL_PRECISION, DECIMAL_SCALE};
+use crate::schema::DECIMAL_PRECISION;
 
 /// Whether a raw cell means "no value": an empty field, or `NULL`/`null` as a bare word.
 pub fn is_null(raw: &str) -> bool {
@@ -72,20 +72,20 @@ fn parse_date(b: &[u8]) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::from_ymd_opt(digits(&b[..4])? as i32, digits(&b[5..7])?, digits(&b[8..10])?)
 }
 
-/// Parse a decimal (plain or with an exponent) into the lake's `Decimal128(38, 18)` integer.
+/// Parse a decimal (plain or with an exponent) into the integer of a lake `Decimal128(38, scale)`.
 ///
-/// Digits past the 18th decimal place are cut, which is far below any provider's billing precision.
-pub fn parse_decimal(raw: &str) -> Result<i128, String> {
+/// Digits past the scale's last decimal place are cut, which is far below any provider's billing precision.
+pub fn parse_decimal(raw: &str, scale: i8) -> Result<i128, String> {
     let raw = raw.trim();
-    plain_decimal(raw.as_bytes())
-        .map_or_else(|| arrow::compute::kernels::cast_utils::parse_decimal::<Decimal128Type>(raw, DECIMAL_PRECISION, DECIMAL_SCALE), Ok)
+    plain_decimal(raw.as_bytes(), scale)
+        .map_or_else(|| arrow::compute::kernels::cast_utils::parse_decimal::<Decimal128Type>(raw, DECIMAL_PRECISION, scale), Ok)
         .map_err(|_| "not a decimal number".to_string())
 }
 
-/// The common shape, `[+-]digits[.digits]` with at most 19 integer and 18 fraction digits, parsed in `u64`s;
+/// The common shape, `[+-]digits[.digits]` with at most 19 integer and `scale` fraction digits, parsed in `u64`s;
 /// `None` for anything else, which arrow's parser then reads (exponents, long fractions) or refuses. Both give the
 /// same value wherever this one answers.
-fn plain_decimal(b: &[u8]) -> Option<i128> {
+fn plain_decimal(b: &[u8], scale: i8) -> Option<i128> {
     let (negative, b) = match b.first() {
         Some(b'-') => (true, &b[1..]),
         Some(b'+') => (false, &b[1..]),
@@ -93,7 +93,7 @@ fn plain_decimal(b: &[u8]) -> Option<i128> {
     };
     let point = b.iter().position(|c| *c == b'.').unwrap_or(b.len());
     let (int, frac) = (&b[..point], b.get(point + 1..).unwrap_or_default());
-    if int.is_empty() || int.len() > 19 || frac.len() > DECIMAL_SCALE as usize {
+    if int.is_empty() || int.len() > 19 || frac.len() > scale as usize {
         return None;
     }
     let mut whole = 0u64;
@@ -104,7 +104,7 @@ fn plain_decimal(b: &[u8]) -> Option<i128> {
     for d in frac {
         part = part * 10 + u64::from(digit(*d)?);
     }
-    let v = i128::from(whole) * 10i128.pow(DECIMAL_SCALE as u32) + i128::from(part) * 10i128.pow(DECIMAL_SCALE as u32 - frac.len() as u32);
+    let v = i128::from(whole) * 10i128.pow(scale as u32) + i128::from(part) * 10i128.pow(scale as u32 - frac.len() as u32);
     Some(if negative { -v } else { v })
 }
 
@@ -125,6 +125,7 @@ pub fn check_json_object(raw: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::{DECIMAL_SCALE, QUANTITY_SCALE};
 
     fn at(s: &str) -> i64 {
         chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()
@@ -150,24 +151,36 @@ mod tests {
 
     #[test]
     fn decimals_keep_more_places_than_f64() {
-        let v = parse_decimal("0.12345678901234567").unwrap();
+        let v = parse_decimal("0.12345678901234567", DECIMAL_SCALE).unwrap();
         assert_eq!(v, 123_456_789_012_345_670);
-        assert_eq!(parse_decimal("2.000000000000000").unwrap(), 2 * 10i128.pow(18));
-        assert_eq!(parse_decimal("1.5E-3").unwrap(), 15 * 10i128.pow(14));
-        assert!(parse_decimal("12 USD").is_err());
-        assert!(parse_decimal("").is_err());
+        assert_eq!(parse_decimal("2.000000000000000", DECIMAL_SCALE).unwrap(), 2 * 10i128.pow(18));
+        assert_eq!(parse_decimal("1.5E-3", DECIMAL_SCALE).unwrap(), 15 * 10i128.pow(14));
+        assert!(parse_decimal("12 USD", DECIMAL_SCALE).is_err());
+        assert!(parse_decimal("", DECIMAL_SCALE).is_err());
     }
 
     #[test]
     fn the_fast_decimal_path_agrees_with_arrow() {
-        let arrow = |s: &str| arrow::compute::kernels::cast_utils::parse_decimal::<Decimal128Type>(s, DECIMAL_PRECISION, DECIMAL_SCALE).ok();
-        for raw in ["0", "-0", "+7", "5.", "0.000000000000000001", "-12.5", "1234567890123456789.123456789012345678", "007.50",
-            "9999999999999999999", "0.1234567890123456789", "1e3", ".5", "-", "+", ".", "1.2.3", "1,5", "١٢"] {
-            if let Some(v) = plain_decimal(raw.as_bytes()) {
-                assert_eq!(Some(v), arrow(raw), "{raw}");
+        for scale in [DECIMAL_SCALE, QUANTITY_SCALE] {
+            let arrow = |s: &str| arrow::compute::kernels::cast_utils::parse_decimal::<Decimal128Type>(s, DECIMAL_PRECISION, scale).ok();
+            for raw in ["0", "-0", "+7", "5.", "0.000000000000000001", "-12.5", "1234567890123456789.123456789012345678", "007.50",
+                "9999999999999999999", "0.1234567890123456789", "1e3", ".5", "-", "+", ".", "1.2.3", "1,5", "١٢"] {
+                if let Some(v) = plain_decimal(raw.as_bytes(), scale) {
+                    assert_eq!(Some(v), arrow(raw), "{raw}");
+                }
+                assert_eq!(parse_decimal(raw, scale).ok(), arrow(raw), "{raw}");
             }
-            assert_eq!(parse_decimal(raw).ok(), arrow(raw), "{raw}");
         }
+    }
+
+    /// A Google bucket holding 2.5 PB for a day, in byte-seconds (2.16e20), overflowed the 20 integer digits of
+    /// scale 18; quantities keep 23.
+    #[test]
+    fn a_petabyte_day_in_byte_seconds_fits_a_quantity() {
+        let byte_seconds = "216000000000000000000.000000000000001";
+        assert!(parse_decimal(byte_seconds, DECIMAL_SCALE).is_err());
+        assert_eq!(parse_decimal(byte_seconds, QUANTITY_SCALE), Ok(216 * 10i128.pow(18 + 15) + 1));
+        assert!(parse_decimal("100000000000000000000000", QUANTITY_SCALE).is_err());
     }
 
     #[test]

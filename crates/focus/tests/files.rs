@@ -95,6 +95,24 @@ fn bad_cells_quarantine_their_row_with_file_row_line_and_column() {
     assert_eq!((t.quarantined[1].row, t.quarantined[1].column.as_str()), (3, "ChargePeriodEnd"));
 }
 
+/// Google bills bucket storage in byte-seconds: 2.5 PB held for a day is 2.16e20, more than the 20 integer digits
+/// a scale-18 decimal leaves. It was quarantined; quantities now have 23.
+#[test]
+fn a_google_bucket_of_petabytes_for_a_day_reads_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = HEAD.replace(",x_UsageType", ",ConsumedUnit,PricingQuantity");
+    let row = "0123,2025-01-01T00:00:00Z,2025-02-01T00:00:00Z,2025-01-05T00:00:00Z,2025-01-06T00:00:00Z,Usage,USD,1180.5,1180.5,\
+        Google Cloud,Cloud Storage,216000000000000000000.000000000000001,byte-seconds,216000000000000000000\n";
+    let t = read_all(&write(dir.path(), "gcp.csv", format!("{head}{row}").as_bytes())).unwrap();
+    assert!(t.quarantined.is_empty(), "{:?}", t.quarantined);
+    let opts = ReadOptions { name: "gcp.csv".into(), delivery: "d".into(), batch_rows: 10 };
+    let b = focus::open(&dir.path().join("gcp.csv"), &opts).unwrap().next_batch().unwrap().unwrap().data;
+    let q = b.column_by_name("ConsumedQuantity").unwrap();
+    assert_eq!(q.data_type(), &arrow::datatypes::DataType::Decimal128(38, focus::schema::QUANTITY_SCALE));
+    let q = q.as_any().downcast_ref::<arrow::array::Decimal128Array>().unwrap();
+    assert_eq!(q.value_as_string(0), "216000000000000000000.000000000000001");
+}
+
 #[test]
 fn gzip_and_parquet_read_like_csv() {
     let dir = tempfile::tempdir().unwrap();

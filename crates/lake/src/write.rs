@@ -50,7 +50,8 @@ fn props() -> WriterProperties {
             .set_max_row_group_row_count(Some(1 << 17))
             .set_column_dictionary_enabled(ColumnPath::from(ROW), false)
             .set_column_encoding(ColumnPath::from(ROW), Encoding::DELTA_BINARY_PACKED);
-        let decimals = focus::schema::COLUMNS.iter().filter(|c| c.kind == focus::schema::Kind::Decimal).map(|c| c.name);
+        use focus::schema::Kind;
+        let decimals = focus::schema::COLUMNS.iter().filter(|c| matches!(c.kind, Kind::Decimal | Kind::Quantity)).map(|c| c.name);
         for name in decimals.chain(UNPRUNED) {
             b = b.set_column_statistics_enabled(ColumnPath::from(name), EnabledStatistics::None);
         }
