@@ -3,15 +3,23 @@
 //! Every condition becomes one window query over a `base` table of `(account_id, sector, signal, day, value)`;
 //! the conditions of a policy are joined on `(account_id, day)`. Days are integers (days since 1970-01-01) so the
 //! windows are standard `RANGE BETWEEN n PRECEDING AND m PRECEDING` frames, which any SQL engine runs. One query
-//! answers every day at once: a scan keeps the as-of day, an evaluation keeps them all.
+//! answers every day at once: a scan keeps the as-of day, an evaluation keeps them all. A missing approval and a
+//! recent event are part of the query too (`NOT EXISTS` over `approvals`, `EXISTS` over `events`), so the query
+//! states the whole policy and another engine given the same tables returns the same hits.
+//!
+//! The series is either held in memory (as `oversight signals` builds it from the lake) or read from a Parquet file
+//! with DataFusion's streaming execution, filters pushed into the scan. Every statement the scanner runs is
+//! recorded, in order, so that the same SQL can be replayed elsewhere (`oversight scan --emit-sql`).
 
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use chrono::{Duration, NaiveDate};
+use datafusion::dataframe::DataFrame;
 use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use registry::{EventKind, Events, Registry};
 
 use crate::policy::{Loaded, Measure, Per, Scope};
@@ -45,44 +53,143 @@ pub struct Hit {
     pub values: Vec<f64>,
 }
 
+/// One SQL statement the scanner ran: what it was for (`policy:ID`, `daily:SIGNAL`, `points`, `last-day`) and its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    /// What the statement was for.
+    pub label: String,
+    /// The SQL text, exactly as run.
+    pub sql: String,
+}
+
 /// Daily series, the registry and the events, ready for policies.
 pub struct Scanner {
     ctx: SessionContext,
     registry: Registry,
-    events: Events,
+    tables: Vec<(&'static str, RecordBatch)>,
+    log: Mutex<Vec<Statement>>,
 }
 
 /// A series row's day number (days since 1970-01-01), for a `series` table aliased `s`.
 const DAY: &str = "CAST(CAST(s.bucket_start AS BIGINT) / 86400000000 AS BIGINT)";
 
+/// Microseconds in a day.
+const DAY_MICROS: i64 = 86_400_000_000;
+
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-impl Scanner {
-    /// Register the series batches (as `oversight signals` builds them, daily) and the registry.
-    pub fn new(series: Vec<RecordBatch>, registry: Registry, events: Events) -> Result<Scanner, DetectError> {
-        let ctx = SessionContext::new();
-        let schema = signals::series_schema();
-        ctx.register_table("series", Arc::new(MemTable::try_new(schema, vec![series])?))?;
-        let tenants = Schema::new(vec![Field::new("account_id", DataType::Utf8, false), Field::new("parent_id", DataType::Utf8, true), Field::new("sector", DataType::Utf8, false)]);
-        let (mut ids, mut parents, mut sectors) = (Vec::new(), Vec::new(), Vec::new());
-        for t in registry.iter() {
-            ids.push(t.account_id.clone());
-            parents.push(t.parent_id.clone());
-            sectors.push(t.sector.as_str().to_string());
+fn table(fields: Vec<Field>, columns: Vec<Arc<dyn Array>>) -> Result<RecordBatch, DetectError> {
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
+/// The registry and events as tables: `tenants(account_id, parent_id, sector)`, `approvals(account_id, name,
+/// from_day)` (from_day null: always) and `events(account_id, kind, at_us, day)`.
+fn side_tables(registry: &Registry, events: &Events) -> Result<Vec<(&'static str, RecordBatch)>, DetectError> {
+    let (mut ids, mut parents, mut sectors) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut a_ids, mut a_names, mut a_from) = (Vec::new(), Vec::new(), Vec::new());
+    for t in registry.iter() {
+        ids.push(t.account_id.clone());
+        parents.push(t.parent_id.clone());
+        sectors.push(t.sector.as_str().to_string());
+        for a in &t.approvals {
+            a_ids.push(t.account_id.clone());
+            a_names.push(a.name.clone());
+            a_from.push(a.from.map(day_number));
         }
-        let batch = RecordBatch::try_new(
-            Arc::new(tenants.clone()),
-            vec![Arc::new(StringArray::from(ids)), Arc::new(StringArray::from(parents)), Arc::new(StringArray::from(sectors))],
-        )?;
-        ctx.register_table("tenants", Arc::new(MemTable::try_new(Arc::new(tenants), vec![vec![batch]])?))?;
-        Ok(Scanner { ctx, registry, events })
+    }
+    let (mut e_ids, mut e_kinds, mut e_at, mut e_day) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for e in events.iter() {
+        let at = e.at.timestamp_micros();
+        e_ids.push(e.account_id.clone());
+        e_kinds.push(e.kind.as_str());
+        e_at.push(at);
+        e_day.push(at.div_euclid(DAY_MICROS));
+    }
+    let text = |name: &str, nullable: bool| Field::new(name, DataType::Utf8, nullable);
+    let int = |name: &str, nullable: bool| Field::new(name, DataType::Int64, nullable);
+    Ok(vec![
+        (
+            "tenants",
+            table(
+                vec![text("account_id", false), text("parent_id", true), text("sector", false)],
+                vec![Arc::new(StringArray::from(ids)), Arc::new(StringArray::from(parents)), Arc::new(StringArray::from(sectors))],
+            )?,
+        ),
+        (
+            "approvals",
+            table(
+                vec![text("account_id", false), text("name", false), int("from_day", true)],
+                vec![Arc::new(StringArray::from(a_ids)), Arc::new(StringArray::from(a_names)), Arc::new(Int64Array::from(a_from))],
+            )?,
+        ),
+        (
+            "events",
+            table(
+                vec![text("account_id", false), text("kind", false), int("at_us", false), int("day", false)],
+                vec![Arc::new(StringArray::from(e_ids)), Arc::new(StringArray::from(e_kinds)), Arc::new(Int64Array::from(e_at)), Arc::new(Int64Array::from(e_day))],
+            )?,
+        ),
+    ])
+}
+
+impl Scanner {
+    /// Register the series batches (as `oversight signals` builds them, daily), the registry and the events.
+    pub fn new(series: Vec<RecordBatch>, registry: Registry, events: Events) -> Result<Scanner, DetectError> {
+        let ctx = Self::session();
+        ctx.register_table("series", Arc::new(MemTable::try_new(signals::series_schema(), vec![series])?))?;
+        Self::with_series(ctx, registry, &events)
+    }
+
+    /// Read the series from a Parquet file (as `oversight signals --format parquet` writes it, daily) as the
+    /// queries stream, instead of holding it in memory; register the registry and the events.
+    pub async fn from_parquet(series: &Path, registry: Registry, events: Events) -> Result<Scanner, DetectError> {
+        let ctx = Self::session();
+        ctx.register_parquet("series", &series.to_string_lossy(), ParquetReadOptions::default()).await?;
+        Self::with_series(ctx, registry, &events)
+    }
+
+    /// A session that pushes filters into Parquet scans, so a query over one signal decodes only its rows.
+    fn session() -> SessionContext {
+        let mut config = SessionConfig::new();
+        let parquet = &mut config.options_mut().execution.parquet;
+        parquet.pushdown_filters = true;
+        parquet.reorder_filters = true;
+        // Text columns as plain Utf8, as the in-memory series has them, so every source reads back the same types.
+        parquet.schema_force_view_types = false;
+        SessionContext::new_with_config(config)
+    }
+
+    fn with_series(ctx: SessionContext, registry: Registry, events: &Events) -> Result<Scanner, DetectError> {
+        let tables = side_tables(&registry, events)?;
+        for (name, batch) in &tables {
+            ctx.register_table(*name, Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch.clone()]])?))?;
+        }
+        Ok(Scanner { ctx, registry, tables, log: Mutex::new(Vec::new()) })
+    }
+
+    /// The registry and events tables the queries join (`tenants`, `approvals`, `events`), for replaying the
+    /// statements elsewhere.
+    pub fn tables(&self) -> &[(&'static str, RecordBatch)] {
+        &self.tables
+    }
+
+    /// Every statement run so far, in order.
+    pub fn statements(&self) -> Vec<Statement> {
+        self.log.lock().expect("the log is never poisoned").clone()
+    }
+
+    /// Run a statement, recording it.
+    async fn run(&self, label: String, sql: String) -> Result<Vec<RecordBatch>, DetectError> {
+        let df: DataFrame = self.ctx.sql(&sql).await?;
+        self.log.lock().expect("the log is never poisoned").push(Statement { label, sql });
+        Ok(df.collect().await?)
     }
 
     /// The last day with any series value.
     pub async fn last_day(&self) -> Result<Option<i64>, DetectError> {
-        let b = self.ctx.sql(&format!("SELECT MAX({DAY}) FROM series s")).await?.collect().await?;
+        let b = self.run("last-day".into(), format!("SELECT MAX({DAY}) FROM series s")).await?;
         let v = b.first().map(|b| b.column(0).as_any().downcast_ref::<Int64Array>().expect("a day number").clone());
         Ok(v.filter(|a| !a.is_empty() && !a.is_null(0)).map(|a| a.value(0)))
     }
@@ -115,7 +222,8 @@ impl Scanner {
         };
         for (i, c) in p.conditions.iter().enumerate() {
             let n = c.window_days;
-            let daily = format!("SELECT account_id, day, SUM(value) AS v FROM base WHERE signal = {} GROUP BY account_id, day", quote(c.signal.get_ref()));
+            // An account has one sector, so grouping by it too carries it to the result without another pass.
+            let daily = format!("SELECT account_id, sector, day, SUM(value) AS v FROM base WHERE signal = {} GROUP BY account_id, sector, day", quote(c.signal.get_ref()));
             let expr = match c.measure {
                 Measure::Sum => format!("SUM(v) {}", frame(n - 1, 0)),
                 Measure::Rate => {
@@ -128,14 +236,13 @@ impl Scanner {
                 Measure::Monotonic => format!("CASE WHEN COUNT(v) {b} = 7 THEN SUM(v) {} / NULLIF(SUM(v) {b}, 0) END", frame(6, 0), b = frame(13, 7)),
             };
             let cte = if c.measure == Measure::Monotonic {
-                format!("c{i} AS (SELECT account_id, day, MIN(r) {} AS m FROM (SELECT account_id, day, {expr} AS r FROM ({daily}) d) w)", frame(n - 1, 0))
+                format!("c{i} AS (SELECT account_id, sector, day, MIN(r) {} AS m FROM (SELECT account_id, sector, day, {expr} AS r FROM ({daily}) d) w)", frame(n - 1, 0))
             } else {
-                format!("c{i} AS (SELECT account_id, day, {expr} AS m FROM ({daily}) d)")
+                format!("c{i} AS (SELECT account_id, sector, day, {expr} AS m FROM ({daily}) d)")
             };
             ctes.push(cte);
         }
-        ctes.push("sectors AS (SELECT DISTINCT account_id, sector FROM base)".into());
-        let mut select = vec!["c0.account_id".to_string(), "c0.day".to_string(), "s.sector".to_string()];
+        let mut select = vec!["c0.account_id".to_string(), "c0.day".to_string(), "c0.sector".to_string()];
         let mut from = "c0".to_string();
         let mut filters = Vec::new();
         for (i, c) in p.conditions.iter().enumerate() {
@@ -145,21 +252,35 @@ impl Scanner {
             }
             filters.push(format!("c{i}.m {} {:e}", c.op.sql(), c.threshold));
         }
-        from.push_str(" JOIN sectors s ON s.account_id = c0.account_id");
         let sectors = p.sectors.get_ref();
         if !sectors.iter().any(|s| s == "any") {
-            filters.push(format!("s.sector IN ({})", sectors.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ")));
+            filters.push(format!("c0.sector IN ({})", sectors.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ")));
         }
         if let Some((a, b)) = days {
             filters.push(format!("c0.day BETWEEN {a} AND {b}"));
         }
+        if let Some(grant) = &p.without_approval {
+            filters.push(format!(
+                "NOT EXISTS (SELECT 1 FROM approvals g WHERE g.account_id = c0.account_id AND g.name = {} AND (g.from_day IS NULL OR g.from_day <= c0.day))",
+                quote(grant)
+            ));
+        }
+        if let Some(after) = &p.after_event {
+            // The latest such event up to the end of the day (23:59:59) is at most `within_days` days before it.
+            let kinds: Vec<String> = after.kinds.iter().filter_map(|k| EventKind::parse(k)).map(|k| quote(k.as_str())).collect();
+            let kinds = if kinds.is_empty() { "FALSE".to_string() } else { format!("e.kind IN ({})", kinds.join(", ")) };
+            filters.push(format!(
+                "EXISTS (SELECT 1 FROM events e WHERE e.account_id = c0.account_id AND {kinds} AND e.at_us <= c0.day * {DAY_MICROS} + {} AND c0.day - e.day <= {})",
+                DAY_MICROS - 1_000_000,
+                after.within_days
+            ));
+        }
         format!("WITH {} SELECT {} FROM {from} WHERE {} ORDER BY c0.account_id, c0.day", ctes.join(", "), select.join(", "), filters.join(" AND "))
     }
 
-    /// The days on which a policy holds, per account, after its approval and event conditions.
+    /// The days on which a policy holds, per account.
     pub async fn hits(&self, policy: &Loaded, days: Option<(i64, i64)>) -> Result<Vec<Hit>, DetectError> {
-        let sql = Self::sql(policy, days);
-        let batches = self.ctx.sql(&sql).await?.collect().await?;
+        let batches = self.run(format!("policy:{}", policy.policy.id), Self::sql(policy, days)).await?;
         let n = policy.policy.conditions.len();
         let mut out = Vec::new();
         for b in &batches {
@@ -168,10 +289,7 @@ impl Scanner {
             let sector = b.column(2).as_any().downcast_ref::<StringArray>().expect("sector is text");
             let ms: Vec<&Float64Array> = (0..n).map(|i| b.column(3 + i).as_any().downcast_ref::<Float64Array>().expect("measures are doubles")).collect();
             for r in 0..b.num_rows() {
-                let hit = Hit { account_id: ids.value(r).to_string(), day: day.value(r), sector: sector.value(r).to_string(), values: ms.iter().map(|m| if m.is_null(r) { f64::NAN } else { m.value(r) }).collect() };
-                if self.admits(policy, &hit) {
-                    out.push(hit);
-                }
+                out.push(Hit { account_id: ids.value(r).to_string(), day: day.value(r), sector: sector.value(r).to_string(), values: ms.iter().map(|m| if m.is_null(r) { f64::NAN } else { m.value(r) }).collect() });
             }
         }
         Ok(out)
@@ -186,7 +304,7 @@ impl Scanner {
              GROUP BY 1, 2, 3 ORDER BY 1, 3",
             quote(signal)
         );
-        let batches = self.ctx.sql(&sql).await?.collect().await?;
+        let batches = self.run(format!("daily:{signal}"), sql).await?;
         let mut out: Vec<(String, String, Vec<(i64, f64)>)> = Vec::new();
         for b in &batches {
             let ids = b.column(0).as_any().downcast_ref::<StringArray>().expect("account_id is text");
@@ -203,26 +321,6 @@ impl Scanner {
         Ok(out)
     }
 
-    /// The conditions SQL does not state: the missing approval and the recent event.
-    fn admits(&self, policy: &Loaded, hit: &Hit) -> bool {
-        let p = &policy.policy;
-        let on = date(hit.day);
-        if let Some(grant) = &p.without_approval {
-            if self.registry.has_approval(&hit.account_id, grant, on) {
-                return false;
-            }
-        }
-        if let Some(after) = &p.after_event {
-            let kinds: Vec<EventKind> = after.kinds.iter().filter_map(|k| EventKind::parse(k)).collect();
-            let end = on.and_hms_opt(23, 59, 59).expect("valid time").and_utc();
-            match self.events.last_before(&hit.account_id, &kinds, end) {
-                Some(e) if (on - e.at.date_naive()).num_days() <= i64::from(after.within_days) => {}
-                _ => return false,
-            }
-        }
-        true
-    }
-
     /// Daily values of one signal for one account (a parent sums its accounts) over `from..=to`.
     pub async fn points(&self, scope: Scope, account: &str, signal: &str, from: i64, to: i64) -> Result<Vec<(i64, f64)>, DetectError> {
         let who = match scope {
@@ -234,7 +332,7 @@ impl Scanner {
              WHERE {who} AND s.signal = {} AND {DAY} BETWEEN {from} AND {to} GROUP BY 1 ORDER BY 1",
             quote(signal)
         );
-        let batches = self.ctx.sql(&sql).await?.collect().await?;
+        let batches = self.run("points".into(), sql).await?;
         let mut out = Vec::new();
         for b in &batches {
             let d = b.column(0).as_any().downcast_ref::<Int64Array>().expect("day");

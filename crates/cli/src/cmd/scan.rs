@@ -41,6 +41,14 @@ pub struct ScanArgs {
     /// Write the findings to this file (parquet).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Read the daily series from this Parquet file (`oversight signals --format parquet --out FILE`) instead of
+    /// building it from the lake: the queries stream it rather than hold it in memory.
+    #[arg(long)]
+    series: Option<PathBuf>,
+    /// After the scan, write every SQL statement it ran to DIR (NNN-LABEL.sql, in order) and the tables they join
+    /// besides `series` (tenants, approvals, events) as Parquet, so another engine can replay the same SQL.
+    #[arg(long, value_name = "DIR")]
+    emit_sql: Option<PathBuf>,
 }
 
 /// Score a policy pack against a scenario folder's labels.json, walking every day.
@@ -60,6 +68,10 @@ pub struct EvalArgs {
     /// A folder of policy files (default: the built-in pack).
     #[arg(long)]
     policies: Option<PathBuf>,
+    /// Read the daily series from this Parquet file (`oversight signals --format parquet --out FILE`) instead of
+    /// building it from the lake.
+    #[arg(long)]
+    series: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -77,13 +89,11 @@ enum Format {
 
 /// The lake's daily series, the registry and the events, ready to scan.
 pub async fn scanner(lake_dir: &Path, registry: Option<&Path>, events: Option<&Path>) -> anyhow::Result<Scanner> {
-    if !lake_dir.join("_manifest").exists() {
-        bail!("{} is not a lake yet: run `oversight ingest --lake {} PATH...` first", lake_dir.display(), lake_dir.display());
-    }
-    let lake = lake::Lake::open(lake_dir).await.with_context(|| format!("opening the lake at {}", lake_dir.display()))?;
-    let ctx = signals::session(&lake.live_paths("usage"))?;
-    let mapper = signals::CatalogMapper::new(catalog::Catalog::embedded());
-    let (series, _) = signals::build_series(&ctx, &mapper, signals::Granularity::Day).await?;
+    source(lake_dir, None, registry, events).await
+}
+
+/// The daily series from a Parquet file when one is given, else built from the lake; the registry and the events.
+async fn source(lake_dir: &Path, series: Option<&Path>, registry: Option<&Path>, events: Option<&Path>) -> anyhow::Result<Scanner> {
     let registry = match registry {
         Some(p) => registry::Registry::from_path(p)?,
         None => registry::Registry::default(),
@@ -92,6 +102,19 @@ pub async fn scanner(lake_dir: &Path, registry: Option<&Path>, events: Option<&P
         Some(p) => registry::Events::from_path(p)?,
         None => registry::Events::default(),
     };
+    if let Some(path) = series {
+        if !path.is_file() {
+            bail!("{} is not a file: write the series with `oversight signals --format parquet --out {}`", path.display(), path.display());
+        }
+        return Scanner::from_parquet(path, registry, events).await.with_context(|| format!("reading the series in {}", path.display()));
+    }
+    if !lake_dir.join("_manifest").exists() {
+        bail!("{} is not a lake yet: run `oversight ingest --lake {} PATH...` first", lake_dir.display(), lake_dir.display());
+    }
+    let lake = lake::Lake::open(lake_dir).await.with_context(|| format!("opening the lake at {}", lake_dir.display()))?;
+    let ctx = signals::session(&lake.live_paths("usage"))?;
+    let mapper = signals::CatalogMapper::new(catalog::Catalog::embedded());
+    let (series, _) = signals::build_series(&ctx, &mapper, signals::Granularity::Day).await?;
     Ok(Scanner::new(series, registry, events)?)
 }
 
@@ -104,12 +127,15 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
     let pack = detect::load_pack(a.policies.as_deref())?;
     let rt = super::runtime()?;
     rt.block_on(async {
-        let scanner = scanner(&a.lake, a.registry.as_deref(), a.events.as_deref()).await?;
+        let scanner = source(&a.lake, a.series.as_deref(), a.registry.as_deref(), a.events.as_deref()).await?;
         let as_of = match a.as_of {
             Some(d) => d,
             None => engine::date(scanner.last_day().await?.context("the lake holds no mapped usage")?),
         };
         let findings = detect::scan(&scanner, &pack, as_of).await?;
+        if let Some(dir) = &a.emit_sql {
+            emit_sql(&scanner, dir).with_context(|| format!("writing the statements to {}", dir.display()))?;
+        }
         let ranked = detect::rank(&findings);
         match a.format {
             Format::Json => {
@@ -137,6 +163,21 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::from(if findings.is_empty() { exit::OK } else { exit::FINDINGS }))
     })
+}
+
+/// Every statement the scan ran, as DIR/NNN-LABEL.sql in order, and the tables they join besides `series`.
+fn emit_sql(scanner: &Scanner, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (i, s) in scanner.statements().iter().enumerate() {
+        let label: String = s.label.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
+        std::fs::write(dir.join(format!("{i:03}-{label}.sql")), format!("{}\n", s.sql))?;
+    }
+    for (name, batch) in scanner.tables() {
+        let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(dir.join(format!("{name}.parquet")))?, batch.schema(), None)?;
+        w.write(batch)?;
+        w.close()?;
+    }
+    Ok(())
 }
 
 /// Findings as Parquet: one row per finding, nested parts as JSON text.
@@ -181,7 +222,7 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("parsing {}", labels_path.display()))?;
     let rt = super::runtime()?;
     rt.block_on(async {
-        let scanner = scanner(&a.lake, Some(&a.scenario.join("registry.csv")), Some(&a.scenario.join("events.csv"))).await?;
+        let scanner = source(&a.lake, a.series.as_deref(), Some(&a.scenario.join("registry.csv")), Some(&a.scenario.join("events.csv"))).await?;
         let report = detect::evaluate(&scanner, &pack, &labels).await?;
         if a.json {
             println!("{}", serde_json::to_string_pretty(&report)?);
