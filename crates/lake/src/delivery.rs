@@ -29,19 +29,15 @@ pub enum Provider {
 }
 
 impl Provider {
-    /// Normalise a FOCUS `ProviderName`/`ServiceProviderName` value.
+    /// Normalise a FOCUS `ProviderName`/`ServiceProviderName` value, with the catalog's rule, so the lake and the
+    /// signals never disagree about which cloud a row is from.
     pub fn from_focus(name: &str) -> Provider {
-        let n = name.to_ascii_lowercase();
-        if n.contains("amazon") || n == "aws" {
-            Provider::Aws
-        } else if n.contains("microsoft") || n.contains("azure") {
-            Provider::Azure
-        } else if n.contains("google") || n == "gcp" {
-            Provider::Gcp
-        } else if n.contains("oracle") || n == "oci" {
-            Provider::Oci
-        } else {
-            Provider::Other
+        match catalog::Provider::from_name(name) {
+            Some(catalog::Provider::Aws) => Provider::Aws,
+            Some(catalog::Provider::Azure) => Provider::Azure,
+            Some(catalog::Provider::Gcp) => Provider::Gcp,
+            Some(catalog::Provider::Oci) => Provider::Oci,
+            None => Provider::Other,
         }
     }
 
