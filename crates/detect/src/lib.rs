@@ -2,10 +2,11 @@
 //! with their evidence (`finding`), and evaluation against labelled scenarios (`eval`).
 //!
 //! The flow: `oversight signals`' daily series and the tenant registry are registered as tables; each policy
-//! becomes one standard-SQL query with window frames that answers every day at once; the conditions SQL does not
-//! state (a missing approval, a recent event) are checked per hit against the registry and events; a hit on the
-//! as-of day becomes a finding, with the series points its windows read. Beside the pack, `baseline` flags surges
-//! no policy names against each account's own history, as low-severity findings.
+//! becomes one standard-SQL query with window frames that answers every day at once, a missing approval and a recent
+//! event included (joined from the registry's and the events' tables); a hit on the as-of day becomes a finding,
+//! with the series points its windows read. Beside the pack, `baseline` flags surges no policy names against each
+//! account's own history and its sector peers' same week, and the first use of a sensitive signal at volume, as
+//! low-severity findings.
 #![deny(missing_docs)]
 
 pub mod baseline;
