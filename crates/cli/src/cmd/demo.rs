@@ -93,11 +93,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         spinner.finish_and_clear();
 
         println!("\nflagged on {last} by the built-in pack ({} policies):", pack.len());
-        println!("{:<4} {:<40} {:<16} {:<9} {:>8}  policies", "rank", "account", "sector", "severity", "score");
-        for (i, r) in detect::rank(&findings).iter().enumerate().take(20) {
-            let name = scanner.registry().get(&r.account_id).map(|t| t.name.as_str()).unwrap_or("");
-            println!("{:<4} {:<40} {:<16} {:<9} {:>8.2}  {}  {name}", i + 1, r.account_id, r.sector, format!("{:?}", r.severity).to_lowercase(), r.score, r.policies.join(", "));
-        }
+        print!("{}", super::scan::ranked_table(&scanner, &detect::rank(&findings), 20));
         println!("\nevidence (each measured value against its threshold):");
         for f in &findings {
             for m in &f.measured {

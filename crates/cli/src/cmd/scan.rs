@@ -149,12 +149,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
             }
             Format::Table => {
                 println!("as of {as_of}: {} finding(s) on {} account(s), {} policies", findings.len(), ranked.len(), pack.len());
-                if !ranked.is_empty() {
-                    println!("{:<4} {:<40} {:<16} {:<9} {:>8}  policies", "rank", "account", "sector", "severity", "score");
-                }
-                for (i, r) in ranked.iter().enumerate() {
-                    println!("{:<4} {:<40} {:<16} {:<9} {:>8.2}  {}", i + 1, r.account_id, r.sector, format!("{:?}", r.severity).to_lowercase(), r.score, r.policies.join(", "));
-                }
+                print!("{}", ranked_table(&scanner, &ranked, ranked.len()));
                 for f in &findings {
                     let m: Vec<String> = f.measured.iter().map(|m| format!("{} {} = {:.4e} {} {:.4e}", m.signal, m.measure, m.value, m.op, m.threshold)).collect();
                     println!("  {} {} v{}: {}", f.account_id, f.policy.id, f.policy.version, m.join("; "));
@@ -163,6 +158,20 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::from(if findings.is_empty() { exit::OK } else { exit::FINDINGS }))
     })
+}
+
+/// The ranked accounts as a text table (at most `limit` rows), with each account's registry name; empty when none.
+pub(super) fn ranked_table(scanner: &Scanner, ranked: &[detect::AccountSummary], limit: usize) -> String {
+    if ranked.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("{:<4} {:<40} {:<16} {:<9} {:>8}  policies\n", "rank", "account", "sector", "severity", "score");
+    for (i, r) in ranked.iter().enumerate().take(limit) {
+        let name = scanner.registry().get(&r.account_id).map(|t| format!("  {}", t.name)).unwrap_or_default();
+        let severity = format!("{:?}", r.severity).to_lowercase();
+        out += &format!("{:<4} {:<40} {:<16} {:<9} {:>8.2}  {}{name}\n", i + 1, r.account_id, r.sector, severity, r.score, r.policies.join(", "));
+    }
+    out
 }
 
 /// Every statement the scan ran, as DIR/NNN-LABEL.sql in order, and the tables they join besides `series`.
