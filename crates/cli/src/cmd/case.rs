@@ -490,7 +490,7 @@ fn write_document(out: &Path, name: &str, json: &str) -> anyhow::Result<PathBuf>
 }
 
 /// The pseudonym key: the given file, or PRIVATE/pseudonym-key, made on first use.
-fn pseudonym_key(file: Option<&Path>, private: &Path) -> anyhow::Result<Vec<u8>> {
+pub(super) fn pseudonym_key(file: Option<&Path>, private: &Path) -> anyhow::Result<Vec<u8>> {
     if let Some(f) = file {
         return std::fs::read(f).with_context(|| format!("reading the pseudonym key {}", f.display()));
     }
@@ -498,8 +498,7 @@ fn pseudonym_key(file: Option<&Path>, private: &Path) -> anyhow::Result<Vec<u8>>
     match std::fs::read(&path) {
         Ok(k) => Ok(k),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && private.is_dir() => {
-            let mut seed = [0u8; 32];
-            getrandom::getrandom(&mut seed).map_err(|e| anyhow::anyhow!("reading the system's random source: {e}"))?;
+            let seed = super::random_seed()?;
             let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, seed);
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);

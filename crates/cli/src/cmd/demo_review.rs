@@ -37,17 +37,14 @@ pub async fn run(out: &Path, lake_dir: &Path, scanner: &Scanner, pack: &[Loaded]
         .map_or(suspended_on - Duration::days(1), |e| e.at.date_naive());
 
     let (public, private) = (out.join("log"), out.join("log.private"));
-    let mut seed = [0u8; 32];
-    getrandom::getrandom(&mut seed).map_err(|e| anyhow::anyhow!("reading the system's random source: {e}"))?;
-    let mut log = tlog::log::Log::create(&public, &private, "demo.oversight.example/log", &seed).context("creating the demo's transparency log")?;
+    let mut log = tlog::log::Log::create(&public, &private, "demo.oversight.example/log", &super::random_seed()?).context("creating the demo's transparency log")?;
     // The pack goes on the log first, so every finding after it names a policy hash the public can look up.
     let policies: Vec<serde_json::Value> =
         pack.iter().map(|p| serde_json::json!({"id": p.policy.id, "version": p.policy.version, "sha256": p.sha256})).collect();
     let pack_entry = log.append_records(&[("policy-pack", serde_json::json!({"policies": policies}))])?;
     drop(log);
-    let mut key = vec![0u8; 32];
-    getrandom::getrandom(&mut key).map_err(|e| anyhow::anyhow!("reading the system's random source: {e}"))?;
-    std::fs::write(private.join("pseudonym-key"), &key).context("writing the pseudonym key")?;
+    // The same key file `oversight case` makes and uses (mode 0600), so the demo's cases can be continued with it.
+    let key = super::case::pseudonym_key(None, &private)?;
     let (p, q) = (public.clone(), private.clone());
     let db = out.join("cases.db");
     let mut store = Cases::open(&db.to_string_lossy(), move || tlog::log::Log::open(&p, &q), &key).await?;

@@ -77,8 +77,7 @@ pub fn run(a: LogArgs) -> anyhow::Result<ExitCode> {
     let private = a.private.clone().unwrap_or_else(|| a.dir.with_extension("private"));
     match a.command {
         LogCommand::Init { origin } => {
-            let mut seed = [0u8; 32];
-            getrandom::getrandom(&mut seed).map_err(|e| anyhow::anyhow!("reading the system's random source: {e}"))?;
+            let seed = super::random_seed()?;
             let log = tlog::log::Log::create(&a.dir, &private, &origin, &seed)?;
             println!("{}", log.verifier().to_vkey());
             eprintln!("log at {}, private key in {}", a.dir.display(), private.join("key").display());

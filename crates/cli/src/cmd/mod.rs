@@ -14,3 +14,10 @@ pub mod verify;
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
+
+/// 32 bytes from the system's random source, for log signing seeds and pseudonym keys.
+pub fn random_seed() -> anyhow::Result<[u8; 32]> {
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed).map_err(|e| anyhow::anyhow!("reading the system's random source: {e}"))?;
+    Ok(seed)
+}
