@@ -71,17 +71,6 @@ impl MeterKey {
             &self.resource_type,
         ]
     }
-
-    /// The key as one string, built the same way as [`key_sql`] builds it inside the engine.
-    pub(crate) fn joined(&self) -> String {
-        self.fields().iter().map(|f| f.as_deref().unwrap_or("")).collect::<Vec<_>>().join("\u{1f}")
-    }
-}
-
-/// SQL for the same string as [`MeterKey::joined`], over table alias `u`.
-pub(crate) fn key_sql() -> String {
-    let parts: Vec<String> = KEY_COLUMNS.iter().map(|c| format!("coalesce(u.\"{c}\", '')")).collect();
-    format!("concat_ws(chr(31), {})", parts.join(", "))
 }
 
 /// Rows and cost behind one meter key.

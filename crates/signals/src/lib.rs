@@ -11,14 +11,20 @@ mod key;
 mod series;
 
 pub use key::{KEY_COLUMNS, MeterKey, MeterStats, meter_keys};
-pub use series::{CatalogMapper, Granularity, Mapped, MeterMapper, MeterMapping, Quantity, build_series, series_schema};
+pub use series::{CatalogMapper, Granularity, Mapped, MeterMapper, MeterMapping, Quantity, SeriesStream, build_series, series_schema, series_stream, unmapped_keys};
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+/// Memory the query engine may hold for sorts and aggregations before it spills to disk, unless told otherwise.
+pub const DEFAULT_MEMORY_LIMIT: usize = 512 << 20;
 
 /// Errors of the series builder.
 #[derive(Debug, thiserror::Error)]
@@ -34,9 +40,22 @@ pub enum SignalsError {
 /// A query session with the lake's live usage files registered as table `usage`.
 ///
 /// Only the files the lake's manifest names are registered, never a folder listing, so a query cannot see a
-/// half-written or replaced delivery.
+/// half-written or replaced delivery. Sorts and aggregations spill to the OS temporary folder beyond
+/// [`DEFAULT_MEMORY_LIMIT`].
 pub fn session(usage_files: &[std::path::PathBuf]) -> Result<SessionContext, SignalsError> {
-    let ctx = SessionContext::new();
+    session_with_memory(usage_files, DEFAULT_MEMORY_LIMIT)
+}
+
+/// [`session`] with its own limit, in bytes, on the memory sorts and aggregations hold before they spill.
+pub fn session_with_memory(usage_files: &[std::path::PathBuf], memory_limit: usize) -> Result<SessionContext, SignalsError> {
+    // A fair pool: every spillable operator (the aggregations and the final sort run at once) gets its share, so
+    // one cannot starve another into failing instead of spilling, as the default greedy pool lets happen.
+    let pool = Arc::new(TrackConsumersPool::new(FairSpillPool::new(memory_limit), NonZeroUsize::new(5).expect("nonzero")));
+    let runtime = RuntimeEnvBuilder::new().with_memory_pool(pool).build_arc()?;
+    let mut config = SessionConfig::new();
+    // Text columns of scratch files read back as plain Utf8, the type the lake's schema and the series use.
+    config.options_mut().execution.parquet.schema_force_view_types = false;
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
     let schema = focus::schema::lake_schema();
     if usage_files.is_empty() {
         ctx.register_table("usage", Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;

@@ -5,10 +5,16 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::config::TableParquetOptions;
+use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
+use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use futures::{StreamExt, TryStreamExt};
 
-use crate::key::{MeterKey, key_list, key_sql, keys_of};
+use crate::key::{KEY_COLUMNS, MeterKey};
 use crate::SignalsError;
 
 /// Which quantity of a row a signal is measured from.
@@ -147,39 +153,125 @@ pub fn series_schema() -> SchemaRef {
     ]))
 }
 
-/// Build the series of every mapped meter. Returns the series batches (sorted) and the keys that mapped nowhere.
-///
-/// The lake is read once: its rows are summed per meter key, account, sub-account and bucket (per charge period
-/// for charges spanning several buckets), and everything after works on those sums. Within one such group the
-/// mapping's factor and the month's length are the same for every row, so scaling the sum equals summing the
-/// scaled rows.
+/// A series being built: its points stream out sorted by account, sub-account, signal, publisher and bucket.
+pub struct SeriesStream {
+    /// The points, in [`series_schema`]. The engine sorts and aggregates within its memory limit, spilling to disk
+    /// beyond it, so the caller can write the points out without ever holding them all.
+    pub points: SendableRecordBatchStream,
+    /// The meter keys that mapped nowhere, with their row counts and cost.
+    pub unmapped: Vec<crate::MeterStats>,
+}
+
+/// Build the series of every mapped meter into memory. Returns the series batches (sorted) and the keys that mapped
+/// nowhere. Use [`series_stream`] when the series may be large.
 pub async fn build_series(ctx: &SessionContext, mapper: &dyn MeterMapper, granularity: Granularity) -> Result<(Vec<RecordBatch>, Vec<crate::MeterStats>), SignalsError> {
+    let s = series_stream(ctx, mapper, granularity).await?;
+    Ok((s.points.try_collect().await?, s.unmapped))
+}
+
+/// Build the series of every mapped meter as a stream.
+///
+/// Two passes over the lake, each streaming. The first selects the distinct meter keys (a few hundred groups,
+/// whatever the row count), which are mapped once each through the mapper and registered as table `meters`. The
+/// second joins every usage row to its key's mapping (null-safe on all key columns), scales its quantity to SI units
+/// and sums per account, sub-account, signal, publisher and bucket (per charge period for charges spanning several
+/// buckets) into a scratch Parquet file. The spanning sums are spread over their buckets, and the series streams out
+/// of the scratch file sorted. The engine's aggregations and sort spill to disk beyond the session's memory limit,
+/// so memory does not grow with the lake: a simulated population has one row per meter, account and day, and a
+/// year of 10,000 accounts is some 18 million series points.
+pub async fn series_stream(ctx: &SessionContext, mapper: &dyn MeterMapper, granularity: Granularity) -> Result<SeriesStream, SignalsError> {
+    let (meters, unmapped) = map_keys(ctx, mapper).await?;
+    let _ = ctx.deregister_table("meters")?;
+    ctx.register_batch("meters", meters)?;
+
+    // `amount` is the quantity in SI units; for gauges (per-month meters) it is unit-hours, so that a bucket's
+    // time-weighted average is the bucket's summed amount divided by the bucket's hours. A row's month is the month
+    // of its start.
     let g = granularity.sql();
-    let spans = format!("\"ChargePeriodEnd\" > date_trunc('{g}', \"ChargePeriodStart\") + INTERVAL '1 {g}'");
-    let by_key = format!(
-        "SELECT {keys}, \"BillingAccountId\" AS billing_account_id, coalesce(\"SubAccountId\", '') AS sub_account_id, \
-           date_trunc('{g}', \"ChargePeriodStart\") AS bucket, \
-           CASE WHEN {spans} THEN \"ChargePeriodStart\" END AS span_start, CASE WHEN {spans} THEN \"ChargePeriodEnd\" END AS span_end, \
-           count(*) AS n, sum(CAST(\"BilledCost\" AS DOUBLE)) AS billed, sum(CAST(\"ConsumedQuantity\" AS DOUBLE)) AS consumed, \
-           sum(CAST(\"PricingQuantity\" AS DOUBLE)) AS pricing, sum(CAST(\"EffectiveCost\" AS DOUBLE)) AS effective \
-         FROM usage GROUP BY {keys}, \"BillingAccountId\", coalesce(\"SubAccountId\", ''), date_trunc('{g}', \"ChargePeriodStart\"), \
-           CASE WHEN {spans} THEN \"ChargePeriodStart\" END, CASE WHEN {spans} THEN \"ChargePeriodEnd\" END",
-        keys = key_list()
+    let spans = format!("u.\"ChargePeriodEnd\" > date_trunc('{g}', u.\"ChargePeriodStart\") + INTERVAL '1 {g}'");
+    let month_hours = "((date_part('epoch', date_trunc('month', u.\"ChargePeriodStart\") + INTERVAL '1 month') \
+        - date_part('epoch', date_trunc('month', u.\"ChargePeriodStart\"))) / 3600.0)";
+    let on = KEY_COLUMNS.iter().map(|c| format!("(u.\"{c}\" IS NOT DISTINCT FROM k.\"{c}\")")).collect::<Vec<_>>().join(" AND ");
+    let mapped = format!(
+        "SELECT u.\"BillingAccountId\" AS billing_account_id, coalesce(u.\"SubAccountId\", '') AS sub_account_id, k.signal, \
+           CASE WHEN k.tag_publisher THEN coalesce(u.\"PublisherName\", '') ELSE '' END AS publisher, k.gauge, \
+           date_trunc('{g}', u.\"ChargePeriodStart\") AS bucket, \
+           CASE WHEN {spans} THEN u.\"ChargePeriodStart\" END AS span_start, CASE WHEN {spans} THEN u.\"ChargePeriodEnd\" END AS span_end, \
+           CAST(CASE k.quantity WHEN 'consumed' THEN u.\"ConsumedQuantity\" WHEN 'pricing' THEN u.\"PricingQuantity\" ELSE u.\"EffectiveCost\" END AS DOUBLE) \
+             * k.factor * CASE WHEN NOT k.per_month THEN 1.0 WHEN k.month_days > 0 THEN k.month_days * 24.0 ELSE {month_hours} END AS amount \
+         FROM usage u JOIN meters k ON {on} \
+         WHERE u.\"ChargeCategory\" = 'Usage' OR (k.quantity = 'cost' AND u.\"ChargeCategory\" = 'Purchase')"
     );
-    let sums = ctx.sql(&by_key).await?;
-    let schema = sums.schema().inner().clone();
-    let sums = sums.collect().await?;
-    let _ = ctx.deregister_table("usage_by_key")?;
-    ctx.register_table("usage_by_key", Arc::new(MemTable::try_new(schema, vec![sums])?))?;
-    let keys = keys_of(ctx, "usage_by_key", "CAST(sum(n) AS BIGINT)", "sum(billed)").await?;
-    let (mut k_key, mut k_signal, mut k_qty, mut k_factor, mut k_gauge, mut k_pub) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let sums = format!(
+        "SELECT billing_account_id, sub_account_id, signal, publisher, gauge, bucket, span_start, span_end, \
+           sum(amount) AS amount, count(*) AS rows \
+         FROM ({mapped}) m GROUP BY billing_account_id, sub_account_id, signal, publisher, gauge, bucket, span_start, span_end"
+    );
+    let scratch = tempfile::Builder::new().prefix("oversight-series-").tempdir().map_err(|e| DataFusionError::External(Box::new(e)))?;
+    let path = scratch.path().join("sums.parquet");
+    let path = path.to_string_lossy();
+    // Scratch only, read back once: no compression, and small row groups, because both the writer and the reader
+    // hold a whole row group's columns in memory outside the engine's memory limit.
+    let mut scratch_format = TableParquetOptions::default();
+    scratch_format.global.compression = Some("uncompressed".into());
+    scratch_format.global.max_row_group_size = 1 << 16;
+    ctx.sql(&sums).await?.write_parquet(&path, DataFrameWriteOptions::new().with_single_file_output(true), Some(scratch_format)).await?;
+    let _ = ctx.deregister_table("sums")?;
+    ctx.register_parquet("sums", &path, ParquetReadOptions::default()).await?;
+    let within = "SELECT billing_account_id, sub_account_id, signal, publisher, gauge, bucket AS bucket_start, amount, rows \
+         FROM sums WHERE span_start IS NULL";
+    let spanning = "SELECT billing_account_id, sub_account_id, signal, publisher, gauge, span_start AS ps, span_end AS pe, sum(amount) AS amount, \
+           CAST(sum(rows) AS BIGINT) AS rows \
+         FROM sums WHERE span_start IS NOT NULL \
+         GROUP BY billing_account_id, sub_account_id, signal, publisher, gauge, span_start, span_end";
+    let spread = spread(ctx.sql(spanning).await?.collect().await?, granularity)?;
+    let _ = ctx.deregister_table("spread")?;
+    ctx.register_table("spread", Arc::new(MemTable::try_new(spread.schema(), vec![vec![spread]])?))?;
+    let hours = granularity.micros() as f64 / 3_600_000_000.0;
+    let series = format!(
+        "SELECT billing_account_id, sub_account_id, signal, publisher, bucket_start, \
+           CASE WHEN bool_or(gauge) THEN sum(amount) / {hours:.1} ELSE sum(amount) END AS value, CAST(sum(rows) AS BIGINT) AS rows \
+         FROM ({within} UNION ALL SELECT * FROM spread) \
+         GROUP BY billing_account_id, sub_account_id, signal, publisher, bucket_start \
+         ORDER BY billing_account_id, sub_account_id, signal, publisher, bucket_start"
+    );
+    let points = ctx.sql(&series).await?.execute_stream().await?;
+    let schema = series_schema();
+    let cast_to = schema.clone();
+    // The stream owns the scratch folder, which is removed when the last point has been read (or the stream dropped).
+    let points = points.map(move |b| {
+        let _sums = &scratch;
+        let b = b?;
+        let cols = b
+            .columns()
+            .iter()
+            .zip(cast_to.fields())
+            .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RecordBatch::try_new(cast_to.clone(), cols)?)
+    });
+    Ok(SeriesStream { points: Box::pin(RecordBatchStreamAdapter::new(schema, points)), unmapped })
+}
+
+/// The meter keys that map nowhere, with their row counts and cost: one pass over the key columns, no series.
+pub async fn unmapped_keys(ctx: &SessionContext, mapper: &dyn MeterMapper) -> Result<Vec<crate::MeterStats>, SignalsError> {
+    Ok(map_keys(ctx, mapper).await?.1)
+}
+
+/// Map every distinct meter key of the lake once: the `meters` table (key columns and mapping) and the unmapped keys.
+async fn map_keys(ctx: &SessionContext, mapper: &dyn MeterMapper) -> Result<(RecordBatch, Vec<crate::MeterStats>), SignalsError> {
+    let keys = crate::key::meter_keys(ctx).await?;
+    let mut k_text: Vec<Vec<Option<String>>> = vec![Vec::new(); KEY_COLUMNS.len()];
+    let (mut k_signal, mut k_qty, mut k_factor, mut k_gauge, mut k_pub) = (vec![], vec![], vec![], vec![], vec![]);
     let mut k_month = vec![];
     let mut k_days: Vec<i64> = vec![];
     let mut unmapped = Vec::new();
     for mut s in keys {
         match mapper.map(&s.key) {
             Mapped::Signal(m) => {
-                k_key.push(s.key.joined());
+                for (column, value) in k_text.iter_mut().zip(s.key.fields()) {
+                    column.push(value.clone());
+                }
                 k_signal.push(m.signal);
                 k_qty.push(match m.quantity {
                     Quantity::Consumed => "consumed",
@@ -199,83 +291,27 @@ pub async fn build_series(ctx: &SessionContext, mapper: &dyn MeterMapper, granul
             }
         }
     }
-    let meters = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![
-            Field::new("meter_key", DataType::Utf8, false),
-            Field::new("signal", DataType::Utf8, false),
-            Field::new("quantity", DataType::Utf8, false),
-            Field::new("factor", DataType::Float64, false),
-            Field::new("gauge", DataType::Boolean, false),
-            Field::new("per_month", DataType::Boolean, false),
-            Field::new("month_days", DataType::Int64, false),
-            Field::new("tag_publisher", DataType::Boolean, false),
-        ])),
-        vec![
-            Arc::new(StringArray::from(k_key)) as ArrayRef,
-            Arc::new(StringArray::from(k_signal)),
-            Arc::new(StringArray::from(k_qty)),
-            Arc::new(Float64Array::from(k_factor)),
-            Arc::new(BooleanArray::from(k_gauge)),
-            Arc::new(BooleanArray::from(k_month)),
-            Arc::new(Int64Array::from(k_days)),
-            Arc::new(BooleanArray::from(k_pub)),
-        ],
-    )?;
-    let _ = ctx.deregister_table("meters")?;
-    ctx.register_batch("meters", meters)?;
-
-    // `amount` is the quantity in SI units; for gauges (per-month meters) it is unit-hours, so that a bucket's
-    // time-weighted average is the bucket's summed amount divided by the bucket's hours. A group's month is its
-    // bucket's (or, spanning, its start's), which is the month of each of its rows' start.
-    let month_hours = "((date_part('epoch', date_trunc('month', coalesce(u.span_start, u.bucket)) + INTERVAL '1 month') \
-        - date_part('epoch', date_trunc('month', coalesce(u.span_start, u.bucket)))) / 3600.0)";
-    let mapped = format!(
-        "SELECT u.billing_account_id, u.sub_account_id, k.signal, \
-           CASE WHEN k.tag_publisher THEN coalesce(u.\"PublisherName\", '') ELSE '' END AS publisher, k.gauge, \
-           u.bucket, u.span_start, u.span_end, u.n, \
-           (CASE k.quantity WHEN 'consumed' THEN u.consumed WHEN 'pricing' THEN u.pricing ELSE u.effective END) * k.factor \
-             * CASE WHEN NOT k.per_month THEN 1.0 WHEN k.month_days > 0 THEN k.month_days * 24.0 ELSE {month_hours} END AS amount \
-         FROM usage_by_key u JOIN meters k ON {key} = k.meter_key \
-         WHERE u.\"ChargeCategory\" = 'Usage' OR (k.quantity = 'cost' AND u.\"ChargeCategory\" = 'Purchase')",
-        key = key_sql()
-    );
-    let within = format!(
-        "SELECT billing_account_id, sub_account_id, signal, publisher, gauge, bucket AS bucket_start, sum(amount) AS amount, \
-           CAST(sum(n) AS BIGINT) AS rows \
-         FROM ({mapped}) WHERE span_start IS NULL \
-         GROUP BY billing_account_id, sub_account_id, signal, publisher, gauge, bucket"
-    );
-    let spanning = format!(
-        "SELECT billing_account_id, sub_account_id, signal, publisher, gauge, span_start AS ps, span_end AS pe, sum(amount) AS amount, \
-           CAST(sum(n) AS BIGINT) AS rows \
-         FROM ({mapped}) WHERE span_start IS NOT NULL \
-         GROUP BY billing_account_id, sub_account_id, signal, publisher, gauge, span_start, span_end"
-    );
-    let spread = spread(ctx.sql(&spanning).await?.collect().await?, granularity)?;
-    let _ = ctx.deregister_table("spread")?;
-    ctx.register_table("spread", Arc::new(MemTable::try_new(spread.schema(), vec![vec![spread]])?))?;
-    let hours = granularity.micros() as f64 / 3_600_000_000.0;
-    let series = format!(
-        "SELECT billing_account_id, sub_account_id, signal, publisher, bucket_start, \
-           CASE WHEN bool_or(gauge) THEN sum(amount) / {hours:.1} ELSE sum(amount) END AS value, CAST(sum(rows) AS BIGINT) AS rows \
-         FROM ({within} UNION ALL SELECT * FROM spread) \
-         GROUP BY billing_account_id, sub_account_id, signal, publisher, bucket_start \
-         ORDER BY billing_account_id, sub_account_id, signal, publisher, bucket_start"
-    );
-    let batches = ctx.sql(&series).await?.collect().await?;
-    let batches = batches
-        .into_iter()
-        .map(|b| {
-            let cols = b
-                .columns()
-                .iter()
-                .zip(series_schema().fields())
-                .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
-                .collect::<Result<Vec<_>, _>>()?;
-            RecordBatch::try_new(series_schema(), cols)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((batches, unmapped))
+    let mut fields: Vec<Field> = KEY_COLUMNS.iter().map(|c| Field::new(*c, DataType::Utf8, true)).collect();
+    let mut columns: Vec<ArrayRef> = k_text.into_iter().map(|c| Arc::new(StringArray::from(c)) as ArrayRef).collect();
+    fields.extend([
+        Field::new("signal", DataType::Utf8, false),
+        Field::new("quantity", DataType::Utf8, false),
+        Field::new("factor", DataType::Float64, false),
+        Field::new("gauge", DataType::Boolean, false),
+        Field::new("per_month", DataType::Boolean, false),
+        Field::new("month_days", DataType::Int64, false),
+        Field::new("tag_publisher", DataType::Boolean, false),
+    ]);
+    columns.extend([
+        Arc::new(StringArray::from(k_signal)) as ArrayRef,
+        Arc::new(StringArray::from(k_qty)),
+        Arc::new(Float64Array::from(k_factor)),
+        Arc::new(BooleanArray::from(k_gauge)),
+        Arc::new(BooleanArray::from(k_month)),
+        Arc::new(Int64Array::from(k_days)),
+        Arc::new(BooleanArray::from(k_pub)),
+    ]);
+    Ok((RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?, unmapped))
 }
 
 /// Spread charges that span several buckets over the buckets they overlap, in proportion to time.

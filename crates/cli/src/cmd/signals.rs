@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use arrow::record_batch::RecordBatch;
 use clap::{Args, ValueEnum};
+use futures::TryStreamExt;
 
 use crate::exit;
 
@@ -37,6 +38,9 @@ pub struct SignalsArgs {
     /// List the meters the catalog does not map, with row counts and cost, instead of series.
     #[arg(long)]
     unmapped: bool,
+    /// Memory, in MiB, that the engine's sorts and aggregations may hold before they spill to the temporary folder.
+    #[arg(long, value_name = "MIB", default_value_t = signals::DEFAULT_MEMORY_LIMIT >> 20)]
+    memory_limit: usize,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -71,17 +75,29 @@ pub fn run(a: SignalsArgs) -> anyhow::Result<ExitCode> {
             anyhow::bail!("{} is not a lake yet: run `oversight ingest --lake {} PATH...` first", a.lake.display(), a.lake.display());
         }
         let lake = lake::Lake::open(&a.lake).await.with_context(|| format!("opening the lake at {}", a.lake.display()))?;
-        let ctx = signals::session(&lake.live_paths("usage"))?;
+        let ctx = signals::session_with_memory(&lake.live_paths("usage"), a.memory_limit << 20)?;
         let granularity = match a.granularity {
             Bucket::Hour => signals::Granularity::Hour,
             Bucket::Day => signals::Granularity::Day,
         };
         let mapper = signals::CatalogMapper::new(catalog::Catalog::embedded());
-        let (series, unmapped) = signals::build_series(&ctx, &mapper, granularity).await?;
-        let batches = if a.unmapped { vec![unmapped_batch(&unmapped)?] } else { series };
-        write(&a, &batches)?;
+        let mut sink = Sink::open(&a)?;
+        let mut points = 0;
+        let unmapped = if a.unmapped {
+            let unmapped = signals::unmapped_keys(&ctx, &mapper).await?;
+            sink.write(&unmapped_batch(&unmapped)?)?;
+            unmapped
+        } else {
+            let mut series = signals::series_stream(&ctx, &mapper, granularity).await?;
+            // Points are written as the engine produces them, so the series is never held whole.
+            while let Some(b) = series.points.try_next().await? {
+                points += b.num_rows();
+                sink.write(&b)?;
+            }
+            series.unmapped
+        };
+        sink.finish()?;
         if a.format == Format::Table {
-            let points: usize = batches.iter().map(RecordBatch::num_rows).sum();
             if a.unmapped {
                 let rows: u64 = unmapped.iter().map(|u| u.rows).sum();
                 println!("{} unmapped meter keys, {rows} usage rows (catalog {})", unmapped.len(), catalog::Catalog::embedded().version());
@@ -121,47 +137,70 @@ fn unmapped_batch(unmapped: &[signals::MeterStats]) -> anyhow::Result<RecordBatc
     ])?)
 }
 
-fn write(a: &SignalsArgs, batches: &[RecordBatch]) -> anyhow::Result<()> {
-    let mut sink: Box<dyn Write> = match &a.out {
-        Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    match a.format {
-        Format::Table => {
-            let mut shown = Vec::new();
-            let mut left = if a.limit == 0 { usize::MAX } else { a.limit };
-            for b in batches {
-                if left == 0 {
-                    break;
-                }
-                let n = b.num_rows().min(left);
-                shown.push(b.slice(0, n));
-                left -= n;
-            }
-            writeln!(sink, "{}", arrow::util::pretty::pretty_format_batches(&shown)?)?;
-        }
-        Format::Csv => {
-            let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(sink);
-            for b in batches {
-                w.write(b)?;
-            }
-        }
-        Format::Json => {
-            let mut w = arrow::json::LineDelimitedWriter::new(sink);
-            for b in batches {
-                w.write(b)?;
-            }
-            w.finish()?;
-        }
-        Format::Parquet => {
-            let path = a.out.as_ref().expect("checked in run");
-            let schema = batches.first().map(|b| b.schema()).unwrap_or_else(signals::series_schema);
-            let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path)?, schema, None)?;
-            for b in batches {
-                w.write(b)?;
-            }
-            w.close()?;
-        }
+/// Where the points go, batch by batch.
+enum Sink {
+    /// The first `left` rows, printed as one table at the end.
+    Table { out: Box<dyn Write>, shown: Vec<RecordBatch>, left: usize },
+    Csv(arrow::csv::Writer<Box<dyn Write>>),
+    Json(arrow::json::LineDelimitedWriter<Box<dyn Write>>),
+    Parquet(Option<parquet::arrow::ArrowWriter<std::fs::File>>, PathBuf),
+}
+
+impl Sink {
+    fn open(a: &SignalsArgs) -> anyhow::Result<Sink> {
+        let out = || -> anyhow::Result<Box<dyn Write>> {
+            Ok(match &a.out {
+                Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)),
+                None => Box::new(std::io::stdout().lock()),
+            })
+        };
+        Ok(match a.format {
+            Format::Table => Sink::Table { out: out()?, shown: Vec::new(), left: if a.limit == 0 { usize::MAX } else { a.limit } },
+            Format::Csv => Sink::Csv(arrow::csv::WriterBuilder::new().with_header(true).build(out()?)),
+            Format::Json => Sink::Json(arrow::json::LineDelimitedWriter::new(out()?)),
+            // The writer opens on the first batch, whose schema it takes (series or unmapped keys).
+            Format::Parquet => Sink::Parquet(None, a.out.clone().expect("checked in run")),
+        })
     }
-    Ok(())
+
+    fn write(&mut self, b: &RecordBatch) -> anyhow::Result<()> {
+        match self {
+            Sink::Table { shown, left, .. } => {
+                let n = b.num_rows().min(*left);
+                if n > 0 {
+                    shown.push(b.slice(0, n));
+                    *left -= n;
+                }
+            }
+            Sink::Csv(w) => w.write(b)?,
+            Sink::Json(w) => w.write(b)?,
+            Sink::Parquet(w, path) => {
+                if w.is_none() {
+                    let file = std::fs::File::create(&*path).with_context(|| format!("creating {}", path.display()))?;
+                    *w = Some(parquet::arrow::ArrowWriter::try_new(file, b.schema(), None)?);
+                }
+                w.as_mut().expect("opened above").write(b)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        match self {
+            Sink::Table { mut out, shown, .. } => writeln!(out, "{}", arrow::util::pretty::pretty_format_batches(&shown)?)?,
+            Sink::Csv(w) => w.into_inner().flush()?,
+            Sink::Json(mut w) => w.finish()?,
+            Sink::Parquet(w, path) => {
+                let w = match w {
+                    Some(w) => w,
+                    None => {
+                        let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+                        parquet::arrow::ArrowWriter::try_new(file, signals::series_schema(), None)?
+                    }
+                };
+                w.close()?;
+            }
+        }
+        Ok(())
+    }
 }
