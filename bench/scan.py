@@ -9,7 +9,7 @@ cached under ~/.cache/oversight-bench/ keyed by its parameters. Each run, in its
    baseline detector's queries, the evidence queries) plus the Rust around them (findings, JSON). It writes every
    statement it ran, in order, and the small tables they join (tenants, approvals, events).
 3. DuckDB replays those statements, in order, on the same Parquet files, with the substitutions in DIALECT below.
-4. `oversight scan` from the lake without --series (the series built in memory, as `scan` does by default); its
+4. `oversight scan` from the lake without --series (the series streamed through a scratch file, as `scan` does by default); its
    JSON must be byte-identical to step 2's.
 The policies' rows must match: same (policy, account, day), measured values equal to 1e-9 relative.
 Run: `bash bench/scan.sh [ACCOUNTS]` (default 10,000).
@@ -26,9 +26,6 @@ DAYS, SEED, PROVIDER = 365, 1, "mixed"
 # Each statement then runs as `CREATE OR REPLACE TEMP TABLE result AS <statement>`: its rows are held inside DuckDB,
 # as DataFusion's collect() holds them in oversight, rather than converted to Python objects (only the policies'
 # few rows are fetched, for the comparison).
-# Each statement then runs as `CREATE OR REPLACE TEMP TABLE result AS <statement>`: its rows are held inside DuckDB,
-# as DataFusion's collect() holds them in oversight, rather than converted to Python objects (only the policies'
-# few rows are fetched, for the comparison).
 DIALECT = [(re.escape("CAST(s.bucket_start AS BIGINT) / 86400000000"), "epoch_us(s.bucket_start) // 86400000000")]
 
 DUCKDB_JOB = r"""
@@ -39,18 +36,20 @@ con = duckdb.connect()
 con.execute(f"CREATE VIEW series AS SELECT * FROM read_parquet('{series}')")
 for t in ("tenants", "approvals", "events"):
     con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{os.path.join(sql_dir, t + '.parquet')}')")
-hits, rows = {}, 0
+hits, rows, millis = {}, 0, {}
 files = sorted(f for f in os.listdir(sql_dir) if f.endswith(".sql"))
 for f in files:
     sql = open(os.path.join(sql_dir, f)).read()
     for pattern, replacement in dialect:
         sql = re.sub(pattern, replacement, sql)
+    t = time.perf_counter()
     con.execute(f"CREATE OR REPLACE TEMP TABLE result AS {sql}")
+    millis[f] = (time.perf_counter() - t) * 1000
     rows += con.execute("SELECT COUNT(*) FROM result").fetchone()[0]
     label = f[4:-4]
     if label.startswith("policy_"):
         hits[label[len("policy_"):]] = [list(r) for r in con.execute("SELECT * FROM result").fetchall()]
-json.dump({"statements": len(files), "rows": rows, "seconds_in_duckdb": time.perf_counter() - t0, "hits": hits}, open(out, "w"))
+json.dump({"statements": len(files), "rows": rows, "seconds_in_duckdb": time.perf_counter() - t0, "hits": hits, "millis": millis}, open(out, "w"))
 """
 
 
@@ -124,8 +123,12 @@ def main():
         print(f"oversight scan --series {o[0]:7.2f} s, peak {r['oversight_peak_mib']} MiB | duckdb (same {sum(kinds.values())} statements: {kinds}) "
               f"{d[0]:7.2f} s ({r['duckdb_in_process_s']} s inside), peak {r['duckdb_peak_mib']} MiB | ratio oversight/duckdb = {r['ratio']}")
         print(f"policy hits on {as_of}: {len(o_hits)} oversight, {len(d_hits)} duckdb, {'the same' if same else 'DIFFERENT'}")
-        print(f"oversight scan from the lake (series built in memory): {e[0]:.2f} s, peak {r['oversight_from_lake_peak_mib']} MiB; "
+        print(f"oversight scan from the lake (series built from the lake): {e[0]:.2f} s, peak {r['oversight_from_lake_peak_mib']} MiB; "
               f"findings {'byte-identical to' if identical else 'DIFFER from'} the --series run")
+        # Where the time goes: the slowest statements here beside DuckDB's time for the same text.
+        ours_ms = dict(l.split("\t") for l in open(os.path.join(sql_dir, "timings.tsv")).read().splitlines()[1:])
+        slowest = sorted(ours_ms, key=lambda f: -float(ours_ms[f]))[:8]
+        print("slowest statements (ms, oversight / duckdb): " + ", ".join(f"{f[:-4]} {float(ours_ms[f]):.0f}/{theirs['millis'][f]:.0f}" for f in slowest))
         print(json.dumps(r))
         if not same or not identical:
             if not same:

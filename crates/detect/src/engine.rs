@@ -17,7 +17,6 @@ use std::sync::{Arc, Mutex};
 use arrow::array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use chrono::{Duration, NaiveDate};
-use datafusion::dataframe::DataFrame;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use registry::{EventKind, Events, Registry};
@@ -60,6 +59,8 @@ pub struct Statement {
     pub label: String,
     /// The SQL text, exactly as run.
     pub sql: String,
+    /// Wall time from planning to the last row collected.
+    pub elapsed: std::time::Duration,
 }
 
 /// Daily series, the registry and the events, ready for policies.
@@ -68,6 +69,8 @@ pub struct Scanner {
     registry: Registry,
     tables: Vec<(&'static str, RecordBatch)>,
     log: Mutex<Vec<Statement>>,
+    /// The scratch folder of a series written by [`Scanner::from_stream`], removed with the scanner.
+    _scratch: Option<tempfile::TempDir>,
 }
 
 /// A series row's day number (days since 1970-01-01), for a `series` table aliased `s`.
@@ -150,6 +153,24 @@ impl Scanner {
         Self::with_series(ctx, registry, &events)
     }
 
+    /// Write a series stream (as [`signals::series_stream`] builds it from the lake, daily) to a scratch Parquet
+    /// file that the scanner owns, then read it as [`Scanner::from_parquet`] does: a large population's series is
+    /// never held in memory.
+    pub async fn from_stream(mut points: datafusion::execution::SendableRecordBatchStream, registry: Registry, events: Events) -> Result<Scanner, DetectError> {
+        use futures::TryStreamExt;
+        let scratch = tempfile::Builder::new().prefix("oversight-scan-").tempdir().map_err(|e| DetectError::Scratch(e.to_string()))?;
+        let path = scratch.path().join("series.parquet");
+        let file = std::fs::File::create(&path).map_err(|e| DetectError::Scratch(format!("{}: {e}", path.display())))?;
+        let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(file, signals::series_schema(), None)?;
+        while let Some(b) = points.try_next().await? {
+            w.write(&b)?;
+        }
+        w.close()?;
+        let mut scanner = Self::from_parquet(&path, registry, events).await?;
+        scanner._scratch = Some(scratch);
+        Ok(scanner)
+    }
+
     /// A session that pushes filters into Parquet scans, so a query over one signal decodes only its rows.
     fn session() -> SessionContext {
         let mut config = SessionConfig::new();
@@ -166,7 +187,7 @@ impl Scanner {
         for (name, batch) in &tables {
             ctx.register_table(*name, Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch.clone()]])?))?;
         }
-        Ok(Scanner { ctx, registry, tables, log: Mutex::new(Vec::new()) })
+        Ok(Scanner { ctx, registry, tables, log: Mutex::new(Vec::new()), _scratch: None })
     }
 
     /// The registry and events tables the queries join (`tenants`, `approvals`, `events`), for replaying the
@@ -182,9 +203,10 @@ impl Scanner {
 
     /// Run a statement, recording it.
     async fn run(&self, label: String, sql: String) -> Result<Vec<RecordBatch>, DetectError> {
-        let df: DataFrame = self.ctx.sql(&sql).await?;
-        self.log.lock().expect("the log is never poisoned").push(Statement { label, sql });
-        Ok(df.collect().await?)
+        let started = std::time::Instant::now();
+        let rows = self.ctx.sql(&sql).await?.collect().await?;
+        self.log.lock().expect("the log is never poisoned").push(Statement { label, sql, elapsed: started.elapsed() });
+        Ok(rows)
     }
 
     /// The last day with any series value.

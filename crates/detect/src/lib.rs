@@ -32,4 +32,10 @@ pub enum DetectError {
     /// Arrow failed.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// Writing the series to Parquet failed.
+    #[error("writing the series: {0}")]
+    Parquet(#[from] datafusion::parquet::errors::ParquetError),
+    /// The scratch folder for the series could not be made or written.
+    #[error("scratch folder for the series: {0}")]
+    Scratch(String),
 }
