@@ -230,6 +230,12 @@ impl Scanner {
              COALESCE(t.sector, 'unknown') AS sector, s.signal, {DAY} AS day, s.value \
              FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id"
         );
+        // A scan answers a few days: the windows then need only the days they look back over, and reading only those
+        // is what makes a daily scan cost days, not the whole history (the frames see exactly the same rows).
+        let account = match days {
+            Some((first, last)) => format!("{account} WHERE {DAY} BETWEEN {} AND {last}", first - Self::lookback(policy)),
+            None => account,
+        };
         let base = match p.scope {
             Scope::Account => format!("SELECT account_id, sector, signal, day, SUM(value) AS value FROM ({account}) a GROUP BY account_id, sector, signal, day"),
             Scope::Parent => format!(
@@ -298,6 +304,20 @@ impl Scanner {
             ));
         }
         format!("WITH {} SELECT {} FROM {from} WHERE {} ORDER BY c0.account_id, c0.day", ctes.join(", "), select.join(", "), filters.join(" AND "))
+    }
+
+    /// How many days before a day its conditions' windows reach: the widest frame of any condition.
+    fn lookback(policy: &Loaded) -> i64 {
+        let reach = |c: &crate::policy::Condition| {
+            let n = i64::from(c.window_days);
+            match c.measure {
+                Measure::Sum | Measure::Rate | Measure::Max => n - 1,
+                Measure::Growth => n + 6,
+                // The minimum over n days of a ratio whose baseline week ends 7 days back.
+                Measure::Monotonic => (n - 1) + 13,
+            }
+        };
+        policy.policy.conditions.iter().map(reach).max().unwrap_or(0)
     }
 
     /// The days on which a policy holds, per account.

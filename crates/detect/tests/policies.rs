@@ -151,9 +151,21 @@ impl World {
     }
 }
 
-/// Every hit of a policy, every day.
+/// Every hit of a policy, every day. Also checks that a scan of each single day, which reads only the days its
+/// windows reach back over, finds exactly that day's hits with the same values.
 async fn hits(scanner: &Scanner, p: &Loaded) -> Vec<Hit> {
-    scanner.hits(p, None).await.expect("the policy runs")
+    let all = scanner.hits(p, None).await.expect("the policy runs");
+    let last = scanner.last_day().await.expect("the series reads").expect("the series has days");
+    for day in (last - 200).max(day0())..=last + 1 {
+        let one = scanner.hits(p, Some((day, day))).await.expect("the policy runs on one day");
+        let expected: Vec<&Hit> = all.iter().filter(|h| h.day == day).collect();
+        assert_eq!(one.len(), expected.len(), "{} on day {}: one-day scan {one:?}, every-day walk {expected:?}", p.policy.id, day - day0());
+        for (a, b) in one.iter().zip(expected) {
+            assert_eq!((&a.account_id, &a.sector), (&b.account_id, &b.sector), "{} on day {}", p.policy.id, day - day0());
+            assert!(a.values.iter().zip(&b.values).all(|(x, y)| close(*x, *y) || (x.is_nan() && y.is_nan())), "{} on day {}: {a:?} vs {b:?}", p.policy.id, day - day0());
+        }
+    }
+    all
 }
 
 /// The days (offsets from day 0) a hit names an account.
