@@ -244,6 +244,11 @@ impl Scanner {
             ),
         };
         let mut ctes = vec![format!("base AS ({base})")];
+        // A scan of one day needs no windows, except for monotonic growth (a minimum over days of a windowed ratio).
+        let one_day = match days {
+            Some((a, b)) if a == b && p.conditions.iter().all(|c| c.measure != Measure::Monotonic) => Some(a),
+            _ => None,
+        };
         let frame = |from: u32, to: u32| {
             let to = if to == 0 { "CURRENT ROW".to_string() } else { format!("{to} PRECEDING") };
             format!("OVER (PARTITION BY account_id ORDER BY day RANGE BETWEEN {from} PRECEDING AND {to})")
@@ -263,7 +268,28 @@ impl Scanner {
                 Measure::Growth => format!("CASE WHEN COUNT(v) {b} = 7 THEN SUM(v) {} / NULLIF(SUM(v) {b}, 0) END", frame(6, 0), b = frame(n + 6, n)),
                 Measure::Monotonic => format!("CASE WHEN COUNT(v) {b} = 7 THEN SUM(v) {} / NULLIF(SUM(v) {b}, 0) END", frame(6, 0), b = frame(13, 7)),
             };
-            let cte = if c.measure == Measure::Monotonic {
+            let cte = if let Some(d) = one_day {
+                // One day: each window is a conditional aggregate over the days it covers, grouped per account (a
+                // plain aggregation, far cheaper than a window over thousands of partitions). As with the window,
+                // an account is answered only if it has a value on the day itself.
+                let within = |from: i64, to: i64| format!("CASE WHEN day BETWEEN {} AND {} THEN v END", d - from, d - to);
+                let n = i64::from(n);
+                let m = match c.measure {
+                    Measure::Sum => format!("SUM({})", within(n - 1, 0)),
+                    Measure::Rate => {
+                        let hours = n as f64 * if c.per == Some(Per::Hour) { 24.0 } else { 1.0 };
+                        format!("SUM({}) / {hours:.1}", within(n - 1, 0))
+                    }
+                    Measure::Max => format!("MAX({})", within(n - 1, 0)),
+                    Measure::Growth => format!(
+                        "CASE WHEN COUNT({b}) = 7 THEN SUM({}) / NULLIF(SUM({b}), 0) END",
+                        within(6, 0),
+                        b = within(n + 6, n)
+                    ),
+                    Measure::Monotonic => unreachable!("one_day is None for monotonic conditions"),
+                };
+                format!("c{i} AS (SELECT account_id, sector, {d} AS day, {m} AS m FROM ({daily}) d GROUP BY account_id, sector HAVING COUNT({}) > 0)", within(0, 0))
+            } else if c.measure == Measure::Monotonic {
                 format!("c{i} AS (SELECT account_id, sector, day, MIN(r) {} AS m FROM (SELECT account_id, sector, day, {expr} AS r FROM ({daily}) d) w)", frame(n - 1, 0))
             } else {
                 format!("c{i} AS (SELECT account_id, sector, day, {expr} AS m FROM ({daily}) d)")
