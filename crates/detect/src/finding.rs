@@ -99,41 +99,66 @@ fn reach(m: Measure, n: u32) -> i64 {
 
 /// Turn a hit into a finding, reading its evidence.
 pub async fn finding(scanner: &Scanner, policy: &Loaded, hit: &Hit) -> Result<Finding, DetectError> {
+    Ok(findings(scanner, policy, std::slice::from_ref(hit)).await?.remove(0))
+}
+
+/// Turn hits of one policy into findings, in hit order, reading the evidence with one statement per signal.
+pub async fn findings(scanner: &Scanner, policy: &Loaded, hits: &[Hit]) -> Result<Vec<Finding>, DetectError> {
     let p = &policy.policy;
-    let mut measured = Vec::new();
-    let mut evidence: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    let mut score = f64::INFINITY;
-    for (c, v) in p.conditions.iter().zip(&hit.values) {
-        let ratio = match c.op {
-            Op::Ge | Op::Gt => v / c.threshold,
-            Op::Le | Op::Lt => c.threshold / v,
-        };
-        score = score.min(ratio);
-        measured.push(Measured { signal: c.signal.get_ref().clone(), measure: describe(c.measure, c.per, c.window_days), value: *v, op: op(c.op).into(), threshold: c.threshold });
-        let from = hit.day - reach(c.measure, c.window_days);
-        let e = evidence.entry(c.signal.get_ref().clone()).or_insert((from, hit.day));
-        e.0 = e.0.min(from);
+    let mut plans = Vec::new();
+    // Per signal: every hit's (account, first day, last day) of evidence, and where each hit's request sits.
+    let mut requests: BTreeMap<String, Vec<(String, i64, i64)>> = BTreeMap::new();
+    for hit in hits {
+        let mut measured = Vec::new();
+        let mut evidence: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        let mut score = f64::INFINITY;
+        for (c, v) in p.conditions.iter().zip(&hit.values) {
+            let ratio = match c.op {
+                Op::Ge | Op::Gt => v / c.threshold,
+                Op::Le | Op::Lt => c.threshold / v,
+            };
+            score = score.min(ratio);
+            measured.push(Measured { signal: c.signal.get_ref().clone(), measure: describe(c.measure, c.per, c.window_days), value: *v, op: op(c.op).into(), threshold: c.threshold });
+            let from = hit.day - reach(c.measure, c.window_days);
+            let e = evidence.entry(c.signal.get_ref().clone()).or_insert((from, hit.day));
+            e.0 = e.0.min(from);
+        }
+        let mut slots = Vec::new();
+        for (signal, (from, to)) in evidence {
+            let r = requests.entry(signal.clone()).or_default();
+            slots.push((signal, from, r.len()));
+            r.push((hit.account_id.clone(), from, to));
+        }
+        plans.push((hit, measured, score, slots));
     }
-    let mut ev = Vec::new();
-    let mut start = hit.day;
-    for (signal, (from, to)) in evidence {
-        start = start.min(from);
-        let points = scanner.points(p.scope, &hit.account_id, &signal, from, to).await?;
-        ev.push(Evidence { signal, points: points.into_iter().map(|(d, v)| (date(d).to_string(), v)).collect() });
+    let mut fetched: BTreeMap<String, Vec<Vec<(i64, f64)>>> = BTreeMap::new();
+    for (signal, r) in &requests {
+        fetched.insert(signal.clone(), scanner.points_of(p.scope, signal, r).await?);
     }
-    Ok(Finding {
-        policy: PolicyRef { id: p.id.clone(), version: p.version, sha256: policy.sha256.clone(), clause: format!("{}: {}", p.clause.provider, p.clause.source) },
-        title: p.title.clone(),
-        account_id: hit.account_id.clone(),
-        scope: p.scope,
-        sector: hit.sector.clone(),
-        as_of: date(hit.day).to_string(),
-        window_start: date(start).to_string(),
-        severity: p.severity,
-        score: if score.is_finite() { score } else { 0.0 },
-        measured,
-        evidence: ev,
-    })
+    let mut out = Vec::new();
+    for (hit, measured, score, slots) in plans {
+        let mut ev = Vec::new();
+        let mut start = hit.day;
+        for (signal, from, slot) in slots {
+            start = start.min(from);
+            let points = std::mem::take(&mut fetched.get_mut(&signal).expect("fetched above")[slot]);
+            ev.push(Evidence { signal, points: points.into_iter().map(|(d, v)| (date(d).to_string(), v)).collect() });
+        }
+        out.push(Finding {
+            policy: PolicyRef { id: p.id.clone(), version: p.version, sha256: policy.sha256.clone(), clause: format!("{}: {}", p.clause.provider, p.clause.source) },
+            title: p.title.clone(),
+            account_id: hit.account_id.clone(),
+            scope: p.scope,
+            sector: hit.sector.clone(),
+            as_of: date(hit.day).to_string(),
+            window_start: date(start).to_string(),
+            severity: p.severity,
+            score: if score.is_finite() { score } else { 0.0 },
+            measured,
+            evidence: ev,
+        });
+    }
+    Ok(out)
 }
 
 /// Every finding of a pack on one day, and the baseline detector's surges, sorted by account, then policy.
@@ -141,9 +166,8 @@ pub async fn scan(scanner: &Scanner, pack: &[Loaded], as_of: NaiveDate) -> Resul
     let d = day_number(as_of);
     let mut out = Vec::new();
     for policy in pack {
-        for hit in scanner.hits(policy, Some((d, d))).await? {
-            out.push(finding(scanner, policy, &hit).await?);
-        }
+        let hits = scanner.hits(policy, Some((d, d))).await?;
+        out.extend(findings(scanner, policy, &hits).await?);
     }
     for (hit, trigger) in crate::baseline::surges(scanner, Some((d, d))).await? {
         out.push(crate::baseline::finding(scanner, &hit, trigger).await?);
