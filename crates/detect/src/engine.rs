@@ -3,7 +3,8 @@
 //! Every condition becomes one window query over a `base` table of `(account_id, sector, signal, day, value)`;
 //! the conditions of a policy are joined on `(account_id, day)`. Days are integers (days since 1970-01-01) so the
 //! windows are standard `RANGE BETWEEN n PRECEDING AND m PRECEDING` frames, which any SQL engine runs. One query
-//! answers every day at once: a scan keeps the as-of day, an evaluation keeps them all. A missing approval and a
+//! answers every day at once for an evaluation. A scan of one day reads only the days its windows reach back over
+//! and, unless a condition is monotonic, computes each window as a conditional aggregate per account instead. A missing approval and a
 //! recent event are part of the query too (`NOT EXISTS` over `approvals`, `EXISTS` over `events`), so the query
 //! states the whole policy and another engine given the same tables returns the same hits.
 //!
