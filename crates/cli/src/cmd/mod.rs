@@ -12,7 +12,9 @@ pub mod verify;
 
 /// A multi-thread tokio runtime for the async library calls.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    // Few blocking threads: DataFusion reads each Parquet range on one, and with tokio's default (512) a scan of a
+    // lake of hundreds of files ran 160 at once, each with its own allocator heap and buffers.
+    Ok(tokio::runtime::Builder::new_multi_thread().max_blocking_threads(8).enable_all().build()?)
 }
 
 /// 32 bytes from the system's random source, for log signing seeds and pseudonym keys.
