@@ -237,7 +237,7 @@ impl Scanner {
         // A scan answers a few days: the windows then need only the days they look back over, and reading only those
         // is what makes a daily scan cost days, not the whole history (the frames see exactly the same rows).
         let account = match days {
-            Some((first, last)) => format!("{account} WHERE {DAY} BETWEEN {} AND {last}", first - Self::lookback(policy)),
+            Some((first, last)) => format!("{account} WHERE {DAY} BETWEEN {} AND {last}", first - p.conditions.iter().map(|c| c.reach()).max().unwrap_or(0)),
             None => account,
         };
         let base = match p.scope {
@@ -261,38 +261,27 @@ impl Scanner {
             let n = c.window_days;
             // An account has one sector, so grouping by it too carries it to the result without another pass.
             let daily = format!("SELECT account_id, sector, day, SUM(value) AS v FROM base WHERE signal = {} GROUP BY account_id, sector, day", quote(c.signal.get_ref()));
+            // Each aggregate over days `from..=to` before the answered day: a window frame when every day is
+            // answered, and on a one-day scan a conditional aggregate per account (a plain aggregation, far cheaper
+            // than a window over thousands of partitions).
+            let agg = |f: &str, from: u32, to: u32| match one_day {
+                Some(d) => format!("{f}(CASE WHEN day BETWEEN {} AND {} THEN v END)", d - i64::from(from), d - i64::from(to)),
+                None => format!("{f}(v) {}", frame(from, to)),
+            };
             let expr = match c.measure {
-                Measure::Sum => format!("SUM(v) {}", frame(n - 1, 0)),
+                Measure::Sum => agg("SUM", n - 1, 0),
                 Measure::Rate => {
                     let hours = f64::from(n) * if c.per == Some(Per::Hour) { 24.0 } else { 1.0 };
-                    format!("SUM(v) {} / {hours:.1}", frame(n - 1, 0))
+                    format!("{} / {hours:.1}", agg("SUM", n - 1, 0))
                 }
-                Measure::Max => format!("MAX(v) {}", frame(n - 1, 0)),
+                Measure::Max => agg("MAX", n - 1, 0),
                 // A ratio needs a full baseline week: at the start of the data a partial week would read as growth.
-                Measure::Growth => format!("CASE WHEN COUNT(v) {b} = 7 THEN SUM(v) {} / NULLIF(SUM(v) {b}, 0) END", frame(6, 0), b = frame(n + 6, n)),
-                Measure::Monotonic => format!("CASE WHEN COUNT(v) {b} = 7 THEN SUM(v) {} / NULLIF(SUM(v) {b}, 0) END", frame(6, 0), b = frame(13, 7)),
+                Measure::Growth => format!("CASE WHEN {} = 7 THEN {} / NULLIF({}, 0) END", agg("COUNT", n + 6, n), agg("SUM", 6, 0), agg("SUM", n + 6, n)),
+                Measure::Monotonic => format!("CASE WHEN {} = 7 THEN {} / NULLIF({}, 0) END", agg("COUNT", 13, 7), agg("SUM", 6, 0), agg("SUM", 13, 7)),
             };
             let cte = if let Some(d) = one_day {
-                // One day: each window is a conditional aggregate over the days it covers, grouped per account (a
-                // plain aggregation, far cheaper than a window over thousands of partitions). As with the window,
-                // an account is answered only if it has a value on the day itself.
-                let within = |from: i64, to: i64| format!("CASE WHEN day BETWEEN {} AND {} THEN v END", d - from, d - to);
-                let n = i64::from(n);
-                let m = match c.measure {
-                    Measure::Sum => format!("SUM({})", within(n - 1, 0)),
-                    Measure::Rate => {
-                        let hours = n as f64 * if c.per == Some(Per::Hour) { 24.0 } else { 1.0 };
-                        format!("SUM({}) / {hours:.1}", within(n - 1, 0))
-                    }
-                    Measure::Max => format!("MAX({})", within(n - 1, 0)),
-                    Measure::Growth => format!(
-                        "CASE WHEN COUNT({b}) = 7 THEN SUM({}) / NULLIF(SUM({b}), 0) END",
-                        within(6, 0),
-                        b = within(n + 6, n)
-                    ),
-                    Measure::Monotonic => unreachable!("one_day is None for monotonic conditions"),
-                };
-                format!("c{i} AS (SELECT account_id, sector, {d} AS day, {m} AS m FROM ({daily}) d GROUP BY account_id, sector HAVING COUNT({}) > 0)", within(0, 0))
+                // As with the window, an account is answered only if it has a value on the day itself.
+                format!("c{i} AS (SELECT account_id, sector, {d} AS day, {expr} AS m FROM ({daily}) d GROUP BY account_id, sector HAVING {} > 0)", agg("COUNT", 0, 0))
             } else if c.measure == Measure::Monotonic {
                 format!("c{i} AS (SELECT account_id, sector, day, MIN(r) {} AS m FROM (SELECT account_id, sector, day, {expr} AS r FROM ({daily}) d) w)", frame(n - 1, 0))
             } else {
@@ -334,20 +323,6 @@ impl Scanner {
             ));
         }
         format!("WITH {} SELECT {} FROM {from} WHERE {} ORDER BY c0.account_id, c0.day", ctes.join(", "), select.join(", "), filters.join(" AND "))
-    }
-
-    /// How many days before a day its conditions' windows reach: the widest frame of any condition.
-    fn lookback(policy: &Loaded) -> i64 {
-        let reach = |c: &crate::policy::Condition| {
-            let n = i64::from(c.window_days);
-            match c.measure {
-                Measure::Sum | Measure::Rate | Measure::Max => n - 1,
-                Measure::Growth => n + 6,
-                // The minimum over n days of a ratio whose baseline week ends 7 days back.
-                Measure::Monotonic => (n - 1) + 13,
-            }
-        };
-        policy.policy.conditions.iter().map(reach).max().unwrap_or(0)
     }
 
     /// The days on which a policy holds, per account.

@@ -88,15 +88,6 @@ fn op(o: Op) -> &'static str {
     o.sql()
 }
 
-/// How many days back a condition reads.
-fn reach(m: Measure, n: u32) -> i64 {
-    i64::from(match m {
-        Measure::Growth => n + 6,
-        Measure::Monotonic => n + 13,
-        _ => n - 1,
-    })
-}
-
 /// Turn a hit into a finding, reading its evidence.
 pub async fn finding(scanner: &Scanner, policy: &Loaded, hit: &Hit) -> Result<Finding, DetectError> {
     Ok(findings(scanner, policy, std::slice::from_ref(hit)).await?.remove(0))
@@ -119,7 +110,7 @@ pub async fn findings(scanner: &Scanner, policy: &Loaded, hits: &[Hit]) -> Resul
             };
             score = score.min(ratio);
             measured.push(Measured { signal: c.signal.get_ref().clone(), measure: describe(c.measure, c.per, c.window_days), value: *v, op: op(c.op).into(), threshold: c.threshold });
-            let from = hit.day - reach(c.measure, c.window_days);
+            let from = hit.day - c.reach();
             let e = evidence.entry(c.signal.get_ref().clone()).or_insert((from, hit.day));
             e.0 = e.0.min(from);
         }

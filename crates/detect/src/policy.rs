@@ -159,6 +159,19 @@ pub struct Condition {
     pub threshold: f64,
 }
 
+impl Condition {
+    /// How many days before the day it answers the condition reads: its evidence starts there, and a scan of a few
+    /// days reads the series from there on. (Monotonic reads one day more than its frames need, n + 12.)
+    pub fn reach(&self) -> i64 {
+        let n = i64::from(self.window_days);
+        match self.measure {
+            Measure::Growth => n + 6,
+            Measure::Monotonic => n + 13,
+            Measure::Sum | Measure::Rate | Measure::Max => n - 1,
+        }
+    }
+}
+
 /// One policy file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -86,19 +86,14 @@ pub struct MeterStats {
     pub reason: String,
 }
 
-/// Every distinct meter key in the lake, with its row count and billed cost, in key order.
-pub async fn meter_keys(ctx: &SessionContext) -> Result<Vec<MeterStats>, SignalsError> {
-    keys_of(ctx, "usage", "count(*)", "sum(CAST(\"BilledCost\" AS DOUBLE))").await
-}
-
 /// The key columns, quoted, as a SQL list.
 pub(crate) fn key_list() -> String {
     KEY_COLUMNS.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
 }
 
-/// The distinct meter keys of `table`, with `rows` and `cost` (aggregate expressions over it), in key order.
-pub(crate) async fn keys_of(ctx: &SessionContext, table: &str, rows: &str, cost: &str) -> Result<Vec<MeterStats>, SignalsError> {
-    let sql = format!("SELECT {c}, {rows} AS n, {cost} AS cost FROM {table} GROUP BY {c} ORDER BY {c}", c = key_list());
+/// Every distinct meter key in the lake, with its row count and billed cost, in key order.
+pub async fn meter_keys(ctx: &SessionContext) -> Result<Vec<MeterStats>, SignalsError> {
+    let sql = format!("SELECT {c}, count(*) AS n, sum(CAST(\"BilledCost\" AS DOUBLE)) AS cost FROM usage GROUP BY {c} ORDER BY {c}", c = key_list());
     let batches = ctx.sql(&sql).await?.collect().await?;
     let mut out = Vec::new();
     for b in batches {

@@ -176,8 +176,7 @@ impl Sink {
             Sink::Json(w) => w.write(b)?,
             Sink::Parquet(w, path) => {
                 if w.is_none() {
-                    let file = std::fs::File::create(&*path).with_context(|| format!("creating {}", path.display()))?;
-                    *w = Some(parquet::arrow::ArrowWriter::try_new(file, b.schema(), None)?);
+                    *w = Some(parquet_writer(path, b.schema())?);
                 }
                 w.as_mut().expect("opened above").write(b)?;
             }
@@ -193,14 +192,16 @@ impl Sink {
             Sink::Parquet(w, path) => {
                 let w = match w {
                     Some(w) => w,
-                    None => {
-                        let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-                        parquet::arrow::ArrowWriter::try_new(file, signals::series_schema(), None)?
-                    }
+                    None => parquet_writer(&path, signals::series_schema())?,
                 };
                 w.close()?;
             }
         }
         Ok(())
     }
+}
+
+fn parquet_writer(path: &std::path::Path, schema: arrow::datatypes::SchemaRef) -> anyhow::Result<parquet::arrow::ArrowWriter<std::fs::File>> {
+    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    Ok(parquet::arrow::ArrowWriter::try_new(file, schema, None)?)
 }
