@@ -12,13 +12,17 @@
 //! - **First use** (`baseline-first-use`): an account with at least 91 days of other watched signals and none of
 //!   this one starts it, and its first 7 days reach the floor. A new capability at scale has no history to surge
 //!   against.
+//!
+//! An evaluation walks every day on the whole series. A scan of one day reads the 111 days its weeks reach back
+//! over, and asks one more statement for the few accounts whose answer depends on what lies before them; both give
+//! the same hits, to the bit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sha2::{Digest, Sha256};
 
 use crate::DetectError;
-use crate::engine::{Hit, Scanner, date};
+use crate::engine::{Daily, Hit, Scanner, date};
 use crate::finding::{Evidence, Finding, Measured, PolicyRef};
 use crate::policy::{Scope, Severity};
 
@@ -101,62 +105,74 @@ fn parameters() -> String {
     format!("{ID}, {FIRST_USE_ID} v{VERSION}: history {HISTORY} days, z >= {Z}, peer z >= {Z_PEER} with {MIN_PEERS} peers, week-on-week >= {MIN_RATIO}, signals {SIGNALS:?}, sectors {SECTORS:?}")
 }
 
-/// One account's 7-day totals of a signal, on the days from its first to its last row (missing days are 0).
+/// Days from an account's first row to the first day with two full weeks of it, as a growth needs.
+const FORTNIGHT: i64 = 13;
+
+/// Days before the first day reported that a surge's weeks read: its week and the week before (13 days), and the
+/// 91 days of log growth before that, each a week over the week before it (19 days back from the oldest), plus the
+/// day that tells a history of 91 days from a shorter one. A scan of a few days reads only these.
+pub const LOOKBACK: i64 = HISTORY as i64 + 20;
+
+/// One account's 7-day totals of a signal, on the days from `origin` to its last row (missing days are 0).
 struct Weekly {
-    first: i64,
+    origin: i64,
     w: Vec<f64>,
     eps: f64,
 }
 
 impl Weekly {
-    fn new(series: &[(i64, f64)], floor: f64) -> Weekly {
-        let first = series.first().map_or(0, |p| p.0);
-        let n = series.last().map_or(0, |p| (p.0 - first + 1) as usize);
+    /// From the account's points and the first day they may start on (its first point, or earlier).
+    fn new(series: &[(i64, f64)], origin: i64, floor: f64) -> Weekly {
+        let n = series.last().map_or(0, |p| (p.0 - origin + 1).max(0) as usize);
         let mut v = vec![0.0; n];
         for (d, x) in series {
-            v[(d - first) as usize] += x;
+            v[(d - origin) as usize] += x;
         }
-        let mut w = vec![0.0; n];
-        let mut acc = 0.0;
-        for i in 0..n {
-            acc += v[i];
-            if i >= 7 {
-                acc -= v[i - 7];
-            }
-            w[i] = acc;
-        }
+        // Each total is the sum of its own 7 days, in day order (not a running sum): a day's total is then the same
+        // bits whatever day the values start on, so a scan of one day and a walk over the year agree exactly.
+        let w = (0..n).map(|i| v[i.saturating_sub(6)..=i].iter().sum()).collect();
         // A hundredth of the floor keeps the log finite for weeks of nothing.
-        Weekly { first, w, eps: floor / 100.0 }
+        Weekly { origin, w, eps: floor / 100.0 }
     }
 
-    /// Week-on-week log growth at index i (two full weeks needed).
-    fn g(&self, i: usize) -> f64 {
+    /// The last day with a total.
+    fn last(&self) -> i64 {
+        self.origin + self.w.len() as i64 - 1
+    }
+
+    /// Week-on-week log growth on a day (its index and the one 7 days before must be in range).
+    fn g(&self, day: i64) -> f64 {
+        let i = (day - self.origin) as usize;
         ((self.w[i] + self.eps) / (self.w[i - 7] + self.eps)).ln()
     }
 
-    /// Log growth on a day, for a peer: only with two full weeks and volume in one of them.
-    fn peer_growth(&self, day: i64) -> Option<f64> {
-        let i = usize::try_from(day - self.first).ok().filter(|i| *i >= 13 && *i < self.w.len())?;
-        (self.w[i].max(self.w[i - 7]) >= self.eps).then(|| self.g(i))
+    /// Log growth on a day, for a peer whose rows start on `first`: only with two full weeks and volume in one of
+    /// them.
+    fn peer_growth(&self, day: i64, first: i64) -> Option<f64> {
+        if day - first < FORTNIGHT || day > self.last() {
+            return None;
+        }
+        let i = (day - self.origin) as usize;
+        (self.w[i].max(self.w[i - 7]) >= self.eps).then(|| self.g(day))
     }
 
-    /// Days past the floor whose growth is at least `MIN_RATIO` and z ≥ `Z` against the 91 days before the last
-    /// week: (day, log growth, z).
-    fn own_surges(&self, floor: f64) -> Vec<(i64, f64, f64)> {
-        let n = self.w.len();
+    /// Days of `from..=to` past the floor whose growth is at least `MIN_RATIO` and z ≥ `Z` against the 91 days
+    /// before the last week: (day, log growth, z). Whether the account's rows go back far enough for that history
+    /// is the caller's to check (a day needs its first row `LOOKBACK` days before it).
+    fn own_surges(&self, floor: f64, from: i64, to: i64) -> Vec<(i64, f64, f64)> {
         let mut out = Vec::new();
         let mut window = Vec::with_capacity(HISTORY);
-        for i in (13 + HISTORY + 7)..n {
-            let g = self.g(i);
-            if self.w[i] < floor || g < MIN_RATIO.ln() {
+        for day in from.max(self.origin + LOOKBACK)..=to.min(self.last()) {
+            let g = self.g(day);
+            if self.w[(day - self.origin) as usize] < floor || g < MIN_RATIO.ln() {
                 continue;
             }
             window.clear();
-            window.extend((i - 7 - HISTORY + 1..=i - 7).map(|j| self.g(j)));
+            window.extend((day - 7 - HISTORY as i64 + 1..=day - 7).map(|j| self.g(j)));
             let (med, spread) = robust(&mut window);
             let z = (g - med) / spread;
             if z >= Z {
-                out.push((self.first + i as i64, g, z));
+                out.push((day, g, z));
             }
         }
         out
@@ -165,64 +181,131 @@ impl Weekly {
 
 /// Surges of one series against its own history alone: (day, week-on-week ratio, robust z).
 pub fn surges_in(series: &[(i64, f64)], floor: f64) -> Vec<(i64, f64, f64)> {
-    Weekly::new(series, floor).own_surges(floor).into_iter().map(|(d, g, z)| (d, g.exp(), z)).collect()
+    let Some(&(first, _)) = series.first() else { return Vec::new() };
+    Weekly::new(series, first, floor).own_surges(floor, i64::MIN, i64::MAX).into_iter().map(|(d, g, z)| (d, g.exp(), z)).collect()
 }
 
 /// The first use of a signal: when the account's watched signals began at `tenure` at least `HISTORY` days before
 /// the signal's first nonzero day, the day within its first 7 days of use on which their total reaches the floor:
 /// (day, total, days without the signal).
 pub fn first_use(series: &[(i64, f64)], floor: f64, tenure: i64) -> Option<(i64, f64, i64)> {
+    let (day, total, start) = first_week(series, floor)?;
+    (start - tenure >= HISTORY as i64).then_some((day, total, start - tenure))
+}
+
+/// The day within a signal's first 7 days of use (from its first nonzero day) on which their total reaches the
+/// floor: (day, total, first nonzero day).
+fn first_week(series: &[(i64, f64)], floor: f64) -> Option<(i64, f64, i64)> {
     let start = series.iter().find(|p| p.1 > 0.0)?.0;
-    let quiet = start - tenure;
-    if quiet < HISTORY as i64 {
-        return None;
-    }
     let mut total = 0.0;
     for &(d, v) in series.iter().skip_while(|p| p.0 < start).take_while(|p| p.0 < start + 7) {
         total += v;
         if total >= floor {
-            return Some((d, total, quiet));
+            return Some((d, total, start));
         }
     }
     None
 }
 
 /// Every surge and first use, as hits, sorted by account, day and trigger; `days` limits the days reported.
+///
+/// A scan of a few days reads only the `LOOKBACK` days before them. Three facts lie further back: whether a
+/// surging account's rows go back far enough for its 91-day history, the same for its peers whose rows in the
+/// window start late, and whether a first use is really the first, and after how long. The window names the few
+/// accounts those questions concern, and one more statement answers them ([`Scanner::before`]).
 pub async fn surges(scanner: &Scanner, days: Option<(i64, i64)>) -> Result<Vec<(Hit, Trigger)>, DetectError> {
-    let mut all = Vec::new();
-    // An account's tenure: the first day of any watched signal.
-    let mut tenure: BTreeMap<String, i64> = BTreeMap::new();
-    for (signal, floor) in SIGNALS {
-        let accounts = scanner.daily(signal, &SECTORS).await?;
-        for (account, _, series) in &accounts {
-            if let Some(&(d, _)) = series.first() {
-                tenure.entry(account.clone()).and_modify(|t| *t = (*t).min(d)).or_insert(d);
+    let names: Vec<&str> = SIGNALS.iter().map(|s| s.0).collect();
+    let window = days.map(|(from, _)| from - LOOKBACK);
+    let (from, to) = days.unwrap_or((i64::MIN, i64::MAX));
+    let read = scanner.daily(&names, &SECTORS, window).await?;
+    let weekly: Vec<Vec<Weekly>> = read
+        .iter()
+        .zip(SIGNALS)
+        .map(|(accounts, (_, floor))| accounts.iter().map(|a| Weekly::new(&a.points, window.unwrap_or(a.points[0].0), floor)).collect())
+        .collect();
+    // First days within what was read: an account's first row of each signal, and its tenure (first of any).
+    let mut tenure: BTreeMap<&str, i64> = BTreeMap::new();
+    for a in read.iter().flatten() {
+        let d = a.points[0].0;
+        tenure.entry(a.account_id.as_str()).and_modify(|t| *t = (*t).min(d)).or_insert(d);
+    }
+
+    // The window's candidates, and which of them (and of their peers) need the history before it.
+    let mut surging = Vec::new();
+    let mut first_uses = Vec::new();
+    let mut ask: BTreeSet<&str> = BTreeSet::new();
+    let mut ask_signals: BTreeSet<&str> = BTreeSet::new();
+    for (k, (signal, floor)) in SIGNALS.iter().enumerate() {
+        for (i, a) in read[k].iter().enumerate() {
+            for (day, g, z) in weekly[k][i].own_surges(*floor, from, to) {
+                if window.is_some() {
+                    ask.insert(&a.account_id);
+                    ask_signals.insert(signal);
+                    for (p, pw) in read[k].iter().zip(&weekly[k]) {
+                        if p.sector == a.sector && day - p.points[0].0 < FORTNIGHT && day <= pw.last() {
+                            ask.insert(&p.account_id);
+                        }
+                    }
+                }
+                surging.push((k, i, day, g, z));
+            }
+            if let Some((day, total, start)) = first_week(&a.points, *floor).filter(|f| (from..=to).contains(&f.0)) {
+                if window.is_some() {
+                    ask.insert(&a.account_id);
+                    ask_signals.extend(names.iter());
+                }
+                first_uses.push((k, i, day, total, start));
             }
         }
-        all.push((signal, floor, accounts));
     }
-    let reported = |d: i64| days.is_none_or(|(a, b)| d >= a && d <= b);
+    let before = match window {
+        Some(w) if !ask.is_empty() => scanner.before(&ask.into_iter().collect::<Vec<_>>(), &ask_signals.into_iter().collect::<Vec<_>>(), w).await?,
+        _ => Default::default(),
+    };
+    // Per signal, by account: (first day, used) before the window.
+    let mut earlier: Vec<HashMap<&str, (i64, bool)>> = vec![HashMap::new(); SIGNALS.len()];
+    for ((account, signal), &(first, used)) in &before {
+        if let Some(k) = names.iter().position(|n| n == signal) {
+            earlier[k].insert(account.as_str(), (first, used));
+        }
+        if let Some(t) = tenure.get_mut(account.as_str()) {
+            *t = (*t).min(first);
+        }
+    }
+    let first_of = |k: usize, a: &Daily| earlier[k].get(a.account_id.as_str()).map_or(a.points[0].0, |b| b.0);
+
     let mut out = Vec::new();
-    for (signal, floor, accounts) in &all {
-        let weekly: Vec<Weekly> = accounts.iter().map(|(_, _, s)| Weekly::new(s, *floor)).collect();
-        for (i, (account, sector, series)) in accounts.iter().enumerate() {
-            let hit = |day: i64, values: Vec<f64>| Hit { account_id: account.clone(), day, sector: sector.clone(), values };
-            for (day, g, z) in weekly[i].own_surges(*floor).into_iter().filter(|s| reported(s.0)) {
-                let mut peers: Vec<f64> = accounts.iter().zip(&weekly).enumerate().filter(|(j, ((_, s, _), _))| *j != i && s == sector).filter_map(|(_, (_, w))| w.peer_growth(day)).collect();
-                let mut values = vec![g.exp(), z];
-                if peers.len() >= MIN_PEERS {
-                    let (med, spread) = robust(&mut peers);
-                    let peer_z = (g - med) / spread;
-                    if peer_z < Z_PEER {
-                        continue;
-                    }
-                    values.extend([peer_z, peers.len() as f64, med.exp()]);
-                }
-                out.push((hit(day, values), Trigger { signal, kind: Kind::Surge }));
+    for (k, i, day, g, z) in surging {
+        let (signal, a) = (SIGNALS[k].0, &read[k][i]);
+        if day - first_of(k, a) < LOOKBACK {
+            continue;
+        }
+        let mut peers: Vec<f64> = read[k]
+            .iter()
+            .zip(&weekly[k])
+            .enumerate()
+            .filter(|(j, (p, _))| *j != i && p.sector == a.sector)
+            .filter_map(|(_, (p, pw))| pw.peer_growth(day, first_of(k, p)))
+            .collect();
+        let mut values = vec![g.exp(), z];
+        if peers.len() >= MIN_PEERS {
+            let (med, spread) = robust(&mut peers);
+            let peer_z = (g - med) / spread;
+            if peer_z < Z_PEER {
+                continue;
             }
-            if let Some((day, total, quiet)) = first_use(series, *floor, tenure[account]).filter(|f| reported(f.0)) {
-                out.push((hit(day, vec![total, quiet as f64]), Trigger { signal, kind: Kind::FirstUse }));
-            }
+            values.extend([peer_z, peers.len() as f64, med.exp()]);
+        }
+        out.push((Hit { account_id: a.account_id.clone(), day, sector: a.sector.clone(), values }, Trigger { signal, kind: Kind::Surge }));
+    }
+    for (k, i, day, total, start) in first_uses {
+        let (signal, a) = (SIGNALS[k].0, &read[k][i]);
+        if earlier[k].get(a.account_id.as_str()).is_some_and(|b| b.1) {
+            continue; // used before the window: not its first use
+        }
+        let quiet = start - tenure[a.account_id.as_str()];
+        if quiet >= HISTORY as i64 {
+            out.push((Hit { account_id: a.account_id.clone(), day, sector: a.sector.clone(), values: vec![total, quiet as f64] }, Trigger { signal, kind: Kind::FirstUse }));
         }
     }
     out.sort_by(|a, b| (&a.0.account_id, a.0.day, a.1).cmp(&(&b.0.account_id, b.0.day, b.1)));

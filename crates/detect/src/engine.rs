@@ -9,7 +9,9 @@
 //! states the whole policy and another engine given the same tables returns the same hits.
 //!
 //! The series is either held in memory (as `oversight signals` builds it from the lake) or read from a Parquet file
-//! with DataFusion's streaming execution, filters pushed into the scan. Every statement the scanner runs is
+//! with DataFusion's streaming execution, filters pushed into the scan. Every statement states its signals and days
+//! on the columns themselves (`s.signal IN (…)`, `s.bucket_start >= TIMESTAMP …`), and the series is laid out by
+//! signal and day, so a reader skips the row groups and pages a statement does not need. Every statement the scanner runs is
 //! recorded, in order, so that the same SQL can be replayed elsewhere (`oversight scan --emit-sql`).
 
 use std::path::Path;
@@ -53,7 +55,7 @@ pub struct Hit {
     pub values: Vec<f64>,
 }
 
-/// One SQL statement the scanner ran: what it was for (`policy:ID`, `daily:SIGNAL`, `points`, `last-day`) and its text.
+/// One SQL statement the scanner ran: what it was for (`policy:ID`, `daily`, `before`, `points`, `last-day`) and its text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
     /// What the statement was for.
@@ -62,6 +64,17 @@ pub struct Statement {
     pub sql: String,
     /// Wall time from planning to the last row collected.
     pub elapsed: std::time::Duration,
+}
+
+/// One account's daily values of one signal, as [`Scanner::daily`] reads them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Daily {
+    /// The account.
+    pub account_id: String,
+    /// Its sector.
+    pub sector: String,
+    /// (day, value), by day; days without a row are absent.
+    pub points: Vec<(i64, f64)>,
 }
 
 /// Daily series, the registry and the events, ready for policies.
@@ -79,6 +92,13 @@ const DAY: &str = "CAST(CAST(s.bucket_start AS BIGINT) / 86400000000 AS BIGINT)"
 
 /// Microseconds in a day.
 const DAY_MICROS: i64 = 86_400_000_000;
+
+/// Series rows of days `from..=to`, as a condition on `s.bucket_start` itself rather than on its day number: engines
+/// prune Parquet row groups and pages by a column's statistics, never by an expression over it.
+fn days_between(from: i64, to: i64) -> String {
+    let at = |day: i64| format!("TIMESTAMP '{} 00:00:00+00:00'", date(day));
+    format!("s.bucket_start >= {} AND s.bucket_start < {}", at(from), at(to + 1))
+}
 
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -162,7 +182,7 @@ impl Scanner {
         let scratch = tempfile::Builder::new().prefix("oversight-scan-").tempdir().map_err(|e| DetectError::Scratch(e.to_string()))?;
         let path = scratch.path().join("series.parquet");
         let file = std::fs::File::create(&path).map_err(|e| DetectError::Scratch(format!("{}: {e}", path.display())))?;
-        let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(file, signals::series_schema(), None)?;
+        let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(file, signals::series_schema(), Some(signals::parquet_properties()))?;
         while let Some(b) = points.try_next().await? {
             w.write(&b)?;
         }
@@ -215,7 +235,7 @@ impl Scanner {
 
     /// The last day with any series value.
     pub async fn last_day(&self) -> Result<Option<i64>, DetectError> {
-        let b = self.run("last-day".into(), format!("SELECT MAX({DAY}) FROM series s")).await?;
+        let b = self.run("last-day".into(), format!("SELECT {} FROM series s", DAY.replace("s.bucket_start", "MAX(s.bucket_start)"))).await?;
         let v = b.first().map(|b| b.column(0).as_any().downcast_ref::<Int64Array>().expect("a day number").clone());
         Ok(v.filter(|a| !a.is_empty() && !a.is_null(0)).map(|a| a.value(0)))
     }
@@ -234,11 +254,16 @@ impl Scanner {
              COALESCE(t.sector, 'unknown') AS sector, s.signal, {DAY} AS day, s.value \
              FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id"
         );
+        // Only the policy's signals: the series is laid out by signal, so the others are never read.
+        let mut names: Vec<&str> = p.conditions.iter().map(|c| c.signal.get_ref().as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let signals = format!("s.signal IN ({})", names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", "));
         // A scan answers a few days: the windows then need only the days they look back over, and reading only those
         // is what makes a daily scan cost days, not the whole history (the frames see exactly the same rows).
         let account = match days {
-            Some((first, last)) => format!("{account} WHERE {DAY} BETWEEN {} AND {last}", first - p.conditions.iter().map(|c| c.reach()).max().unwrap_or(0)),
-            None => account,
+            Some((first, last)) => format!("{account} WHERE {} AND {}", days_between(first - p.conditions.iter().map(|c| c.reach()).max().unwrap_or(0), last), signals),
+            None => format!("{account} WHERE {signals}"),
         };
         let base = match p.scope {
             Scope::Account => format!("SELECT account_id, sector, signal, day, SUM(value) AS value FROM ({account}) a GROUP BY account_id, sector, signal, day"),
@@ -342,27 +367,72 @@ impl Scanner {
         Ok(out)
     }
 
-    /// Daily series of one signal for every account in `sectors`, ordered by account then day.
-    pub async fn daily(&self, signal: &str, sectors: &[&str]) -> Result<Vec<(String, String, Vec<(i64, f64)>)>, DetectError> {
-        let list = sectors.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ");
+    /// Daily values of `signals` for every account in `sectors`, from day `from` on (every day without it): per
+    /// signal, in the order given, each account's `(account, sector, points)` sorted by account, the points by day.
+    ///
+    /// The engine only selects the rows: an account's rows of one day are summed here, in a canonical order (by
+    /// value), so the sums do not depend on the order the engine returns rows in. A grouping and a sort in the query
+    /// would cost more than the selection itself, for results that have about one row per group.
+    pub async fn daily(&self, signals: &[&str], sectors: &[&str], from: Option<i64>) -> Result<Vec<Vec<Daily>>, DetectError> {
+        let list = |v: &[&str]| v.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ");
+        let since = from.map(|d| format!(" AND s.bucket_start >= TIMESTAMP '{} 00:00:00+00:00'", date(d))).unwrap_or_default();
         let sql = format!(
-            "SELECT s.sub_account_id AS account_id, COALESCE(t.sector, 'unknown') AS sector, {DAY} AS day, SUM(s.value) AS v \
-             FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id WHERE s.signal = {} AND COALESCE(t.sector, 'unknown') IN ({list}) \
-             GROUP BY 1, 2, 3 ORDER BY 1, 3",
-            quote(signal)
+            "SELECT s.sub_account_id AS account_id, COALESCE(t.sector, 'unknown') AS sector, s.signal, {DAY} AS day, s.value \
+             FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id WHERE s.signal IN ({}){since} AND COALESCE(t.sector, 'unknown') IN ({})",
+            list(signals),
+            list(sectors)
         );
-        let batches = self.run(format!("daily:{signal}"), sql).await?;
-        let mut out: Vec<(String, String, Vec<(i64, f64)>)> = Vec::new();
+        let batches = self.run("daily".into(), sql).await?;
+        // (signal, account, day, value, sector), sorted: each account's points in order, and a day's rows summed
+        // in one order whatever order they came in.
+        let mut rows = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
         for b in &batches {
             let ids = b.column(0).as_any().downcast_ref::<StringArray>().expect("account_id is text");
             let sector = b.column(1).as_any().downcast_ref::<StringArray>().expect("sector is text");
-            let day = b.column(2).as_any().downcast_ref::<Int64Array>().expect("day is an integer");
-            let v = b.column(3).as_any().downcast_ref::<Float64Array>().expect("value is a double");
+            let signal = b.column(2).as_any().downcast_ref::<StringArray>().expect("signal is text");
+            let day = b.column(3).as_any().downcast_ref::<Int64Array>().expect("day is an integer");
+            let v = b.column(4).as_any().downcast_ref::<Float64Array>().expect("value is a double");
             for r in 0..b.num_rows() {
-                if out.last().is_none_or(|l| l.0 != ids.value(r)) {
-                    out.push((ids.value(r).to_string(), sector.value(r).to_string(), Vec::new()));
-                }
-                out.last_mut().expect("pushed above").2.push((day.value(r), v.value(r)));
+                let k = signals.iter().position(|s| *s == signal.value(r)).expect("the query selects these signals");
+                rows.push((k, ids.value(r), day.value(r), v.value(r), sector.value(r)));
+            }
+        }
+        rows.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)).then(a.3.total_cmp(&b.3)));
+        let mut out: Vec<Vec<Daily>> = vec![Vec::new(); signals.len()];
+        for (k, account, d, x, sector) in rows {
+            match out[k].last_mut() {
+                Some(a) if a.account_id == account => match a.points.last_mut() {
+                    Some(p) if p.0 == d => p.1 += x,
+                    _ => a.points.push((d, x)),
+                },
+                _ => out[k].push(Daily { account_id: account.to_string(), sector: sector.to_string(), points: vec![(d, x)] }),
+            }
+        }
+        Ok(out)
+    }
+
+    /// What `accounts` had of `signals` before day `until`: for each (account, signal) with rows there, its first day
+    /// and whether some day there sums above zero. What a scan of a few days needs from the history it does not read.
+    pub async fn before(&self, accounts: &[&str], signals: &[&str], until: i64) -> Result<std::collections::HashMap<(String, String), (i64, bool)>, DetectError> {
+        let mut out = std::collections::HashMap::new();
+        if accounts.is_empty() || signals.is_empty() {
+            return Ok(out);
+        }
+        let list = |v: &[&str]| v.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT account_id, signal, MIN(day) AS first, MAX(v) AS most FROM (SELECT s.sub_account_id AS account_id, s.signal, {DAY} AS day, SUM(s.value) AS v \
+             FROM series s WHERE s.sub_account_id IN ({}) AND s.signal IN ({}) AND s.bucket_start < TIMESTAMP '{} 00:00:00+00:00' GROUP BY 1, 2, 3) d GROUP BY 1, 2",
+            list(accounts),
+            list(signals),
+            date(until)
+        );
+        for b in &self.run("before".into(), sql).await? {
+            let ids = b.column(0).as_any().downcast_ref::<StringArray>().expect("account_id is text");
+            let signal = b.column(1).as_any().downcast_ref::<StringArray>().expect("signal is text");
+            let first = b.column(2).as_any().downcast_ref::<Int64Array>().expect("day is an integer");
+            let most = b.column(3).as_any().downcast_ref::<Float64Array>().expect("value is a double");
+            for r in 0..b.num_rows() {
+                out.insert((ids.value(r).to_string(), signal.value(r).to_string()), (first.value(r), most.value(r) > 0.0));
             }
         }
         Ok(out)
@@ -388,8 +458,9 @@ impl Scanner {
         let list = accounts.iter().map(|a| quote(a)).collect::<Vec<_>>().join(", ");
         let sql = format!(
             "SELECT {who} AS account_id, {DAY} AS day, SUM(s.value) AS v FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id \
-             WHERE {who} IN ({list}) AND s.signal = {} AND {DAY} BETWEEN {from} AND {to} GROUP BY 1, 2 ORDER BY 1, 2",
-            quote(signal)
+             WHERE {who} IN ({list}) AND s.signal = {} AND {} GROUP BY 1, 2 ORDER BY 1, 2",
+            quote(signal),
+            days_between(from, to)
         );
         let batches = self.run("points".into(), sql).await?;
         let mut by: std::collections::HashMap<String, Vec<(i64, f64)>> = std::collections::HashMap::new();

@@ -506,6 +506,19 @@ async fn analytics_vendor() {
     }
 }
 
+/// The baseline detector over every day, checked against a scan of each single day: a one-day scan reads only the
+/// `LOOKBACK` days before it and asks for what lies further back, and must report exactly what the walk reports.
+async fn surges(scanner: &Scanner) -> Vec<(Hit, baseline::Trigger)> {
+    let all = baseline::surges(scanner, None).await.expect("the detector runs");
+    let last = scanner.last_day().await.expect("the series reads").expect("the series has days");
+    for day in day0()..=last + 1 {
+        let one = baseline::surges(scanner, Some((day, day))).await.expect("the detector runs on one day");
+        let expected: Vec<(Hit, baseline::Trigger)> = all.iter().filter(|h| h.0.day == day).cloned().collect();
+        assert_eq!(one, expected, "day {}: one-day scan against the every-day walk", day - day0());
+    }
+    all
+}
+
 /// The baseline detector's weekly floor for a signal.
 fn floor(signal: &str) -> f64 {
     baseline::SIGNALS.iter().find(|s| s.0 == signal).map(|s| s.1).unwrap_or_else(|| panic!("{signal} is not watched"))
@@ -539,8 +552,13 @@ async fn baseline_surge() {
     world.series("growing", signal, 0..end, move |d| daily * wobble(d) * (1.05f64.ln() / 7.0 * d as f64).exp());
     // The jump without the history a baseline needs.
     world.series("young", signal, start - history..end, surge(daily));
+    // The same jump after months without a row: its history is the quiet months, which a one-day scan does not
+    // read (it learns from `before` that the account's rows go back far enough).
+    world.tenant("gap", None, Sector::Military);
+    world.series("gap", signal, 0..15, surge(daily));
+    world.series("gap", signal, start - 20..end, surge(daily));
     let s = world.scanner();
-    let found = baseline::surges(&s, None).await.expect("the detector runs");
+    let found = surges(&s).await;
 
     let mil: Vec<&Hit> = found
         .iter()
@@ -555,7 +573,9 @@ async fn baseline_surge() {
     assert!((start..start + 7).contains(&(first.day - day0())), "within the jump's first week: {first:?}");
     assert!(first.values[0] >= baseline::MIN_RATIO && first.values[1] >= baseline::Z, "{first:?}");
     assert!(mil.iter().all(|h| h.day - day0() < start + 13), "once both weeks compared are past the jump, it is the new level: {mil:?}");
-    assert!(found.iter().all(|(h, t)| h.account_id == "mil" && t.kind == baseline::Kind::Surge), "{found:?}");
+    assert!(found.iter().all(|(h, t)| ["mil", "gap"].contains(&h.account_id.as_str()) && t.kind == baseline::Kind::Surge), "{found:?}");
+    assert!(found.iter().any(|(h, _)| h.account_id == "gap" && (start..start + 7).contains(&(h.day - day0()))), "the jump after the gap: {found:?}");
+    assert!(s.statements().iter().any(|st| st.label == "before"), "the one-day scans asked for the history before their window");
     let f = baseline::finding(&s, first, baseline::Trigger { signal, kind: baseline::Kind::Surge }).await.expect("a finding");
     assert_eq!((f.policy.id.as_str(), f.severity, f.measured[0].value, f.measured[1].threshold), (baseline::ID, detect::policy::Severity::Low, first.values[0], baseline::Z));
 }
@@ -584,18 +604,23 @@ async fn baseline_peers() {
     }
     world.tenant("lone", None, Sector::Intelligence);
     world.series("lone", signal, 0..end, move |d| daily * wobble(d) * if d >= start { jump } else { 1.0 });
+    // A peer back from months without a row just before the surge: a one-day scan sees its rows start days before
+    // and must learn from `before` that it has the two weeks a peer needs.
+    world.tenant("back", None, Sector::Intelligence);
+    world.series("back", signal, 0..15, move |d| daily * wobble(d));
+    world.series("back", signal, start - 5..end, move |d| daily * wobble(d));
     let s = world.scanner();
-    let found = baseline::surges(&s, None).await.expect("the detector runs");
+    let found = surges(&s).await;
 
     let season = baseline::surges_in(&(0..end).map(|d| (d, daily * wobble(d) * if d >= start { jump } else { 1.0 })).collect::<Vec<_>>(), floor(signal));
     assert!(!season.is_empty(), "each account alone would be a surge against its own history");
     let named: std::collections::BTreeSet<&str> = found.iter().map(|(h, _)| h.account_id.as_str()).collect();
-    assert_eq!(named, ["lone"].into(), "{found:?}");
-    let (first, trigger) = &found[0];
+    assert_eq!(named, ["back", "lone"].into(), "coming back after months at volume is a surge too: {found:?}");
+    let (first, trigger) = found.iter().find(|(h, _)| h.account_id == "lone").expect("lone surges");
     assert!((start..start + 7).contains(&(first.day - day0())), "{first:?}");
     let [ratio, z, peer_z, n, peer_ratio] = first.values[..] else { panic!("a peer group of {peers}: {first:?}") };
     assert!(ratio >= baseline::MIN_RATIO && z >= baseline::Z && peer_z >= baseline::Z_PEER, "{first:?}");
-    assert_eq!(n, peers as f64);
+    assert_eq!(n, peers as f64 + 1.0, "the level accounts and the one back");
     assert!((peer_ratio - 1.0).abs() < 0.1, "the peers are level: {peer_ratio}");
     let f = baseline::finding(&s, first, *trigger).await.expect("a finding");
     assert_eq!(f.measured.len(), 3);
@@ -631,8 +656,9 @@ async fn baseline_first_use() {
     // Used before, then resumed: its own history has the signal.
     world.series("back", signal, 0..end, move |d| if d < 20 || d >= start { fl / 2.5 } else { 0.0 });
     let s = world.scanner();
-    let found = baseline::surges(&s, None).await.expect("the detector runs");
+    let found = surges(&s).await;
 
+    assert!(s.statements().iter().any(|st| st.label == "before"), "the one-day scans asked for the history before their window");
     let (first, surges): (Vec<_>, Vec<_>) = found.iter().partition(|(_, t)| t.kind == baseline::Kind::FirstUse);
     assert!(!surges.is_empty() && surges.iter().all(|(h, _)| h.account_id == "back"), "resuming after months of nothing is a surge, not a first use: {surges:?}");
     assert_eq!(first.len(), 1, "{first:?}");

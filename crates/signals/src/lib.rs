@@ -11,7 +11,7 @@ mod key;
 mod series;
 
 pub use key::{KEY_COLUMNS, MeterKey, MeterStats, meter_keys};
-pub use series::{CatalogMapper, Granularity, Mapped, MeterMapper, MeterMapping, Quantity, SeriesStream, build_series, series_schema, series_stream, unmapped_keys};
+pub use series::{CatalogMapper, Granularity, Mapped, MeterMapper, MeterMapping, PARQUET_ROW_GROUP, Quantity, SeriesStream, build_series, parquet_properties, series_schema, series_stream, unmapped_keys};
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;

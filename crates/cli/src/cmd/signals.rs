@@ -203,5 +203,5 @@ impl Sink {
 
 fn parquet_writer(path: &std::path::Path, schema: arrow::datatypes::SchemaRef) -> anyhow::Result<parquet::arrow::ArrowWriter<std::fs::File>> {
     let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    Ok(parquet::arrow::ArrowWriter::try_new(file, schema, None)?)
+    Ok(parquet::arrow::ArrowWriter::try_new(file, schema, Some(signals::parquet_properties()))?)
 }
