@@ -113,7 +113,7 @@ const FORTNIGHT: i64 = 13;
 /// day that tells a history of 91 days from a shorter one. A scan of a few days reads only these.
 pub const LOOKBACK: i64 = HISTORY as i64 + 20;
 
-/// One account's 7-day totals of a signal, on the days from `origin` to its last row (missing days are 0).
+/// One account's 7-day totals of a signal, on the days from `origin` to `end` (missing days are 0).
 struct Weekly {
     origin: i64,
     w: Vec<f64>,
@@ -121,9 +121,10 @@ struct Weekly {
 }
 
 impl Weekly {
-    /// From the account's points and the first day they may start on (its first point, or earlier).
-    fn new(series: &[(i64, f64)], origin: i64, floor: f64) -> Weekly {
-        let n = series.last().map_or(0, |p| (p.0 - origin + 1).max(0) as usize);
+    /// From the account's points, the first day they may start on (its first point, or earlier) and the last day
+    /// looked at (its last point, or later).
+    fn new(series: &[(i64, f64)], origin: i64, end: i64, floor: f64) -> Weekly {
+        let n = (end - origin + 1).max(0) as usize;
         let mut v = vec![0.0; n];
         for (d, x) in series {
             v[(d - origin) as usize] += x;
@@ -181,8 +182,8 @@ impl Weekly {
 
 /// Surges of one series against its own history alone: (day, week-on-week ratio, robust z).
 pub fn surges_in(series: &[(i64, f64)], floor: f64) -> Vec<(i64, f64, f64)> {
-    let Some(&(first, _)) = series.first() else { return Vec::new() };
-    Weekly::new(series, first, floor).own_surges(floor, i64::MIN, i64::MAX).into_iter().map(|(d, g, z)| (d, g.exp(), z)).collect()
+    let (Some(&(first, _)), Some(&(last, _))) = (series.first(), series.last()) else { return Vec::new() };
+    Weekly::new(series, first, last, floor).own_surges(floor, i64::MIN, i64::MAX).into_iter().map(|(d, g, z)| (d, g.exp(), z)).collect()
 }
 
 /// The first use of a signal: when the account's watched signals began at `tenure` at least `HISTORY` days before
@@ -216,12 +217,16 @@ fn first_week(series: &[(i64, f64)], floor: f64) -> Option<(i64, f64, i64)> {
 pub async fn surges(scanner: &Scanner, days: Option<(i64, i64)>) -> Result<Vec<(Hit, Trigger)>, DetectError> {
     let names: Vec<&str> = SIGNALS.iter().map(|s| s.0).collect();
     let window = days.map(|(from, _)| from - LOOKBACK);
-    let (from, to) = days.unwrap_or((i64::MIN, i64::MAX));
-    let read = scanner.daily(&names, &SECTORS, window).await?;
+    // Every account is looked at up to the same day, the series' last (or the last reported), whether or not its own
+    // rows reach it: what is known on a day must not depend on rows after it.
+    let Some(last) = scanner.last_day().await? else { return Ok(Vec::new()) };
+    let (from, to) = days.unwrap_or((i64::MIN, last));
+    let end = to.min(last);
+    let read = scanner.daily(&names, &SECTORS, window.map(|w| (w, to))).await?;
     let weekly: Vec<Vec<Weekly>> = read
         .iter()
         .zip(SIGNALS)
-        .map(|(accounts, (_, floor))| accounts.iter().map(|a| Weekly::new(&a.points, window.unwrap_or(a.points[0].0), floor)).collect())
+        .map(|(accounts, (_, floor))| accounts.iter().map(|a| Weekly::new(&a.points, window.unwrap_or(a.points[0].0), end, floor)).collect())
         .collect();
     // First days within what was read: an account's first row of each signal, and its tenure (first of any).
     let mut tenure: BTreeMap<&str, i64> = BTreeMap::new();
@@ -241,8 +246,8 @@ pub async fn surges(scanner: &Scanner, days: Option<(i64, i64)>) -> Result<Vec<(
                 if window.is_some() {
                     ask.insert(&a.account_id);
                     ask_signals.insert(signal);
-                    for (p, pw) in read[k].iter().zip(&weekly[k]) {
-                        if p.sector == a.sector && day - p.points[0].0 < FORTNIGHT && day <= pw.last() {
+                    for p in &read[k] {
+                        if p.sector == a.sector && day - p.points[0].0 < FORTNIGHT {
                             ask.insert(&p.account_id);
                         }
                     }

@@ -367,15 +367,15 @@ impl Scanner {
         Ok(out)
     }
 
-    /// Daily values of `signals` for every account in `sectors`, from day `from` on (every day without it): per
+    /// Daily values of `signals` for every account in `sectors` over `days` (inclusive; every day without it): per
     /// signal, in the order given, each account's `(account, sector, points)` sorted by account, the points by day.
     ///
     /// The engine only selects the rows: an account's rows of one day are summed here, in a canonical order (by
     /// value), so the sums do not depend on the order the engine returns rows in. A grouping and a sort in the query
     /// would cost more than the selection itself, for results that have about one row per group.
-    pub async fn daily(&self, signals: &[&str], sectors: &[&str], from: Option<i64>) -> Result<Vec<Vec<Daily>>, DetectError> {
+    pub async fn daily(&self, signals: &[&str], sectors: &[&str], days: Option<(i64, i64)>) -> Result<Vec<Vec<Daily>>, DetectError> {
         let list = |v: &[&str]| v.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ");
-        let since = from.map(|d| format!(" AND s.bucket_start >= TIMESTAMP '{} 00:00:00+00:00'", date(d))).unwrap_or_default();
+        let since = days.map(|(from, to)| format!(" AND {}", days_between(from, to))).unwrap_or_default();
         let sql = format!(
             "SELECT s.sub_account_id AS account_id, COALESCE(t.sector, 'unknown') AS sector, s.signal, {DAY} AS day, s.value \
              FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id WHERE s.signal IN ({}){since} AND COALESCE(t.sector, 'unknown') IN ({})",

@@ -609,6 +609,10 @@ async fn baseline_peers() {
     world.tenant("back", None, Sector::Intelligence);
     world.series("back", signal, 0..15, move |d| daily * wobble(d));
     world.series("back", signal, start - 5..end, move |d| daily * wobble(d));
+    // A peer that stopped days before the surge: it had the signal that fortnight, so it counts, although it has no
+    // row on the day (whether it has rows later must not matter: a day is judged on what was known then).
+    world.tenant("gone", None, Sector::Intelligence);
+    world.series("gone", signal, 0..start - 3, move |d| daily * wobble(d));
     let s = world.scanner();
     let found = surges(&s).await;
 
@@ -620,7 +624,7 @@ async fn baseline_peers() {
     assert!((start..start + 7).contains(&(first.day - day0())), "{first:?}");
     let [ratio, z, peer_z, n, peer_ratio] = first.values[..] else { panic!("a peer group of {peers}: {first:?}") };
     assert!(ratio >= baseline::MIN_RATIO && z >= baseline::Z && peer_z >= baseline::Z_PEER, "{first:?}");
-    assert_eq!(n, peers as f64 + 1.0, "the level accounts and the one back");
+    assert_eq!(n, peers as f64 + 2.0, "the level accounts, the one back and the one gone");
     assert!((peer_ratio - 1.0).abs() < 0.1, "the peers are level: {peer_ratio}");
     let f = baseline::finding(&s, first, *trigger).await.expect("a finding");
     assert_eq!(f.measured.len(), 3);
