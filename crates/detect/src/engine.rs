@@ -17,7 +17,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{Array, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use chrono::{Duration, NaiveDate};
 use datafusion::datasource::MemTable;
@@ -235,9 +235,10 @@ impl Scanner {
 
     /// The last day with any series value.
     pub async fn last_day(&self) -> Result<Option<i64>, DetectError> {
-        let b = self.run("last-day".into(), format!("SELECT {} FROM series s", DAY.replace("s.bucket_start", "MAX(s.bucket_start)"))).await?;
-        let v = b.first().map(|b| b.column(0).as_any().downcast_ref::<Int64Array>().expect("a day number").clone());
-        Ok(v.filter(|a| !a.is_empty() && !a.is_null(0)).map(|a| a.value(0)))
+        // The maximum of the column itself, which a Parquet reader answers from statistics; the day number is taken here.
+        let b = self.run("last-day".into(), "SELECT MAX(s.bucket_start) AS last FROM series s".into()).await?;
+        let v = b.first().map(|b| b.column(0).as_any().downcast_ref::<TimestampMicrosecondArray>().expect("a timestamp").clone());
+        Ok(v.filter(|a| !a.is_empty() && !a.is_null(0)).map(|a| a.value(0).div_euclid(DAY_MICROS)))
     }
 
     /// The registry in use.
