@@ -269,12 +269,12 @@ pub async fn surges(scanner: &Scanner, days: Option<(i64, i64)>) -> Result<Vec<(
     };
     // Per signal, by account: (first day, used) before the window.
     let mut earlier: Vec<HashMap<&str, (i64, bool)>> = vec![HashMap::new(); SIGNALS.len()];
-    for ((account, signal), &(first, used)) in &before {
+    for (account, signal, first, used) in &before {
         if let Some(k) = names.iter().position(|n| n == signal) {
-            earlier[k].insert(account.as_str(), (first, used));
+            earlier[k].insert(account.as_str(), (*first, *used));
         }
         if let Some(t) = tenure.get_mut(account.as_str()) {
-            *t = (*t).min(first);
+            *t = (*t).min(*first);
         }
     }
     let first_of = |k: usize, a: &Daily| earlier[k].get(a.account_id.as_str()).map_or(a.points[0].0, |b| b.0);

@@ -4,15 +4,15 @@
 //! the conditions of a policy are joined on `(account_id, day)`. Days are integers (days since 1970-01-01) so the
 //! windows are standard `RANGE BETWEEN n PRECEDING AND m PRECEDING` frames, which any SQL engine runs. One query
 //! answers every day at once for an evaluation. A scan of one day reads only the days its windows reach back over
-//! and, unless a condition is monotonic, computes each window as a conditional aggregate per account instead. A missing approval and a
-//! recent event are part of the query too (`NOT EXISTS` over `approvals`, `EXISTS` over `events`), so the query
-//! states the whole policy and another engine given the same tables returns the same hits.
+//! and, unless a condition is monotonic, computes each window as a conditional aggregate per account instead. A
+//! missing approval and a recent event are part of the query too (`NOT EXISTS` over `approvals`, `EXISTS` over
+//! `events`), so the query states the whole policy and another engine given the same tables returns the same hits.
 //!
 //! The series is either held in memory (as `oversight signals` builds it from the lake) or read from a Parquet file
 //! with DataFusion's streaming execution, filters pushed into the scan. Every statement states its signals and days
 //! on the columns themselves (`s.signal IN (…)`, `s.bucket_start >= TIMESTAMP …`), and the series is laid out by
-//! signal and day, so a reader skips the row groups and pages a statement does not need. Every statement the scanner runs is
-//! recorded, in order, so that the same SQL can be replayed elsewhere (`oversight scan --emit-sql`).
+//! signal and day, so a reader skips the row groups and pages a statement does not need. Every statement the
+//! scanner runs is recorded, in order, so that the same SQL can be replayed elsewhere (`oversight scan --emit-sql`).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -96,12 +96,21 @@ const DAY_MICROS: i64 = 86_400_000_000;
 /// Series rows of days `from..=to`, as a condition on `s.bucket_start` itself rather than on its day number: engines
 /// prune Parquet row groups and pages by a column's statistics, never by an expression over it.
 fn days_between(from: i64, to: i64) -> String {
-    let at = |day: i64| format!("TIMESTAMP '{} 00:00:00+00:00'", date(day));
-    format!("s.bucket_start >= {} AND s.bucket_start < {}", at(from), at(to + 1))
+    format!("s.bucket_start >= {} AND s.bucket_start < {}", start_of(from), start_of(to + 1))
+}
+
+/// The first instant of a day, as a SQL timestamp literal in UTC.
+fn start_of(day: i64) -> String {
+    format!("TIMESTAMP '{} 00:00:00+00:00'", date(day))
 }
 
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Strings as a quoted SQL list, for `IN (…)`.
+fn quoted<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    items.into_iter().map(quote).collect::<Vec<_>>().join(", ")
 }
 
 fn table(fields: Vec<Field>, columns: Vec<Arc<dyn Array>>) -> Result<RecordBatch, DetectError> {
@@ -259,7 +268,7 @@ impl Scanner {
         let mut names: Vec<&str> = p.conditions.iter().map(|c| c.signal.get_ref().as_str()).collect();
         names.sort_unstable();
         names.dedup();
-        let signals = format!("s.signal IN ({})", names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", "));
+        let signals = format!("s.signal IN ({})", quoted(names));
         // A scan answers a few days: the windows then need only the days they look back over, and reading only those
         // is what makes a daily scan cost days, not the whole history (the frames see exactly the same rows).
         let account = match days {
@@ -327,7 +336,7 @@ impl Scanner {
         }
         let sectors = p.sectors.get_ref();
         if !sectors.iter().any(|s| s == "any") {
-            filters.push(format!("c0.sector IN ({})", sectors.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ")));
+            filters.push(format!("c0.sector IN ({})", quoted(sectors.iter().map(String::as_str))));
         }
         if let Some((a, b)) = days {
             filters.push(format!("c0.day BETWEEN {a} AND {b}"));
@@ -375,13 +384,12 @@ impl Scanner {
     /// value), so the sums do not depend on the order the engine returns rows in. A grouping and a sort in the query
     /// would cost more than the selection itself, for results that have about one row per group.
     pub async fn daily(&self, signals: &[&str], sectors: &[&str], days: Option<(i64, i64)>) -> Result<Vec<Vec<Daily>>, DetectError> {
-        let list = |v: &[&str]| v.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ");
-        let since = days.map(|(from, to)| format!(" AND {}", days_between(from, to))).unwrap_or_default();
+        let within = days.map(|(from, to)| format!(" AND {}", days_between(from, to))).unwrap_or_default();
         let sql = format!(
             "SELECT s.sub_account_id AS account_id, COALESCE(t.sector, 'unknown') AS sector, s.signal, {DAY} AS day, s.value \
-             FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id WHERE s.signal IN ({}){since} AND COALESCE(t.sector, 'unknown') IN ({})",
-            list(signals),
-            list(sectors)
+             FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id WHERE s.signal IN ({}){within} AND COALESCE(t.sector, 'unknown') IN ({})",
+            quoted(signals.iter().copied()),
+            quoted(sectors.iter().copied())
         );
         let batches = self.run("daily".into(), sql).await?;
         // (signal, account, day, value, sector), sorted: each account's points in order, and a day's rows summed
@@ -413,19 +421,19 @@ impl Scanner {
     }
 
     /// What `accounts` had of `signals` before day `until`: for each (account, signal) with rows there, its first day
-    /// and whether some day there sums above zero. What a scan of a few days needs from the history it does not read.
-    pub async fn before(&self, accounts: &[&str], signals: &[&str], until: i64) -> Result<std::collections::HashMap<(String, String), (i64, bool)>, DetectError> {
-        let mut out = std::collections::HashMap::new();
+    /// and whether some day there sums above zero, as `(account, signal, first day, used)`. What a scan of a few days
+    /// needs from the history it does not read.
+    pub async fn before(&self, accounts: &[&str], signals: &[&str], until: i64) -> Result<Vec<(String, String, i64, bool)>, DetectError> {
+        let mut out = Vec::new();
         if accounts.is_empty() || signals.is_empty() {
             return Ok(out);
         }
-        let list = |v: &[&str]| v.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ");
         let sql = format!(
             "SELECT account_id, signal, MIN(day) AS first, MAX(v) AS most FROM (SELECT s.sub_account_id AS account_id, s.signal, {DAY} AS day, SUM(s.value) AS v \
-             FROM series s WHERE s.sub_account_id IN ({}) AND s.signal IN ({}) AND s.bucket_start < TIMESTAMP '{} 00:00:00+00:00' GROUP BY 1, 2, 3) d GROUP BY 1, 2",
-            list(accounts),
-            list(signals),
-            date(until)
+             FROM series s WHERE s.sub_account_id IN ({}) AND s.signal IN ({}) AND s.bucket_start < {} GROUP BY 1, 2, 3) d GROUP BY 1, 2",
+            quoted(accounts.iter().copied()),
+            quoted(signals.iter().copied()),
+            start_of(until)
         );
         for b in &self.run("before".into(), sql).await? {
             let ids = b.column(0).as_any().downcast_ref::<StringArray>().expect("account_id is text");
@@ -433,7 +441,7 @@ impl Scanner {
             let first = b.column(2).as_any().downcast_ref::<Int64Array>().expect("day is an integer");
             let most = b.column(3).as_any().downcast_ref::<Float64Array>().expect("value is a double");
             for r in 0..b.num_rows() {
-                out.insert((ids.value(r).to_string(), signal.value(r).to_string()), (first.value(r), most.value(r) > 0.0));
+                out.push((ids.value(r).to_string(), signal.value(r).to_string(), first.value(r), most.value(r) > 0.0));
             }
         }
         Ok(out)
@@ -456,7 +464,7 @@ impl Scanner {
             Scope::Parent => "COALESCE(t.parent_id, s.billing_account_id)",
         };
         let accounts: std::collections::BTreeSet<&str> = requests.iter().map(|r| r.0.as_str()).collect();
-        let list = accounts.iter().map(|a| quote(a)).collect::<Vec<_>>().join(", ");
+        let list = quoted(accounts);
         let sql = format!(
             "SELECT {who} AS account_id, {DAY} AS day, SUM(s.value) AS v FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id \
              WHERE {who} IN ({list}) AND s.signal = {} AND {} GROUP BY 1, 2 ORDER BY 1, 2",
