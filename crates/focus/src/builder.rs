@@ -40,6 +40,10 @@ fn scale(kind: Kind) -> i8 {
 enum Cell {
     Null,
     Text(usize),
+    /// A FOCUS enumerated value written in another case, in its FOCUS spelling.
+    Canonical(&'static str),
+    /// A JSON cell rewritten into the object it means.
+    Json(String),
     Time(i64),
     Dec(i128),
 }
@@ -55,9 +59,9 @@ impl ColBuilder {
         match kind {
             Kind::Text | Kind::Json => ColBuilder::Text(StringBuilder::with_capacity(rows, bytes)),
             Kind::DateTime => ColBuilder::Time(TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("+00:00")),
-            Kind::Decimal | Kind::Quantity => ColBuilder::Dec(
-                Decimal128Builder::with_capacity(rows).with_precision_and_scale(DECIMAL_PRECISION, scale(kind)).expect("valid decimal type"),
-            ),
+            Kind::Decimal | Kind::Quantity => {
+                ColBuilder::Dec(Decimal128Builder::with_capacity(rows).with_precision_and_scale(DECIMAL_PRECISION, scale(kind)).expect("valid decimal type"))
+            }
         }
     }
 
@@ -115,10 +119,7 @@ impl Builder {
         }
         // Sorted by name, as serde_json's default map writes its keys.
         extensions.sort();
-        let extensions = extensions
-            .into_iter()
-            .map(|(name, at)| Extension { at, key: serde_json::to_string(&name).expect("strings serialise") })
-            .collect();
+        let extensions = extensions.into_iter().map(|(name, at)| Extension { at, key: serde_json::to_string(&name).expect("strings serialise") }).collect();
         let cols = COLUMNS.iter().zip(&known_at).map(|(c, at)| at.map(|_| ColBuilder::new(c.kind, 0, 0))).collect();
         let at = |name| schema::column(name).expect("known column").0;
         Builder {
@@ -154,10 +155,18 @@ impl Builder {
                 Some(raw) if value::is_null(raw) => Cell::Null,
                 Some(raw) => {
                     let r = match c.kind {
-                        Kind::Text => Ok(Cell::Text(k)),
-                        Kind::Json => value::check_json_object(raw).map(|()| Cell::Text(k)),
+                        Kind::Text => Ok(schema::canonical_value(c.name, raw).map_or(Cell::Text(k), Cell::Canonical)),
+                        Kind::Json => value::check_json_object(raw).map(|object| object.map_or(Cell::Text(k), Cell::Json)),
                         Kind::DateTime => value::parse_datetime(raw).map(Cell::Time),
-                        Kind::Decimal | Kind::Quantity => value::parse_decimal(raw, scale(c.kind)).map(Cell::Dec),
+                        Kind::Decimal | Kind::Quantity => value::parse_decimal(raw, scale(c.kind)).map(Cell::Dec).map_err(|reason| {
+                            // A number the lake's decimal cannot hold names its meter, so the catalog can say what
+                            // it measures.
+                            if raw.trim().parse::<f64>().is_ok_and(f64::is_finite) {
+                                format!("out of the lake's range, Decimal128({DECIMAL_PRECISION},{}) (meter: {})", scale(c.kind), self.meter(&cell))
+                            } else {
+                                reason
+                            }
+                        }),
                     };
                     r.unwrap_or_else(|reason| {
                         out.push(self.bad(row, line, k, raw, reason));
@@ -182,9 +191,13 @@ impl Builder {
             return false;
         }
         for (k, parsed) in self.cells.iter().enumerate() {
-            let Some(col) = &mut self.cols[k] else { continue };
+            let Some(col) = &mut self.cols[k] else {
+                continue;
+            };
             match (col, parsed) {
                 (ColBuilder::Text(b), Cell::Text(k)) => b.append_value(self.known_at[*k].and_then(&cell).unwrap_or_default()),
+                (ColBuilder::Text(b), Cell::Canonical(v)) => b.append_value(v),
+                (ColBuilder::Text(b), Cell::Json(v)) => b.append_value(v),
                 (ColBuilder::Time(b), Cell::Time(t)) => b.append_value(*t),
                 (ColBuilder::Dec(b), Cell::Dec(d)) => b.append_value(*d),
                 (ColBuilder::Text(b), _) => b.append_null(),
@@ -211,6 +224,13 @@ impl Builder {
         self.rows.append_value(row);
         self.len += 1;
         true
+    }
+
+    /// The row's meter as a person reads it: service, SKU meter or id, and unit.
+    fn meter<'a>(&self, cell: &impl Fn(usize) -> Option<&'a str>) -> String {
+        let get = |name: &str| schema::column(name).and_then(|(k, _)| self.known_at[k]).and_then(cell).filter(|v| !value::is_null(v));
+        let sku = get("SkuMeter").or_else(|| get("x_SkuMeterName")).or_else(|| get("x_UsageType")).or_else(|| get("SkuId"));
+        [get("ServiceName"), sku, get("ConsumedUnit").or_else(|| get("PricingUnit"))].into_iter().flatten().collect::<Vec<_>>().join(" / ")
     }
 
     fn bad(&self, row: u64, line: u64, k: usize, raw: &str, reason: String) -> Quarantined {

@@ -8,6 +8,7 @@
 
 mod builder;
 mod error;
+mod parquet_text;
 mod read;
 pub mod schema;
 pub mod value;

@@ -62,7 +62,7 @@ pub struct FocusReader {
 
 enum Source {
     Csv { rdr: csv::Reader<Box<dyn Read + Send>>, record: csv::ByteRecord, row: u64 },
-    Parquet { rdr: ParquetRecordBatchReader, row: u64, pending: Option<(RecordBatch, usize)>, kinds: Vec<Option<Kind>> },
+    Parquet { rdr: ParquetRecordBatchReader, row: u64, pending: Option<(crate::parquet_text::Text, usize)>, kinds: Vec<Option<Kind>> },
 }
 
 /// Tell a file's format from its first bytes.
@@ -158,16 +158,22 @@ fn broken(file: &str, row: u64, line: u64, e: &csv::Error) -> FocusError {
     FocusError::Broken { file: file.to_string(), row, line, reason }
 }
 
-/// Parquet columns are read through their text form, so only types whose text form is the FOCUS value pass.
+/// Whether a Parquet column's type can hold a FOCUS column's values. Every column is read through its text form
+/// ([`crate::parquet_text`]), so what matters is what the type means: text of any encoding, numbers of any width,
+/// timestamps of any unit and zone, dates, and for JSON columns the nested types that are JSON objects (maps,
+/// structs, key-value lists). A type that cannot mean the column's value refuses the file with a located error.
 fn check_parquet_type(file: &str, column: &str, dt: &DataType, kind: Option<Kind>) -> Result<(), FocusError> {
     use DataType::*;
-    let text = matches!(dt, Utf8 | LargeUtf8 | Utf8View | Null) || matches!(dt, Dictionary(_, v) if matches!(**v, Utf8 | LargeUtf8));
-    let numeric = dt.is_numeric();
+    let dt = match dt {
+        Dictionary(_, v) => v.as_ref(),
+        other => other,
+    };
+    let text = matches!(dt, Utf8 | LargeUtf8 | Utf8View | Binary | LargeBinary | BinaryView | Null);
     let (ok, expected) = match kind {
-        None => (text || numeric || matches!(dt, Boolean | Timestamp(..) | Date32 | Date64), "a scalar"),
-        Some(Kind::Text) => (text || dt.is_integer(), "text"),
-        Some(Kind::Json) => (text, "JSON text"),
-        Some(Kind::Decimal | Kind::Quantity) => (text || numeric, "a number"),
+        None => (true, "any type"),
+        Some(Kind::Text) => (text || dt.is_numeric() || matches!(dt, Boolean | Timestamp(..) | Date32 | Date64), "text or a scalar"),
+        Some(Kind::Json) => (text || crate::parquet_text::is_json(dt), "JSON text, a map, a struct or a key-value list"),
+        Some(Kind::Decimal | Kind::Quantity) => (text || dt.is_numeric(), "a number"),
         Some(Kind::DateTime) => (text || matches!(dt, Timestamp(..) | Date32 | Date64), "a timestamp"),
     };
     if ok { Ok(()) } else { Err(FocusError::WrongType { file: file.into(), column: column.into(), found: dt.to_string(), expected }) }
@@ -201,7 +207,9 @@ impl FocusReader {
                             break;
                         }
                         Ok(true) => {}
-                        Err(e) => return Err(broken(&self.name, *row, record.position().map_or(0, |p| p.line()), &e)),
+                        Err(e) => {
+                            return Err(broken(&self.name, *row, record.position().map_or(0, |p| p.line()), &e));
+                        }
                     }
                     *row += 1;
                     let line = record.position().map_or(0, |p| p.line());
@@ -252,18 +260,37 @@ impl FocusReader {
                             Some(Err(e)) => {
                                 return Err(FocusError::Parquet { file: self.name.clone(), reason: format!("after row {row}: {e}") });
                             }
-                            Some(Ok(b)) => *pending = Some((as_text(&b, kinds).map_err(|e| FocusError::Parquet { file: self.name.clone(), reason: e.to_string() })?, 0)),
+                            Some(Ok(b)) => {
+                                let text = crate::parquet_text::as_text(&b, kinds)
+                                    .map_err(|e| FocusError::Parquet { file: self.name.clone(), reason: format!("after row {row}: {e}") })?;
+                                *pending = Some((text, 0));
+                            }
                         }
                     }
-                    let (b, at) = pending.as_mut().expect("filled above");
+                    let (text, at) = pending.as_mut().expect("filled above");
+                    let b = &text.batch;
                     let cols: Vec<&StringArray> = b.columns().iter().map(|c| c.as_any().downcast_ref::<StringArray>().expect("cast to text")).collect();
                     while *at < b.num_rows() && self.builder.len() < self.batch_rows {
                         *row += 1;
                         let r = *at;
+                        *at += 1;
+                        let unreadable = text.bad_cells(r).map(|c| Quarantined {
+                            file: self.name.clone(),
+                            row: *row,
+                            line: 0,
+                            column: self.header[c.col].clone(),
+                            raw: c.raw.clone(),
+                            reason: c.reason.clone(),
+                        });
+                        let before = quarantined.len();
+                        quarantined.extend(unreadable);
+                        if quarantined.len() > before {
+                            refused += 1;
+                            continue;
+                        }
                         if !self.builder.push(*row, 0, |i| cols.get(i).and_then(|c| (!c.is_null(r)).then(|| c.value(r))), &mut quarantined) {
                             refused += 1;
                         }
-                        *at += 1;
                     }
                     if *at >= b.num_rows() {
                         *pending = None;
@@ -276,25 +303,4 @@ impl FocusReader {
         }
         Ok(Some(Batch { data: self.builder.finish(), quarantined, rows_quarantined: refused }))
     }
-}
-
-/// Every column of a Parquet batch as text; datetimes in RFC 3339 with a zone so the text parser reads them exactly.
-fn as_text(b: &RecordBatch, kinds: &[Option<Kind>]) -> Result<RecordBatch, arrow::error::ArrowError> {
-    use arrow::compute::cast;
-    use std::sync::Arc;
-    let mut cols = Vec::with_capacity(b.num_columns());
-    let mut fields = Vec::with_capacity(b.num_columns());
-    for ((c, f), kind) in b.columns().iter().zip(b.schema().fields()).zip(kinds) {
-        let c = match (c.data_type(), kind) {
-            // Zone-less timestamps are UTC, as in CSV.
-            (DataType::Timestamp(u, None), _) => cast(c, &DataType::Timestamp(*u, Some("+00:00".into())))?,
-            (DataType::Date32 | DataType::Date64, Some(Kind::DateTime)) => {
-                cast(c, &DataType::Timestamp(arrow::datatypes::TimeUnit::Second, Some("+00:00".into())))?
-            }
-            _ => c.clone(),
-        };
-        cols.push(cast(&c, &DataType::Utf8)?);
-        fields.push(arrow::datatypes::Field::new(f.name(), DataType::Utf8, true));
-    }
-    RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), cols)
 }

@@ -13,10 +13,11 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 pub const DECIMAL_PRECISION: u8 = 38;
 /// Scale of lake costs and prices: 18 places hold the toolkit's 17-place costs exactly.
 pub const DECIMAL_SCALE: i8 = 18;
-/// Scale of lake quantities: 15 places, the most the shared samples write (`ConsumedQuantity`), which leaves 23
-/// integer digits. At 18 places the 20 left overflowed on a Google bucket holding more than 1.16 PB for a day, in
-/// byte-seconds; 23 hold 1,157 PB-days.
-pub const QUANTITY_SCALE: i8 = 15;
+/// Scale of lake quantities: 9 places, BigQuery's `NUMERIC` (Google writes quantities as `DECIMAL(38,9)`), which
+/// leaves 29 integer digits. The largest quantity in the public record, 8,000 TB kept for a year on one row in
+/// byte-seconds, is 2.5e23; a row per day is 6.9e20. Scale 15 (23 integer digits) held the day but not the year,
+/// and scale 18 not even 1.2 PB for a day. What is cut is below a billionth of a unit per row.
+pub const QUANTITY_SCALE: i8 = 9;
 
 /// The lake type of a known FOCUS column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +28,7 @@ pub enum Kind {
     DateTime,
     /// A cost or a price, stored as `Decimal128(38, 18)`.
     Decimal,
-    /// A quantity, stored as `Decimal128(38, 15)`.
+    /// A quantity, stored as `Decimal128(38, 9)`.
     Quantity,
     /// A JSON object, validated and kept as text.
     Json,
@@ -107,7 +108,8 @@ pub static COLUMNS: &[Column] = &[
     Column { name: "ResourceId", kind: Text, aliases: &["ResourceID"], required: false, non_null: false },
     col("ResourceName", Text),
     col("ResourceType", Text),
-    col("RegionId", Text),
+    // OCI's FOCUS reports write 1.0-preview names: `Region` (an id such as `us-ashburn-1`), `UsageQuantity`, `UsageUnit`.
+    Column { name: "RegionId", kind: Text, aliases: &["Region"], required: false, non_null: false },
     col("RegionName", Text),
     col("AvailabilityZone", Text),
     col("SkuId", Text),
@@ -118,8 +120,8 @@ pub static COLUMNS: &[Column] = &[
     col("PricingCurrency", Text),
     col("PricingQuantity", Quantity),
     col("PricingUnit", Text),
-    col("ConsumedQuantity", Quantity),
-    col("ConsumedUnit", Text),
+    Column { name: "ConsumedQuantity", kind: Quantity, aliases: &["UsageQuantity"], required: false, non_null: false },
+    Column { name: "ConsumedUnit", kind: Text, aliases: &["UsageUnit"], required: false, non_null: false },
     col("CommitmentDiscountCategory", Text),
     col("CommitmentDiscountId", Text),
     col("CommitmentDiscountName", Text),
@@ -160,8 +162,7 @@ pub fn column(name: &str) -> Option<(usize, &'static Column)> {
 /// The lake schema: the known columns, `x_extensions`, then the provenance columns.
 pub fn lake_schema() -> SchemaRef {
     static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-        let mut fields: Vec<Field> =
-            COLUMNS.iter().map(|c| Field::new(c.name, c.kind.data_type(), !c.non_null)).collect();
+        let mut fields: Vec<Field> = COLUMNS.iter().map(|c| Field::new(c.name, c.kind.data_type(), !c.non_null)).collect();
         fields.push(Field::new(EXTENSIONS, DataType::Utf8, true));
         fields.push(Field::new(DELIVERY, DataType::Utf8, false));
         fields.push(Field::new(FILE, DataType::Utf8, false));
@@ -187,13 +188,23 @@ pub fn detect_version(header: &[&str]) -> &'static str {
     }
 }
 
+/// FOCUS's spelling of an enumerated value written in another case, such as Google's FOCUS view, which writes
+/// `ChargeCategory` as `usage` and `ChargeClass` as `correction`. `None` when the value is already FOCUS's, or is
+/// not one of its values (kept as written).
+pub fn canonical_value(column: &str, raw: &str) -> Option<&'static str> {
+    let allowed: &[&'static str] = match column {
+        "ChargeCategory" => &["Usage", "Purchase", "Tax", "Credit", "Adjustment"],
+        "ChargeClass" => &["Correction"],
+        "ChargeFrequency" => &["One-Time", "Recurring", "Usage-Based"],
+        "PricingCategory" => &["Standard", "Dynamic", "Committed", "Other"],
+        _ => return None,
+    };
+    allowed.iter().find(|v| v.eq_ignore_ascii_case(raw) && **v != raw).copied()
+}
+
 /// The required columns a header lacks (an alias counts as present).
 pub fn missing_required(header: &[&str]) -> Vec<&'static str> {
-    COLUMNS
-        .iter()
-        .filter(|c| c.required && !header.iter().any(|h| *h == c.name || c.aliases.contains(h)))
-        .map(|c| c.name)
-        .collect()
+    COLUMNS.iter().filter(|c| c.required && !header.iter().any(|h| *h == c.name || c.aliases.contains(h))).map(|c| c.name).collect()
 }
 
 #[cfg(test)]
@@ -213,6 +224,15 @@ mod tests {
         assert_eq!(detect_version(&["SkuMeter"]), "1.1");
         assert_eq!(detect_version(&["SkuMeter", "InvoiceId"]), "1.2");
         assert_eq!(detect_version(&["ServiceProviderName"]), "1.3");
+    }
+
+    #[test]
+    fn enumerated_values_take_focus_spelling() {
+        assert_eq!(canonical_value("ChargeCategory", "usage"), Some("Usage"));
+        assert_eq!(canonical_value("ChargeCategory", "Usage"), None);
+        assert_eq!(canonical_value("ChargeCategory", "error"), None);
+        assert_eq!(canonical_value("ChargeClass", "correction"), Some("Correction"));
+        assert_eq!(canonical_value("ServiceName", "usage"), None);
     }
 
     #[test]

@@ -82,7 +82,8 @@ fn us_style_dates_are_quarantined_row_by_row_never_guessed() {
 }
 
 const HEAD: &str = "BillingAccountId,BillingPeriodStart,BillingPeriodEnd,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,BillingCurrency,BilledCost,EffectiveCost,ProviderName,ServiceName,ConsumedQuantity,x_UsageType\n";
-const ROW: &str = "0123,2025-01-01T00:00:00Z,2025-02-01T00:00:00Z,2025-01-05T00:00:00Z,2025-01-06T00:00:00Z,Usage,USD,1.5,1.5,AWS,Amazon S3,10,USE1-TimedStorage-ByteHrs\n";
+const ROW: &str =
+    "0123,2025-01-01T00:00:00Z,2025-02-01T00:00:00Z,2025-01-05T00:00:00Z,2025-01-06T00:00:00Z,Usage,USD,1.5,1.5,AWS,Amazon S3,10,USE1-TimedStorage-ByteHrs\n";
 
 #[test]
 fn bad_cells_quarantine_their_row_with_file_row_line_and_column() {
@@ -96,13 +97,14 @@ fn bad_cells_quarantine_their_row_with_file_row_line_and_column() {
 }
 
 /// Google bills bucket storage in byte-seconds: 2.5 PB held for a day is 2.16e20, more than the 20 integer digits
-/// a scale-18 decimal leaves. It was quarantined; quantities now have 23.
+/// a scale-18 decimal leaves, and 8,000 TB kept for a year on one row is 2.5e23, more than scale 15's 23. Both were
+/// quarantined or overflowed; quantities now have 29 integer digits, BigQuery's NUMERIC.
 #[test]
 fn a_google_bucket_of_petabytes_for_a_day_reads_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let head = HEAD.replace(",x_UsageType", ",ConsumedUnit,PricingQuantity");
     let row = "0123,2025-01-01T00:00:00Z,2025-02-01T00:00:00Z,2025-01-05T00:00:00Z,2025-01-06T00:00:00Z,Usage,USD,1180.5,1180.5,\
-        Google Cloud,Cloud Storage,216000000000000000000.000000000000001,byte-seconds,216000000000000000000\n";
+        Google Cloud,Cloud Storage,252288000000000000000000.000000001,byte-seconds,216000000000000000000\n";
     let t = read_all(&write(dir.path(), "gcp.csv", format!("{head}{row}").as_bytes())).unwrap();
     assert!(t.quarantined.is_empty(), "{:?}", t.quarantined);
     let opts = ReadOptions { name: "gcp.csv".into(), delivery: "d".into(), batch_rows: 10 };
@@ -110,7 +112,7 @@ fn a_google_bucket_of_petabytes_for_a_day_reads_exactly() {
     let q = b.column_by_name("ConsumedQuantity").unwrap();
     assert_eq!(q.data_type(), &arrow::datatypes::DataType::Decimal128(38, focus::schema::QUANTITY_SCALE));
     let q = q.as_any().downcast_ref::<arrow::array::Decimal128Array>().unwrap();
-    assert_eq!(q.value_as_string(0), "216000000000000000000.000000000000001");
+    assert_eq!(q.value_as_string(0), "252288000000000000000000.000000001");
 }
 
 #[test]
@@ -140,10 +142,33 @@ fn parquet_with_wrong_types_is_rejected_naming_the_column() {
     use arrow::array::{BooleanArray, StringArray};
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
-    let names = ["BillingAccountId", "BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory",
-        "BillingCurrency", "BilledCost", "EffectiveCost", "ProviderName", "ServiceName"];
-    let fields: Vec<_> = names.iter().map(|n| arrow::datatypes::Field::new(*n, if *n == "ChargePeriodStart" { arrow::datatypes::DataType::Boolean } else { arrow::datatypes::DataType::Utf8 }, true)).collect();
-    let cols: Vec<arrow::array::ArrayRef> = names.iter().map(|n| if *n == "ChargePeriodStart" { Arc::new(BooleanArray::from(vec![true])) as _ } else { Arc::new(StringArray::from(vec!["x"])) as _ }).collect();
+    let names = [
+        "BillingAccountId",
+        "BillingPeriodStart",
+        "BillingPeriodEnd",
+        "ChargePeriodStart",
+        "ChargePeriodEnd",
+        "ChargeCategory",
+        "BillingCurrency",
+        "BilledCost",
+        "EffectiveCost",
+        "ProviderName",
+        "ServiceName",
+    ];
+    let fields: Vec<_> = names
+        .iter()
+        .map(|n| {
+            arrow::datatypes::Field::new(
+                *n,
+                if *n == "ChargePeriodStart" { arrow::datatypes::DataType::Boolean } else { arrow::datatypes::DataType::Utf8 },
+                true,
+            )
+        })
+        .collect();
+    let cols: Vec<arrow::array::ArrayRef> = names
+        .iter()
+        .map(|n| if *n == "ChargePeriodStart" { Arc::new(BooleanArray::from(vec![true])) as _ } else { Arc::new(StringArray::from(vec!["x"])) as _ })
+        .collect();
     let batch = arrow::record_batch::RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), cols).unwrap();
     let pq = dir.path().join("w.parquet");
     let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&pq).unwrap(), batch.schema(), None).unwrap();

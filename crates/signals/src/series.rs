@@ -14,8 +14,8 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use futures::{StreamExt, TryStreamExt};
 
-use crate::key::{KEY_COLUMNS, MeterKey};
 use crate::SignalsError;
+use crate::key::{KEY_COLUMNS, MeterKey};
 
 /// Which quantity of a row a signal is measured from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,7 +178,11 @@ pub struct SeriesStream {
 
 /// Build the series of every mapped meter into memory. Returns the series batches (sorted) and the keys that mapped
 /// nowhere. Use [`series_stream`] when the series may be large.
-pub async fn build_series(ctx: &SessionContext, mapper: &dyn MeterMapper, granularity: Granularity) -> Result<(Vec<RecordBatch>, Vec<crate::MeterStats>), SignalsError> {
+pub async fn build_series(
+    ctx: &SessionContext,
+    mapper: &dyn MeterMapper,
+    granularity: Granularity,
+) -> Result<(Vec<RecordBatch>, Vec<crate::MeterStats>), SignalsError> {
     let s = series_stream(ctx, mapper, granularity).await?;
     Ok((s.points.try_collect().await?, s.unmapped))
 }
@@ -198,6 +202,8 @@ pub async fn series_stream(ctx: &SessionContext, mapper: &dyn MeterMapper, granu
     let _ = ctx.deregister_table("meters")?;
     ctx.register_batch("meters", meters)?;
 
+    // Each branch is cast on its own: a CASE over a Decimal128(38,9) quantity and a Decimal128(38,18) cost would
+    // coerce both to (38,18), which overflows on a quantity past 20 integer digits (a petabyte-day in byte-seconds).
     // `amount` is the quantity in SI units; for gauges (per-month meters) it is unit-hours, so that a bucket's
     // time-weighted average is the bucket's summed amount divided by the bucket's hours. A row's month is the month
     // of its start.
@@ -211,7 +217,8 @@ pub async fn series_stream(ctx: &SessionContext, mapper: &dyn MeterMapper, granu
            CASE WHEN k.tag_publisher THEN coalesce(u.\"PublisherName\", '') ELSE '' END AS publisher, k.gauge, \
            date_trunc('{g}', u.\"ChargePeriodStart\") AS bucket, \
            CASE WHEN {spans} THEN u.\"ChargePeriodStart\" END AS span_start, CASE WHEN {spans} THEN u.\"ChargePeriodEnd\" END AS span_end, \
-           CAST(CASE k.quantity WHEN 'consumed' THEN u.\"ConsumedQuantity\" WHEN 'pricing' THEN u.\"PricingQuantity\" ELSE u.\"EffectiveCost\" END AS DOUBLE) \
+           CASE k.quantity WHEN 'consumed' THEN CAST(u.\"ConsumedQuantity\" AS DOUBLE) WHEN 'pricing' THEN CAST(u.\"PricingQuantity\" AS DOUBLE) \
+             ELSE CAST(u.\"EffectiveCost\" AS DOUBLE) END \
              * k.factor * CASE WHEN NOT k.per_month THEN 1.0 WHEN k.month_days > 0 THEN k.month_days * 24.0 ELSE {month_hours} END AS amount \
          FROM usage u JOIN meters k ON {on} \
          WHERE u.\"ChargeCategory\" = 'Usage' OR (k.quantity = 'cost' AND u.\"ChargeCategory\" = 'Purchase')"
@@ -256,12 +263,7 @@ pub async fn series_stream(ctx: &SessionContext, mapper: &dyn MeterMapper, granu
     let points = points.map(move |b| {
         let _sums = &scratch;
         let b = b?;
-        let cols = b
-            .columns()
-            .iter()
-            .zip(cast_to.fields())
-            .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
-            .collect::<Result<Vec<_>, _>>()?;
+        let cols = b.columns().iter().zip(cast_to.fields()).map(|(c, f)| arrow::compute::cast(c, f.data_type())).collect::<Result<Vec<_>, _>>()?;
         Ok(RecordBatch::try_new(cast_to.clone(), cols)?)
     });
     Ok(SeriesStream { points: Box::pin(RecordBatchStreamAdapter::new(schema, points)), unmapped })
