@@ -14,7 +14,9 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 "$bin" simulate --accounts 50 --days 20 --seed 5 --provider mixed --focus-version 1.0 --format csv --out "$work/s" >/dev/null
-allowed="$(grep -v '^#' "$here/focus-validator-allowlist.txt" | cut -f1)"
+# A rule applies to every cloud, or with a "cloud:" prefix to that cloud's files only (where the real provider's form
+# breaks the spec and the simulator writes that form).
+rules_for() { grep -v '^#' "$here/focus-validator-allowlist.txt" | cut -f1 | sed -n "/^[A-Za-z0-9_]*$/p; s/^$1://p"; }
 # It finds its currency list relative to the working directory: run it from its own site-packages.
 site="$("$venv/bin/python" -c 'import focus_validator, os; print(os.path.dirname(os.path.dirname(focus_validator.__file__)))')"
 fail=0
@@ -27,7 +29,7 @@ for cloud in azure aws gcp; do
     *) echo "FAIL $cloud: the validator did not finish: $last"; fail=$((fail+1)); continue ;;
   esac
   rules="$(echo "$out" | sed -n 's/^\([A-Za-z0-9_]*\) failed:$/\1/p')"
-  bad="$(comm -23 <(echo "$rules" | sort -u | sed '/^$/d') <(echo "$allowed" | sort -u))"
+  bad="$(comm -23 <(echo "$rules" | sort -u | sed '/^$/d') <(rules_for "$cloud" | sort -u))"
   if [ -n "$bad" ]; then
     echo "FAIL $cloud ($file): rules outside the allowlist:"; echo "$bad" | sed 's/^/  /'; echo "$out" | tail -40
     fail=$((fail+1))

@@ -158,7 +158,7 @@ impl<'a> Writer<'a> {
     fn rows(&self, o: usize, ids: &[Ids], month: NaiveDate, span: &Span, invoice: Option<&str>, path: &Path) -> Result<u64, SimError> {
         let org = &self.pop.orgs[o];
         let set = self.meters(org.cloud);
-        let mut sink = Sink::create(path, self.config.format, org.cloud, self.config.focus_version)?;
+        let mut sink = Sink::create(path, self.config.format.for_cloud(org.cloud), org.cloud, self.config.focus_version)?;
         let next = first_of_next(month);
         let month_days = (next - month).num_days() as u32;
         let mut n = 0u64;
@@ -223,7 +223,8 @@ impl<'a> Writer<'a> {
         let mut r = rng(self.config.seed, 0x7a11 + o as u64, (month.year() as u64) * 100 + u64::from(month.month()) * 4 + run);
         let guid = guid(&mut r);
         let end = first_of_next(month) - Duration::days(1);
-        let ext = self.config.format.suffix();
+        let format = self.config.format.for_cloud(org.cloud);
+        let ext = format.suffix();
         let (dir, file, manifest_path) = match org.cloud {
             Cloud::Azure => {
                 let dir = format!("azure/{}/focus-cost/{}-{}/{guid}", org.id, month.format("%Y%m%d"), end.format("%Y%m%d"));
@@ -258,8 +259,8 @@ impl<'a> Writer<'a> {
                 "deliveryConfig": {
                     "partitionData": true,
                     "dataOverwriteBehavior": "CreateNewReport",
-                    "fileFormat": if self.config.format == crate::Format::Parquet { "Parquet" } else { "Csv" },
-                    "compressionMode": match self.config.format { crate::Format::Csv => "None", crate::Format::CsvGz => "Gzip", crate::Format::Parquet => "Snappy" },
+                    "fileFormat": if format == crate::Format::Parquet { "Parquet" } else { "Csv" },
+                    "compressionMode": match format { crate::Format::Csv => "None", crate::Format::Parquet => "Snappy", _ => "Gzip" },
                     "rootFolderPath": "azure"
                 },
                 "runInfo": {
@@ -296,7 +297,7 @@ impl<'a> Writer<'a> {
         let org = &self.pop.orgs[o];
         let dir = format!("gcp/{}/{}", org.id, month.format("%Y-%m"));
         mkdir(&self.root.join(&dir))?;
-        let path = self.root.join(format!("{dir}/focus-extract-{}.{}", at.format("%Y%m%dT%H%M%S"), self.config.format.suffix()));
+        let path = self.root.join(format!("{dir}/focus-extract-{}.{}", at.format("%Y%m%dT%H%M%S"), self.config.format.for_cloud(Cloud::Gcp).suffix()));
         let rows = self.rows(o, ids, month, span, None, &path)?;
         let bytes = std::fs::metadata(&path).map_err(|e| SimError::Io { path: path.display().to_string(), source: e })?.len();
         Ok(Tally { deliveries: 1, files: 1, rows, bytes })

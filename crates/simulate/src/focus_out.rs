@@ -5,10 +5,10 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float64Builder, StringBuilder, TimestampMicrosecondBuilder};
+use arrow::array::{ArrayRef, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 
@@ -129,28 +129,111 @@ use Col::*;
 
 /// FOCUS 1.0's columns, in the order of the FinOps Foundation's sample.
 const V1_0: &[Col] = &[
-    AvailabilityZone, BilledCost, BillingAccountId, BillingAccountName, BillingCurrency, BillingPeriodEnd,
-    BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription, ChargeFrequency, ChargePeriodEnd,
-    ChargePeriodStart, CommitmentDiscountCategory, CommitmentDiscountId, CommitmentDiscountName,
-    CommitmentDiscountStatus, CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
-    ContractedUnitPrice, EffectiveCost, InvoiceIssuerName, ListCost, ListUnitPrice, PricingCategory, PricingQuantity,
-    PricingUnit, ProviderName, PublisherName, RegionId, RegionName, ResourceId, ResourceName, ResourceType,
-    ServiceCategory, ServiceName, SkuId, SkuPriceId, SubAccountId, SubAccountName, Tags,
+    AvailabilityZone,
+    BilledCost,
+    BillingAccountId,
+    BillingAccountName,
+    BillingCurrency,
+    BillingPeriodEnd,
+    BillingPeriodStart,
+    ChargeCategory,
+    ChargeClass,
+    ChargeDescription,
+    ChargeFrequency,
+    ChargePeriodEnd,
+    ChargePeriodStart,
+    CommitmentDiscountCategory,
+    CommitmentDiscountId,
+    CommitmentDiscountName,
+    CommitmentDiscountStatus,
+    CommitmentDiscountType,
+    ConsumedQuantity,
+    ConsumedUnit,
+    ContractedCost,
+    ContractedUnitPrice,
+    EffectiveCost,
+    InvoiceIssuerName,
+    ListCost,
+    ListUnitPrice,
+    PricingCategory,
+    PricingQuantity,
+    PricingUnit,
+    ProviderName,
+    PublisherName,
+    RegionId,
+    RegionName,
+    ResourceId,
+    ResourceName,
+    ResourceType,
+    ServiceCategory,
+    ServiceName,
+    SkuId,
+    SkuPriceId,
+    SubAccountId,
+    SubAccountName,
+    Tags,
 ];
 
 /// FOCUS 1.2's columns: 1.0's, 1.1's additions (capacity reservations, commitment quantity, subcategory, SKU meter and
 /// price details) and 1.2's (account types, invoice id, pricing currency).
 const V1_2: &[Col] = &[
-    AvailabilityZone, BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
-    BillingPeriodEnd, BillingPeriodStart, CapacityReservationId, CapacityReservationStatus, ChargeCategory,
-    ChargeClass, ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
-    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountQuantity, CommitmentDiscountStatus,
-    CommitmentDiscountType, CommitmentDiscountUnit, ConsumedQuantity, ConsumedUnit, ContractedCost,
-    ContractedUnitPrice, EffectiveCost, InvoiceId, InvoiceIssuerName, ListCost, ListUnitPrice, PricingCategory,
-    PricingCurrency, PricingCurrencyContractedUnitPrice, PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice,
-    PricingQuantity, PricingUnit, ProviderName, PublisherName, RegionId, RegionName, ResourceId, ResourceName,
-    ResourceType, ServiceCategory, ServiceName, ServiceSubcategory, SkuId, SkuMeter, SkuPriceDetails, SkuPriceId,
-    SubAccountId, SubAccountName, SubAccountType, Tags,
+    AvailabilityZone,
+    BilledCost,
+    BillingAccountId,
+    BillingAccountName,
+    BillingAccountType,
+    BillingCurrency,
+    BillingPeriodEnd,
+    BillingPeriodStart,
+    CapacityReservationId,
+    CapacityReservationStatus,
+    ChargeCategory,
+    ChargeClass,
+    ChargeDescription,
+    ChargeFrequency,
+    ChargePeriodEnd,
+    ChargePeriodStart,
+    CommitmentDiscountCategory,
+    CommitmentDiscountId,
+    CommitmentDiscountName,
+    CommitmentDiscountQuantity,
+    CommitmentDiscountStatus,
+    CommitmentDiscountType,
+    CommitmentDiscountUnit,
+    ConsumedQuantity,
+    ConsumedUnit,
+    ContractedCost,
+    ContractedUnitPrice,
+    EffectiveCost,
+    InvoiceId,
+    InvoiceIssuerName,
+    ListCost,
+    ListUnitPrice,
+    PricingCategory,
+    PricingCurrency,
+    PricingCurrencyContractedUnitPrice,
+    PricingCurrencyEffectiveCost,
+    PricingCurrencyListUnitPrice,
+    PricingQuantity,
+    PricingUnit,
+    ProviderName,
+    PublisherName,
+    RegionId,
+    RegionName,
+    ResourceId,
+    ResourceName,
+    ResourceType,
+    ServiceCategory,
+    ServiceName,
+    ServiceSubcategory,
+    SkuId,
+    SkuMeter,
+    SkuPriceDetails,
+    SkuPriceId,
+    SubAccountId,
+    SubAccountName,
+    SubAccountType,
+    Tags,
 ];
 
 fn name(c: Col) -> &'static str {
@@ -266,7 +349,8 @@ fn cell<'a>(c: Col, r: &'a Row<'a>) -> Cell<'a> {
         BillingPeriodEnd => Cell::Time(r.billing_end),
         ChargePeriodStart => Cell::Time(r.day),
         ChargePeriodEnd => Cell::Time(r.day.succ_opt().expect("dates stay in range")),
-        ChargeCategory => Cell::Text("Usage"),
+        // Google's FOCUS view writes its charge categories in lower case (corpus/sources/gcp.md §1).
+        ChargeCategory => Cell::Text(if m.cloud == Cloud::Gcp { "usage" } else { "Usage" }),
         ChargeDescription => text(m.charge_description),
         ChargeFrequency => Cell::Text("Usage-Based"),
         ConsumedQuantity => Cell::Num(r.consumed),
@@ -296,9 +380,18 @@ fn cell<'a>(c: Col, r: &'a Row<'a>) -> Cell<'a> {
         XPricingBlockSize => Cell::Num(m.block),
         XPricingUnitDescription => text(m.unit_of_measure),
         XUsageType => text(m.usage_type),
-        AvailabilityZone | CapacityReservationId | CapacityReservationStatus | ChargeClass
-        | CommitmentDiscountCategory | CommitmentDiscountId | CommitmentDiscountName | CommitmentDiscountQuantity
-        | CommitmentDiscountStatus | CommitmentDiscountType | CommitmentDiscountUnit | SkuPriceDetails => Cell::Null,
+        AvailabilityZone
+        | CapacityReservationId
+        | CapacityReservationStatus
+        | ChargeClass
+        | CommitmentDiscountCategory
+        | CommitmentDiscountId
+        | CommitmentDiscountName
+        | CommitmentDiscountQuantity
+        | CommitmentDiscountStatus
+        | CommitmentDiscountType
+        | CommitmentDiscountUnit
+        | SkuPriceDetails => Cell::Null,
     }
 }
 
@@ -320,8 +413,100 @@ pub fn format_number(x: f64, out: &mut String) {
     }
 }
 
-fn timestamp(d: NaiveDate) -> String {
-    format!("{}T00:00:00Z", d.format("%Y-%m-%d"))
+/// How each cloud writes the same values (corpus/README.md and corpus/sources/ cite each form), so that every
+/// simulated world exercises the forms real exports come in.
+#[derive(Debug, Clone, Copy)]
+struct Dialect {
+    cloud: Cloud,
+    version: FocusVersion,
+}
+
+impl Dialect {
+    /// The instant a date column means: midnight UTC, except Google's billing period, which starts at midnight
+    /// Pacific time (its view parses `invoice.month` in America/Los_Angeles).
+    fn instant(self, c: Col, d: NaiveDate) -> NaiveDateTime {
+        let midnight = d.and_hms_opt(0, 0, 0).expect("midnight");
+        match (self.cloud, c) {
+            (Cloud::Gcp, BillingPeriodStart | BillingPeriodEnd) => midnight + chrono::Duration::hours(pacific_offset_hours(d)),
+            _ => midnight,
+        }
+    }
+
+    /// A datetime as the cloud's CSV writes it.
+    fn time_text(self, t: NaiveDateTime, out: &mut String) {
+        use std::fmt::Write as _;
+        let f = match (self.cloud, self.version) {
+            // FocusCost 1.0 has no seconds; 1.0r2 and 1.2 add them.
+            (Cloud::Azure, FocusVersion::V1_0) => "%Y-%m-%dT%H:%MZ",
+            (Cloud::Azure, FocusVersion::V1_2) => "%Y-%m-%dT%H:%M:%SZ",
+            (Cloud::Aws, _) => "%Y-%m-%dT%H:%M:%S.000Z",
+            // BigQuery's text form of a TIMESTAMP.
+            (Cloud::Gcp, _) => "%Y-%m-%d %H:%M:%S UTC",
+        };
+        write!(out, "{}", t.format(f)).expect("writing to a String");
+    }
+
+    /// A number as the cloud's CSV writes it: AWS's Spark writer prints doubles as Java does (E notation outside
+    /// 1e-3 to 1e7); the others write plain decimals.
+    fn number_text(self, x: f64, out: &mut String) {
+        use std::fmt::Write as _;
+        if self.cloud == Cloud::Aws && x != 0.0 && !(1e-3..1e7).contains(&x.abs()) {
+            write!(out, "{x:E}").expect("writing to a String");
+        } else {
+            format_number(x, out);
+        }
+    }
+
+    /// `Tags` as the cloud's CSV writes it: a JSON object, or for Google BigQuery's `TO_JSON_STRING` of the view's
+    /// `ARRAY<STRUCT<key, value, …>>`.
+    fn tags_text(self, tags: &str, out: &mut String) {
+        match self.cloud {
+            Cloud::Gcp => out.push_str(
+                &serde_json::Value::Array(tag_pairs(tags).into_iter().map(|(k, v)| serde_json::json!({"key": k, "value": v, "x_inherited": false})).collect())
+                    .to_string(),
+            ),
+            _ => out.push_str(tags),
+        }
+    }
+
+    /// The Parquet type of a column kind: Azure writes decimals and nanosecond timestamps, AWS doubles, UTC
+    /// millisecond timestamps and maps, Google (BigQuery) `DECIMAL(38,9)`, zone-less microseconds and lists of
+    /// key-value records.
+    fn parquet_type(self, k: Kind, c: Col) -> DataType {
+        match (self.cloud, k) {
+            (Cloud::Azure, Kind::Num) => DataType::Decimal128(38, 18),
+            (Cloud::Gcp, Kind::Num) => DataType::Decimal128(38, 9),
+            (Cloud::Aws, Kind::Num) => DataType::Float64,
+            (Cloud::Azure, Kind::Time) => DataType::Timestamp(TimeUnit::Nanosecond, None),
+            (Cloud::Aws, Kind::Time) => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            (Cloud::Gcp, Kind::Time) => DataType::Timestamp(TimeUnit::Microsecond, None),
+            (Cloud::Aws, Kind::Text) if c == Tags => DataType::Map(Arc::new(Field::new("key_value", DataType::Struct(key_value_fields()), false)), false),
+            (Cloud::Gcp, Kind::Text) if c == Tags => DataType::List(Arc::new(Field::new("item", DataType::Struct(key_value_fields()), true))),
+            (_, Kind::Text) => DataType::Utf8,
+        }
+    }
+}
+
+fn key_value_fields() -> arrow::datatypes::Fields {
+    vec![Field::new("key", DataType::Utf8, false), Field::new("value", DataType::Utf8, true)].into()
+}
+
+/// The pairs of a flat JSON object of strings, in their order.
+fn tag_pairs(tags: &str) -> Vec<(String, String)> {
+    match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(tags) {
+        Ok(m) => m.into_iter().map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_string))).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Hours from midnight in Los Angeles to midnight UTC of the same date: 7 under US daylight time (second Sunday of
+/// March to first Sunday of November, the rule since 2007), else 8.
+fn pacific_offset_hours(d: NaiveDate) -> i64 {
+    let nth_sunday = |month: u32, n: u32| {
+        let first = NaiveDate::from_ymd_opt(d.year(), month, 1).expect("valid date");
+        first + chrono::Duration::days(i64::from((7 - first.weekday().num_days_from_sunday()) % 7 + 7 * (n - 1)))
+    };
+    if d >= nth_sunday(3, 2) && d < nth_sunday(11, 1) { 7 } else { 8 }
 }
 
 /// A file of FOCUS rows being written.
@@ -329,9 +514,18 @@ pub struct Sink(Inner);
 
 enum Inner {
     /// CSV, plain or gzip-compressed.
-    Csv { w: csv::Writer<Box<dyn Write + Send>>, cols: Columns, buf: Vec<String> },
+    Csv { w: csv::Writer<Box<dyn Write + Send>>, cols: Columns, buf: Vec<String>, dialect: Dialect },
     /// Parquet (Snappy), buffered per batch.
-    Parquet { w: ArrowWriter<File>, cols: Columns, schema: SchemaRef, rows: Vec<Vec<Option<String>>>, nums: Vec<Vec<Option<f64>>>, times: Vec<Vec<Option<i64>>>, n: usize },
+    Parquet {
+        w: ArrowWriter<File>,
+        cols: Columns,
+        schema: SchemaRef,
+        rows: Vec<Vec<Option<String>>>,
+        nums: Vec<Vec<Option<f64>>>,
+        times: Vec<Vec<Option<i64>>>,
+        n: usize,
+        dialect: Dialect,
+    },
 }
 
 const PARQUET_BATCH: usize = 8192;
@@ -340,6 +534,7 @@ impl Inner {
     fn create(path: &Path, format: Format, cloud: Cloud, version: FocusVersion) -> Result<Inner, SimError> {
         let io = |e: std::io::Error| SimError::Io { path: path.display().to_string(), source: e };
         let cols = Columns::new(cloud, version);
+        let dialect = Dialect { cloud, version };
         let file = File::create(path).map_err(io)?;
         match format {
             Format::Csv | Format::CsvGz => {
@@ -351,51 +546,42 @@ impl Inner {
                 let mut w = csv::Writer::from_writer(out);
                 w.write_record(cols.names()).map_err(|e| SimError::Csv { path: path.display().to_string(), source: e })?;
                 let n = cols.0.len();
-                Ok(Inner::Csv { w, cols, buf: vec![String::new(); n] })
+                Ok(Inner::Csv { w, cols, buf: vec![String::new(); n], dialect })
             }
-            Format::Parquet => {
-                let fields: Vec<Field> = cols
-                    .0
-                    .iter()
-                    .map(|c| {
-                        let dt = match kind(*c) {
-                            Kind::Text => DataType::Utf8,
-                            Kind::Num => DataType::Float64,
-                            Kind::Time => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-                        };
-                        Field::new(name(*c), dt, true)
-                    })
-                    .collect();
+            Format::Parquet | Format::Native => {
+                let fields: Vec<Field> = cols.0.iter().map(|c| Field::new(name(*c), dialect.parquet_type(kind(*c), *c), true)).collect();
                 let schema: SchemaRef = Arc::new(Schema::new(fields));
                 let props = WriterProperties::builder().set_compression(parquet::basic::Compression::SNAPPY).build();
-                let w = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| SimError::Parquet { path: path.display().to_string(), reason: e.to_string() })?;
+                let w = ArrowWriter::try_new(file, schema.clone(), Some(props))
+                    .map_err(|e| SimError::Parquet { path: path.display().to_string(), reason: e.to_string() })?;
                 let n = cols.0.len();
-                Ok(Inner::Parquet { w, cols, schema, rows: vec![Vec::new(); n], nums: vec![Vec::new(); n], times: vec![Vec::new(); n], n: 0 })
+                Ok(Inner::Parquet { w, cols, schema, rows: vec![Vec::new(); n], nums: vec![Vec::new(); n], times: vec![Vec::new(); n], n: 0, dialect })
             }
         }
     }
 
     fn write(&mut self, r: &Row<'_>, path: &Path) -> Result<(), SimError> {
         match self {
-            Inner::Csv { w, cols, buf } => {
+            Inner::Csv { w, cols, buf, dialect } => {
                 for (i, c) in cols.0.iter().enumerate() {
                     let b = &mut buf[i];
                     b.clear();
                     match cell(*c, r) {
+                        Cell::Text(s) if *c == Tags => dialect.tags_text(s, b),
                         Cell::Text(s) => b.push_str(s),
-                        Cell::Num(x) => format_number(x, b),
-                        Cell::Time(d) => b.push_str(&timestamp(d)),
+                        Cell::Num(x) => dialect.number_text(x, b),
+                        Cell::Time(d) => dialect.time_text(dialect.instant(*c, d), b),
                         Cell::Null => {}
                     }
                 }
                 w.write_record(buf.iter()).map_err(|e| SimError::Csv { path: path.display().to_string(), source: e })
             }
-            Inner::Parquet { cols, rows, nums, times, n, .. } => {
+            Inner::Parquet { cols, rows, nums, times, n, dialect, .. } => {
                 for (i, c) in cols.0.iter().enumerate() {
                     match (kind(*c), cell(*c, r)) {
                         (Kind::Text, Cell::Text(s)) => rows[i].push(Some(s.to_string())),
                         (Kind::Num, Cell::Num(x)) => nums[i].push(Some(x)),
-                        (Kind::Time, Cell::Time(d)) => times[i].push(Some(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros())),
+                        (Kind::Time, Cell::Time(d)) => times[i].push(Some(dialect.instant(*c, d).and_utc().timestamp_micros())),
                         (Kind::Text, _) => rows[i].push(None),
                         (Kind::Num, _) => nums[i].push(None),
                         (Kind::Time, _) => times[i].push(None),
@@ -411,38 +597,29 @@ impl Inner {
     }
 
     fn flush(&mut self, path: &Path) -> Result<(), SimError> {
-        let Inner::Parquet { w, cols, schema, rows, nums, times, n } = self else { return Ok(()) };
+        let Inner::Parquet { w, cols, schema, rows, nums, times, n, dialect } = self else { return Ok(()) };
         *n = 0;
         let arrays: Vec<ArrayRef> = cols
             .0
             .iter()
+            .zip(schema.fields())
             .enumerate()
-            .map(|(i, c)| -> ArrayRef {
-                match kind(*c) {
-                    Kind::Text => {
-                        let mut b = StringBuilder::new();
-                        for v in rows[i].drain(..) {
-                            b.append_option(v);
-                        }
-                        Arc::new(b.finish())
-                    }
+            .map(|(i, (c, f))| -> Result<ArrayRef, arrow::error::ArrowError> {
+                Ok(match kind(*c) {
+                    Kind::Text if *c == Tags && dialect.cloud != Cloud::Azure => tags_array(rows[i].drain(..), f.data_type())?,
+                    Kind::Text => Arc::new(rows[i].drain(..).collect::<arrow::array::StringArray>()),
                     Kind::Num => {
-                        let mut b = Float64Builder::new();
-                        for v in nums[i].drain(..) {
-                            b.append_option(v);
-                        }
-                        Arc::new(b.finish())
+                        let b: ArrayRef = Arc::new(nums[i].drain(..).collect::<arrow::array::Float64Array>());
+                        arrow::compute::cast(&b, f.data_type())?
                     }
                     Kind::Time => {
-                        let mut b = TimestampMicrosecondBuilder::new().with_timezone("UTC");
-                        for v in times[i].drain(..) {
-                            b.append_option(v);
-                        }
-                        Arc::new(b.finish())
+                        let b: ArrayRef = Arc::new(times[i].drain(..).collect::<arrow::array::TimestampMicrosecondArray>());
+                        arrow::compute::cast(&b, f.data_type())?
                     }
-                }
+                })
             })
-            .collect();
+            .collect::<Result<_, _>>()
+            .map_err(|e| SimError::Parquet { path: path.display().to_string(), reason: e.to_string() })?;
         let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| SimError::Parquet { path: path.display().to_string(), reason: e.to_string() })?;
         if batch.num_rows() > 0 {
             w.write(&batch).map_err(|e| SimError::Parquet { path: path.display().to_string(), reason: e.to_string() })?;
@@ -487,6 +664,35 @@ fn finish_boxed(mut w: Box<dyn Write + Send>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `Tags` as a map (AWS) or a list of key-value records (Google).
+fn tags_array(tags: impl Iterator<Item = Option<String>>, dt: &DataType) -> Result<ArrayRef, arrow::error::ArrowError> {
+    use arrow::array::{ListBuilder, MapBuilder, StructBuilder};
+    let pairs: Vec<Option<Vec<(String, String)>>> = tags.map(|t| t.map(|t| tag_pairs(&t))).collect();
+    if matches!(dt, DataType::Map(..)) {
+        let names = arrow::array::MapFieldNames { entry: "key_value".into(), key: "key".into(), value: "value".into() };
+        let mut b = MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new());
+        for p in pairs {
+            for (k, v) in p.iter().flatten() {
+                b.keys().append_value(k);
+                b.values().append_value(v);
+            }
+            b.append(p.is_some())?;
+        }
+        return Ok(Arc::new(b.finish()));
+    }
+    let mut b = ListBuilder::new(StructBuilder::from_fields(key_value_fields(), 0));
+    for p in pairs {
+        for (k, v) in p.iter().flatten() {
+            let s = b.values();
+            s.field_builder::<StringBuilder>(0).expect("key").append_value(k);
+            s.field_builder::<StringBuilder>(1).expect("value").append_value(v);
+            s.append(true);
+        }
+        b.append(p.is_some());
+    }
+    Ok(Arc::new(b.finish()))
+}
+
 #[derive(Clone, Copy)]
 enum Kind {
     Text,
@@ -496,9 +702,19 @@ enum Kind {
 
 fn kind(c: Col) -> Kind {
     match c {
-        BilledCost | ContractedCost | EffectiveCost | ListCost | PricingCurrencyEffectiveCost | ListUnitPrice
-        | ContractedUnitPrice | PricingCurrencyListUnitPrice | PricingCurrencyContractedUnitPrice | ConsumedQuantity
-        | PricingQuantity | CommitmentDiscountQuantity | XPricingBlockSize => Kind::Num,
+        BilledCost
+        | ContractedCost
+        | EffectiveCost
+        | ListCost
+        | PricingCurrencyEffectiveCost
+        | ListUnitPrice
+        | ContractedUnitPrice
+        | PricingCurrencyListUnitPrice
+        | PricingCurrencyContractedUnitPrice
+        | ConsumedQuantity
+        | PricingQuantity
+        | CommitmentDiscountQuantity
+        | XPricingBlockSize => Kind::Num,
         BillingPeriodStart | BillingPeriodEnd | ChargePeriodStart | ChargePeriodEnd => Kind::Time,
         _ => Kind::Text,
     }
@@ -512,6 +728,31 @@ mod tests {
         let mut s = String::new();
         format_number(x, &mut s);
         s
+    }
+
+    #[test]
+    fn each_cloud_writes_its_own_forms() {
+        let d = NaiveDate::from_ymd_opt(2024, 10, 1).unwrap();
+        let text = |cloud, version, c| {
+            let dialect = Dialect { cloud, version };
+            let mut s = String::new();
+            dialect.time_text(dialect.instant(c, d), &mut s);
+            s
+        };
+        assert_eq!(text(Cloud::Azure, FocusVersion::V1_0, ChargePeriodStart), "2024-10-01T00:00Z");
+        assert_eq!(text(Cloud::Azure, FocusVersion::V1_2, ChargePeriodStart), "2024-10-01T00:00:00Z");
+        assert_eq!(text(Cloud::Aws, FocusVersion::V1_2, ChargePeriodStart), "2024-10-01T00:00:00.000Z");
+        assert_eq!(text(Cloud::Gcp, FocusVersion::V1_2, ChargePeriodStart), "2024-10-01 00:00:00 UTC");
+        assert_eq!(text(Cloud::Gcp, FocusVersion::V1_2, BillingPeriodStart), "2024-10-01 07:00:00 UTC");
+        assert_eq!(pacific_offset_hours(NaiveDate::from_ymd_opt(2024, 12, 1).unwrap()), 8);
+        assert_eq!(pacific_offset_hours(NaiveDate::from_ymd_opt(2024, 3, 10).unwrap()), 7);
+        assert_eq!(pacific_offset_hours(NaiveDate::from_ymd_opt(2024, 3, 9).unwrap()), 8);
+        let mut s = String::new();
+        Dialect { cloud: Cloud::Aws, version: FocusVersion::V1_2 }.number_text(0.000015, &mut s);
+        assert_eq!(s, "1.5E-5");
+        let mut s = String::new();
+        Dialect { cloud: Cloud::Gcp, version: FocusVersion::V1_2 }.tags_text(r#"{"env":"prod"}"#, &mut s);
+        assert_eq!(s, r#"[{"key":"env","value":"prod","x_inherited":false}]"#);
     }
 
     #[test]

@@ -101,20 +101,32 @@ pub enum Providers {
 /// The file format of the exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// What each cloud writes by default: gzip-compressed CSV for Azure and Google's BigQuery extracts, Parquet for
+    /// AWS Data Exports (corpus/README.md).
+    Native,
     /// Plain CSV.
     Csv,
-    /// Gzip-compressed CSV (`.csv.gz`), as Azure and AWS deliver by default.
+    /// Gzip-compressed CSV (`.csv.gz`).
     CsvGz,
     /// Snappy-compressed Parquet.
     Parquet,
 }
 
 impl Format {
+    /// The container a cloud's files come in: this one, or the cloud's own for [`Format::Native`].
+    pub fn for_cloud(self, cloud: Cloud) -> Format {
+        match (self, cloud) {
+            (Format::Native, Cloud::Aws) => Format::Parquet,
+            (Format::Native, Cloud::Azure | Cloud::Gcp) => Format::CsvGz,
+            (f, _) => f,
+        }
+    }
+
     /// The file-name suffix.
     pub fn suffix(self) -> &'static str {
         match self {
             Format::Csv => "csv",
-            Format::CsvGz => "csv.gz",
+            Format::CsvGz | Format::Native => "csv.gz",
             Format::Parquet => "snappy.parquet",
         }
     }
@@ -168,7 +180,7 @@ impl Default for Config {
             start: NaiveDate::from_ymd_opt(2025, 1, 1).expect("valid date"),
             seed: 1,
             providers: Providers::One(Cloud::Azure),
-            format: Format::CsvGz,
+            format: Format::Native,
             focus_version: FocusVersion::V1_2,
             threads: 2,
         }

@@ -42,8 +42,9 @@ pub struct SimulateArgs {
     /// The clouds: every account on one, or each organisation on one of the three.
     #[arg(long, value_enum, default_value_t = ProviderArg::Azure)]
     provider: ProviderArg,
-    /// File format of the exports (gzip-compressed CSV is what Azure and AWS deliver by default, and a tenth the size).
-    #[arg(long, value_enum, default_value_t = FormatArg::CsvGz)]
+    /// File format of the exports: `native` writes what each cloud delivers (Azure and Google CSV.gz, AWS Parquet);
+    /// the others put every cloud in one container. Each cloud keeps its own datetime, number and type forms.
+    #[arg(long, value_enum, default_value_t = FormatArg::Native)]
     format: FormatArg,
     /// FOCUS version of the columns (1.0 is what focus-validator 1.0.0 checks).
     #[arg(long, value_enum, default_value_t = VersionArg::V1_2)]
@@ -75,6 +76,8 @@ enum ProviderArg {
 /// `--format` values.
 #[derive(Clone, Copy, ValueEnum)]
 enum FormatArg {
+    /// Each cloud's own.
+    Native,
     /// Plain CSV.
     Csv,
     /// Gzip-compressed CSV.
@@ -116,6 +119,7 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
             ProviderArg::Mixed => Providers::Mixed,
         },
         format: match a.format {
+            FormatArg::Native => Format::Native,
             FormatArg::Csv => Format::Csv,
             FormatArg::CsvGz => Format::CsvGz,
             FormatArg::Parquet => Format::Parquet,
