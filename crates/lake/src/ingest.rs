@@ -36,7 +36,34 @@ use crate::write::{self, NO_UNIT, PartitionWriter, QuarantineWriter};
 use crate::{DeliveryOutcome, IngestOptions, Lake, LakeError, Progress, hash_file};
 
 /// Quarantine records returned per delivery for display (all of them are in the quarantine table).
-const QUARANTINE_SAMPLE: usize = 50;
+/// The most (column, reason) groups a delivery reports; cells past them count in one last group. Bounds memory
+/// whatever a file holds (a reason that names its value would otherwise make a group per row).
+const QUARANTINE_GROUPS: usize = 200;
+
+/// Quarantined cells of one delivery that share a column and a reason: how many, and the first of them. The
+/// quarantine table keeps every one.
+#[derive(Debug, Clone)]
+pub struct QuarantineGroup {
+    /// The column as written in the file, or `(row)` for a row that is wrong as a whole.
+    pub column: String,
+    /// Why the cells were refused.
+    pub reason: String,
+    /// Cells refused (a row with two bad cells counts in two groups).
+    pub cells: u64,
+    /// The first cell refused, with its file, row and line.
+    pub example: focus::Quarantined,
+}
+
+fn group_quarantined(groups: &mut Vec<QuarantineGroup>, cells: &[focus::Quarantined]) {
+    for q in cells {
+        let full = groups.len() >= QUARANTINE_GROUPS;
+        let at = groups.iter().position(|g| g.column == q.column && g.reason == q.reason).or_else(|| full.then(|| groups.len() - 1));
+        match at {
+            Some(i) => groups[i].cells += 1,
+            None => groups.push(QuarantineGroup { column: q.column.clone(), reason: q.reason.clone(), cells: 1, example: q.clone() }),
+        }
+    }
+}
 
 /// A delivery's content id and file records, known before it is read.
 struct Ident {
@@ -65,7 +92,7 @@ struct Member {
     wrote_append: bool,
     wrote_units: bool,
     quarantine: Option<(String, u64)>,
-    sample: Vec<focus::Quarantined>,
+    quarantined: Vec<QuarantineGroup>,
     failed: Option<LakeError>,
 }
 
@@ -336,7 +363,7 @@ impl Lake {
             wrote_append: false,
             wrote_units: false,
             quarantine: None,
-            sample: Vec::new(),
+            quarantined: Vec::new(),
             failed: None,
         };
         let mut quarantine = QuarantineWriter::new(self.store.clone(), &m.record.id);
@@ -407,8 +434,7 @@ impl Lake {
         run.rows_total += n as u64 + b.rows_quarantined;
         (run.progress)(Progress::Rows(run.rows_total));
         quarantine.write(&b.quarantined).await?;
-        let room = QUARANTINE_SAMPLE.saturating_sub(m.sample.len());
-        m.sample.extend(b.quarantined.iter().take(room).cloned());
+        group_quarantined(&mut m.quarantined, &b.quarantined);
         if n == 0 {
             return Ok(());
         }
@@ -562,7 +588,7 @@ impl Lake {
         }
 
         // The records: read deliveries, the ones their unit's chosen delivery superseded, and those recorded unread.
-        let mut recorded: Vec<(usize, DeliveryRecord, Vec<focus::Quarantined>)> = Vec::new();
+        let mut recorded: Vec<(usize, DeliveryRecord, Vec<QuarantineGroup>)> = Vec::new();
         let mut again = Vec::new();
         for (k, m) in members.into_iter().enumerate() {
             if let Some(e) = m.failed {
@@ -586,7 +612,7 @@ impl Lake {
                     }
                 }
             }
-            let sample = if dead[k] { vec![] } else { m.sample };
+            let sample = if dead[k] { vec![] } else { m.quarantined };
             recorded.push((m.input, m.record, sample));
         }
         recorded.extend(records.into_iter().map(|(i, r)| (i, r, vec![])));

@@ -33,6 +33,7 @@ use sha2::{Digest, Sha256};
 
 pub use delivery::{Delivery, Discovery, Model, Provider, discover};
 pub use error::LakeError;
+pub use ingest::QuarantineGroup;
 pub use manifest::{Commit, DeliveryRecord, FileEntry, FileRecord, LiveFile, Outcome, State};
 pub use write::{UNIT, quarantine_schema, usage_file_schema};
 
@@ -63,8 +64,8 @@ pub struct IngestOptions {
 #[derive(Debug)]
 pub enum DeliveryOutcome {
     /// Committed: applied, or recorded without changing the data (older than the applied delivery, or superseded
-    /// by a newer delivery of its unit in the same run), with its first quarantine records.
-    Recorded(DeliveryRecord, Vec<focus::Quarantined>),
+    /// by a newer delivery of its unit in the same run), with its quarantined cells grouped by column and reason.
+    Recorded(DeliveryRecord, Vec<QuarantineGroup>),
     /// The same bytes were already ingested; nothing changed.
     AlreadyIngested {
         /// The delivery id.

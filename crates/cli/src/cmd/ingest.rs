@@ -35,9 +35,13 @@ pub struct IngestArgs {
     /// Print a JSON summary on stdout instead of a table.
     #[arg(long)]
     json: bool,
-    /// Show at most this many quarantine messages (all are in the lake's quarantine table).
+    /// Show at most this many groups of quarantined cells (by provider, column and reason; every cell is in the
+    /// lake's quarantine table and in --json).
     #[arg(long, default_value_t = 20)]
     show_quarantined: usize,
+    /// Print one line per delivery as well as the summary.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 /// The `--delivery` values.
@@ -83,25 +87,61 @@ pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Quarantined cells of one provider that share a column and a reason, over every delivery of the run.
+struct Group {
+    provider: String,
+    column: String,
+    reason: String,
+    cells: u64,
+    example: String,
+}
+
+/// What one provider's deliveries came to.
+#[derive(Default, serde::Serialize)]
+struct ProviderTally {
+    deliveries: u64,
+    applied: u64,
+    recorded_only: u64,
+    already_ingested: u64,
+    rows_read: u64,
+    rows_kept: u64,
+    rows_quarantined: u64,
+}
+
 fn report(a: &IngestArgs, found: &lake::Discovery, outcomes: &[DeliveryOutcome], lake: &Lake) -> anyhow::Result<ExitCode> {
     let mut refused: Vec<String> = found.refused.iter().map(|e| e.to_string()).collect();
     let (mut read, mut kept, mut quarantined) = (0u64, 0u64, 0u64);
     let mut rows = Vec::new();
-    let mut samples: Vec<String> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
+    let mut providers: std::collections::BTreeMap<String, ProviderTally> = Default::default();
     for o in outcomes {
         match o {
-            DeliveryOutcome::Recorded(r, sample) => {
-                samples.extend(sample.iter().map(|q| q.to_string()));
+            DeliveryOutcome::Recorded(r, cells) => {
+                let provider = serde_json::to_value(r.provider)?.as_str().unwrap_or("unknown").to_string();
+                for g in cells {
+                    match groups.iter_mut().find(|x| x.provider == provider && x.column == g.column && x.reason == g.reason) {
+                        Some(x) => x.cells += g.cells,
+                        None => groups.push(Group { provider: provider.clone(), column: g.column.clone(), reason: g.reason.clone(), cells: g.cells, example: g.example.to_string() }),
+                    }
+                }
                 let (rr, rk, rq) = r.files.iter().fold((0, 0, 0), |acc, f| (acc.0 + f.rows_read, acc.1 + f.rows_kept, acc.2 + f.rows_quarantined));
                 read += rr;
                 kept += rk;
                 quarantined += rq;
+                let t = providers.entry(provider).or_default();
+                t.deliveries += 1;
+                (t.rows_read, t.rows_kept, t.rows_quarantined) = (t.rows_read + rr, t.rows_kept + rk, t.rows_quarantined + rq);
                 let status = match r.outcome {
                     Outcome::Applied if r.replaced.is_empty() => "applied".to_string(),
                     Outcome::Applied => format!("applied, replaced {}", r.replaced.join(",")),
                     Outcome::OlderThanApplied => "recorded only: older than the applied delivery".to_string(),
                     Outcome::Superseded { ref by } => format!("recorded only: superseded by {by}, a newer delivery of the same unit in this run"),
                 };
+                if r.outcome == Outcome::Applied {
+                    t.applied += 1;
+                } else {
+                    t.recorded_only += 1;
+                }
                 rows.push(serde_json::json!({
                     "delivery": r.id, "file": r.files.first().map(|f| f.name.as_str()).unwrap_or(""), "files": r.files.len(),
                     "provider": r.provider, "model": r.model, "units": r.units,
@@ -109,32 +149,55 @@ fn report(a: &IngestArgs, found: &lake::Discovery, outcomes: &[DeliveryOutcome],
                 }));
             }
             DeliveryOutcome::AlreadyIngested { id, name } => {
+                let t = providers.entry("(already ingested)".into()).or_default();
+                (t.deliveries, t.already_ingested) = (t.deliveries + 1, t.already_ingested + 1);
                 rows.push(serde_json::json!({"delivery": id, "file": name, "status": "already ingested, nothing changed"}));
             }
             DeliveryOutcome::Refused(e) => refused.push(e.to_string()),
         }
     }
+    groups.sort_by(|x, y| y.cells.cmp(&x.cells).then_with(|| (&x.provider, &x.column, &x.reason).cmp(&(&y.provider, &y.column, &y.reason))));
     let skipped: Vec<_> = found.skipped.iter().map(|(f, why)| format!("{f}: skipped: {why}")).collect();
     if a.json {
+        let quarantine: Vec<_> = groups
+            .iter()
+            .map(|g| serde_json::json!({"provider": g.provider, "column": g.column, "reason": g.reason, "cells": g.cells, "example": g.example}))
+            .collect();
         let v = serde_json::json!({
-            "lake": lake.root(), "version": lake.state().version, "deliveries": rows,
+            "lake": lake.root(), "version": lake.state().version, "deliveries": rows, "providers": providers,
             "rows_read": read, "rows_kept": kept, "rows_quarantined": quarantined,
-            "refused": refused, "skipped": skipped, "quarantine_sample": samples,
+            "refused": refused, "skipped": skipped, "quarantine": quarantine,
+            "quarantine_sample": groups.iter().map(|g| g.example.as_str()).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        for r in &rows {
+        if a.verbose {
+            for r in &rows {
+                println!(
+                    "{:<16} {:<50} {:>9} kept {:>6} quarantined  {}",
+                    r["delivery"].as_str().unwrap_or(""),
+                    r["file"].as_str().unwrap_or(""),
+                    r["rows_kept"].as_u64().unwrap_or(0),
+                    r["rows_quarantined"].as_u64().unwrap_or(0),
+                    r["status"].as_str().unwrap_or("")
+                );
+            }
+        }
+        println!("{:<20} {:>10} {:>8} {:>13} {:>8} {:>12} {:>12} {:>12}", "provider", "deliveries", "applied", "recorded only", "already", "rows read", "kept", "quarantined");
+        for (p, t) in &providers {
             println!(
-                "{:<16} {:<50} {:>9} kept {:>6} quarantined  {}",
-                r["delivery"].as_str().unwrap_or(""),
-                r["file"].as_str().unwrap_or(""),
-                r["rows_kept"].as_u64().unwrap_or(0),
-                r["rows_quarantined"].as_u64().unwrap_or(0),
-                r["status"].as_str().unwrap_or("")
+                "{p:<20} {:>10} {:>8} {:>13} {:>8} {:>12} {:>12} {:>12}",
+                t.deliveries, t.applied, t.recorded_only, t.already_ingested, t.rows_read, t.rows_kept, t.rows_quarantined
             );
         }
-        for q in samples.iter().take(a.show_quarantined) {
-            eprintln!("quarantined: {q}");
+        if !groups.is_empty() {
+            eprintln!("quarantined cells by provider, column and reason (one example each):");
+            for g in groups.iter().take(a.show_quarantined) {
+                eprintln!("  {:>9}  {}  {}: {}\n             e.g. {}", g.cells, g.provider, g.column, g.reason, g.example);
+            }
+            if groups.len() > a.show_quarantined {
+                eprintln!("  … and {} more groups (--show-quarantined N, or --json)", groups.len() - a.show_quarantined);
+            }
         }
         for s in &skipped {
             eprintln!("warning: {s}");
