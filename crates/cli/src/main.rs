@@ -58,6 +58,8 @@ pub mod exit {
     pub const FINDINGS: u8 = 4;
     /// `case`: the review rules refused the action, or someone else changed the case first; nothing was written.
     pub const REFUSED: u8 = 5;
+    /// `scan`: more rows were quarantined than --max-quarantine-share allows, so a missing finding may be missing data.
+    pub const INCOMPLETE: u8 = 6;
 }
 
 /// Index of `mi_option_arena_eager_commit` in mimalloc v3's `mi_option_e` (libmimalloc-sys 0.1.49, pinned).

@@ -7,9 +7,13 @@
 //! the same statements over the same Parquet files.
 #![deny(missing_docs)]
 
+pub mod coverage;
 mod key;
 mod series;
 
+pub use coverage::{Coverage, coverage};
+/// The query session every function here takes (DataFusion's), so callers need not name the engine.
+pub use datafusion::prelude::SessionContext;
 pub use key::{KEY_COLUMNS, MeterKey, MeterStats, meter_keys};
 pub use series::{CatalogMapper, Granularity, Mapped, MeterMapper, MeterMapping, PARQUET_ROW_GROUP, Quantity, SeriesStream, build_series, parquet_properties, series_schema, series_stream, unmapped_keys};
 
@@ -21,7 +25,7 @@ use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTable
 use datafusion::datasource::MemTable;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionConfig;
 
 /// Memory the query engine may hold for sorts and aggregations before it spills to disk, unless told otherwise.
 pub const DEFAULT_MEMORY_LIMIT: usize = 512 << 20;

@@ -17,7 +17,11 @@ use crate::exit;
 /// SHA-256 of its file), the account, each measured value beside its threshold, and the series points used.
 /// The same lake and pack give byte-identical JSON.
 ///
-/// Exit codes: 0 no finding; 4 findings were made; 1 the lake or a policy could not be read; 2 bad command line.
+/// Beside the findings it prints the coverage: what the lake holds per provider and month, the deliveries behind it,
+/// the quarantined share, and the accounts not assessed (data on fewer than half of the 30 days up to the day).
+///
+/// Exit codes: 0 no finding; 4 findings were made; 6 the quarantined share of rows is above --max-quarantine-share
+/// (the findings are printed all the same); 1 the lake or a policy could not be read; 2 bad command line.
 #[derive(Args)]
 pub struct ScanArgs {
     /// The lake folder.
@@ -49,6 +53,10 @@ pub struct ScanArgs {
     /// besides `series` (tenants, approvals, events) as Parquet, so another engine can replay the same SQL.
     #[arg(long, value_name = "DIR")]
     emit_sql: Option<PathBuf>,
+    /// The share of quarantined rows (0 to 1) above which the lake is too incomplete to trust a "no finding": the
+    /// scan exits 6.
+    #[arg(long, default_value_t = 0.01)]
+    max_quarantine_share: f64,
 }
 
 /// Score a policy pack against a scenario folder's labels.json, walking every day.
@@ -89,11 +97,35 @@ enum Format {
 
 /// The lake's daily series, the registry and the events, ready to scan.
 pub async fn scanner(lake_dir: &Path, registry: Option<&Path>, events: Option<&Path>) -> anyhow::Result<Scanner> {
-    source(lake_dir, None, registry, events).await
+    Ok(source(lake_dir, None, registry, events).await?.0)
 }
 
-/// The daily series from a Parquet file when one is given, else built from the lake; the registry and the events.
-async fn source(lake_dir: &Path, series: Option<&Path>, registry: Option<&Path>, events: Option<&Path>) -> anyhow::Result<Scanner> {
+/// The lake a scan reads, to say what its result rests on.
+pub(super) struct Holdings {
+    ctx: signals::SessionContext,
+    lake: lake::Lake,
+}
+
+impl Holdings {
+    /// The coverage judged on the 30 days up to `as_of`.
+    pub(super) async fn coverage(&self, as_of: NaiveDate) -> anyhow::Result<signals::Coverage> {
+        Ok(signals::coverage(&self.ctx, self.lake.state(), Some(as_of)).await?)
+    }
+}
+
+/// The lake at `lake_dir` with its usage registered, when there is one.
+async fn holdings(lake_dir: &Path) -> anyhow::Result<Option<Holdings>> {
+    if !lake_dir.join("_manifest").exists() {
+        return Ok(None);
+    }
+    let lake = lake::Lake::open(lake_dir).await.with_context(|| format!("opening the lake at {}", lake_dir.display()))?;
+    let ctx = signals::session(&lake.live_paths("usage"))?;
+    Ok(Some(Holdings { ctx, lake }))
+}
+
+/// The daily series from a Parquet file when one is given, else built from the lake; the registry and the events;
+/// and the lake, when there is one, for the coverage.
+async fn source(lake_dir: &Path, series: Option<&Path>, registry: Option<&Path>, events: Option<&Path>) -> anyhow::Result<(Scanner, Option<Holdings>)> {
     let registry = match registry {
         Some(p) => registry::Registry::from_path(p)?,
         None => registry::Registry::default(),
@@ -102,21 +134,75 @@ async fn source(lake_dir: &Path, series: Option<&Path>, registry: Option<&Path>,
         Some(p) => registry::Events::from_path(p)?,
         None => registry::Events::default(),
     };
+    let held = holdings(lake_dir).await?;
     if let Some(path) = series {
         if !path.is_file() {
             bail!("{} is not a file: write the series with `oversight signals --format parquet --out {}`", path.display(), path.display());
         }
-        return Scanner::from_parquet(path, registry, events).await.with_context(|| format!("reading the series in {}", path.display()));
+        let scanner = Scanner::from_parquet(path, registry, events).await.with_context(|| format!("reading the series in {}", path.display()))?;
+        return Ok((scanner, held));
     }
-    if !lake_dir.join("_manifest").exists() {
+    let Some(held) = held else {
         bail!("{} is not a lake yet: run `oversight ingest --lake {} PATH...` first", lake_dir.display(), lake_dir.display());
-    }
-    let lake = lake::Lake::open(lake_dir).await.with_context(|| format!("opening the lake at {}", lake_dir.display()))?;
-    let ctx = signals::session(&lake.live_paths("usage"))?;
+    };
     let mapper = signals::CatalogMapper::new(catalog::Catalog::embedded());
     // Through a scratch file, not memory: at 10,000 accounts the in-memory series cost 7.5–15 GB.
-    let series = signals::series_stream(&ctx, &mapper, signals::Granularity::Day).await?;
-    Ok(Scanner::from_stream(series.points, registry, events).await?)
+    let series = signals::series_stream(&held.ctx, &mapper, signals::Granularity::Day).await?;
+    Ok((Scanner::from_stream(series.points, registry, events).await?, Some(held)))
+}
+
+/// The coverage as JSON: the totals, the months, the deliveries and the accounts not assessed (every account would
+/// be as many rows as the lake has accounts).
+pub(super) fn coverage_json(c: &signals::Coverage) -> serde_json::Value {
+    let not_assessed: Vec<_> = c.not_assessed().collect();
+    serde_json::json!({
+        "as_of": c.as_of, "last_day": c.last_day, "window_days": signals::coverage::WINDOW_DAYS,
+        "rows_kept": c.rows_kept, "rows_quarantined": c.rows_quarantined, "quarantine_share": c.quarantine_share,
+        "accounts": c.accounts.len(), "accounts_assessed": c.accounts.len() - not_assessed.len(),
+        "not_assessed": not_assessed, "months": c.months, "deliveries": c.deliveries,
+    })
+}
+
+/// The coverage as lines a person reads: one per provider (months, billing accounts, rows, deliveries), the
+/// quarantined share, and the accounts not assessed.
+pub(super) fn coverage_text(c: &signals::Coverage) -> String {
+    use std::collections::BTreeMap;
+    let mut out = String::from("coverage (what this result rests on):\n");
+    let mut by_provider: BTreeMap<&str, (std::collections::BTreeSet<&str>, std::collections::BTreeSet<&str>, u64)> = BTreeMap::new();
+    for m in &c.months {
+        let e = by_provider.entry(m.provider.as_str()).or_default();
+        e.0.insert(m.month.as_str());
+        e.1.insert(m.billing_account_id.as_str());
+        e.2 += m.rows;
+    }
+    out += &format!("  {:<28} {:>7} {:>17} {:>12}\n", "provider", "months", "billing accounts", "rows");
+    for (p, (months, accounts, rows)) in &by_provider {
+        let span = match (months.first(), months.last()) {
+            (Some(a), Some(b)) if a != b => format!("{a}..{b}"),
+            (Some(a), _) => a.to_string(),
+            _ => String::new(),
+        };
+        out += &format!("  {p:<28} {:>7} {:>17} {rows:>12}  {span}\n", months.len(), accounts.len());
+    }
+    let (applied, replaced, recorded): (u64, u64, u64) = c.deliveries.iter().fold((0, 0, 0), |a, d| (a.0 + d.applied, a.1 + d.replaced, a.2 + d.recorded_only));
+    out += &format!("  deliveries: {applied} live, {replaced} replaced by a newer one, {recorded} recorded only (older or superseded)\n");
+    out += &format!("  rows: {} kept, {} quarantined ({:.3} %)\n", c.rows_kept, c.rows_quarantined, c.quarantine_share * 100.0);
+    let not: Vec<_> = c.not_assessed().collect();
+    let missing: u64 = c.accounts.iter().map(|a| a.days_missing).sum();
+    out += &format!(
+        "  accounts: {} with data, {} not assessed (rows on fewer than half of the {} days up to {}); {missing} account-days without data since their first\n",
+        c.accounts.len(),
+        not.len(),
+        signals::coverage::WINDOW_DAYS,
+        c.as_of.map_or("-".into(), |d| d.to_string())
+    );
+    for a in not.iter().take(10) {
+        out += &format!("    not assessed: {} {} (rows on {} of {} days; last {})\n", a.billing_account_id, a.sub_account_id, a.days_in_window, a.window_days, a.last_day);
+    }
+    if not.len() > 10 {
+        out += &format!("    … and {} more (--format json lists them all)\n", not.len() - 10);
+    }
+    out
 }
 
 /// Run `scan`.
@@ -128,7 +214,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
     let pack = detect::load_pack(a.policies.as_deref())?;
     let rt = super::runtime()?;
     rt.block_on(async {
-        let scanner = source(&a.lake, a.series.as_deref(), a.registry.as_deref(), a.events.as_deref()).await?;
+        let (scanner, held) = source(&a.lake, a.series.as_deref(), a.registry.as_deref(), a.events.as_deref()).await?;
         let as_of = match a.as_of {
             Some(d) => d,
             None => engine::date(scanner.last_day().await?.context("the lake holds no mapped usage")?),
@@ -138,9 +224,14 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
             emit_sql(&scanner, dir).with_context(|| format!("writing the statements to {}", dir.display()))?;
         }
         let ranked = detect::rank(&findings);
+        let coverage = match &held {
+            Some(h) => Some(h.coverage(as_of).await?),
+            None => None,
+        };
+        let incomplete = coverage.as_ref().is_some_and(|c| c.quarantine_share > a.max_quarantine_share);
         match a.format {
             Format::Json => {
-                let v = serde_json::json!({"as_of": as_of.to_string(), "policies": pack.iter().map(|p| serde_json::json!({"id": p.policy.id, "version": p.policy.version, "sha256": p.sha256})).collect::<Vec<_>>(), "accounts": ranked, "findings": findings});
+                let v = serde_json::json!({"as_of": as_of.to_string(), "policies": pack.iter().map(|p| serde_json::json!({"id": p.policy.id, "version": p.policy.version, "sha256": p.sha256})).collect::<Vec<_>>(), "accounts": ranked, "findings": findings, "coverage": coverage.as_ref().map(coverage_json)});
                 println!("{}", serde_json::to_string_pretty(&v)?);
             }
             Format::Parquet => {
@@ -155,9 +246,26 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
                     let m: Vec<String> = f.measured.iter().map(|m| format!("{} {} = {:.4e} {} {:.4e}", m.signal, m.measure, m.value, m.op, m.threshold)).collect();
                     println!("  {} {} v{}: {}", f.account_id, f.policy.id, f.policy.version, m.join("; "));
                 }
+                match &coverage {
+                    Some(c) => print!("{}", coverage_text(c)),
+                    None => println!("coverage: unknown (no lake at {}; the series file alone does not say what it rests on)", a.lake.display()),
+                }
             }
         }
-        Ok(ExitCode::from(if findings.is_empty() { exit::OK } else { exit::FINDINGS }))
+        if let Some(c) = coverage.as_ref().filter(|_| incomplete) {
+            eprintln!(
+                "error: {:.3} % of rows were quarantined (more than --max-quarantine-share {:.3} %): a missing finding may be missing data",
+                c.quarantine_share * 100.0,
+                a.max_quarantine_share * 100.0
+            );
+        }
+        Ok(ExitCode::from(if incomplete {
+            exit::INCOMPLETE
+        } else if findings.is_empty() {
+            exit::OK
+        } else {
+            exit::FINDINGS
+        }))
     })
 }
 
@@ -237,15 +345,30 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("parsing {}", labels_path.display()))?;
     let rt = super::runtime()?;
     rt.block_on(async {
-        let scanner = source(&a.lake, a.series.as_deref(), Some(&a.scenario.join("registry.csv")), Some(&a.scenario.join("events.csv"))).await?;
+        let (scanner, held) = source(&a.lake, a.series.as_deref(), Some(&a.scenario.join("registry.csv")), Some(&a.scenario.join("events.csv"))).await?;
         let report = detect::evaluate(&scanner, &pack, &labels).await?;
+        let coverage = match (&held, scanner.last_day().await?) {
+            (Some(h), Some(last)) => Some(h.coverage(engine::date(last)).await?),
+            _ => None,
+        };
         if a.json {
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            let mut v = serde_json::to_value(&report)?;
+            v["coverage"] = coverage.as_ref().map_or(serde_json::Value::Null, coverage_json);
+            println!("{}", serde_json::to_string_pretty(&v)?);
             return Ok(ExitCode::from(exit::OK));
         }
+        let not_assessed: std::collections::BTreeSet<&str> = coverage.iter().flat_map(|c| c.not_assessed()).map(|a| a.sub_account_id.as_str()).collect();
         println!("{:<24} {:>8} {:>7} {:>7}  days to detect (observable → first finding)", "scenario", "accounts", "caught", "recall");
         for s in &report.scenarios {
-            let days: Vec<String> = s.detail.iter().map(|d| d.days_to_detect.map_or("missed".to_string(), |n| n.to_string())).collect();
+            let days: Vec<String> = s
+                .detail
+                .iter()
+                .map(|d| match d.days_to_detect {
+                    Some(n) => n.to_string(),
+                    None if not_assessed.contains(d.account_id.as_str()) => "missed (not assessed: data missing)".to_string(),
+                    None => "missed".to_string(),
+                })
+                .collect();
             println!("{:<24} {:>8} {:>7} {:>6.0}%  {}", s.scenario, s.accounts, s.caught, s.recall * 100.0, days.join(", "));
         }
         println!(
@@ -260,6 +383,9 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
         }
         for h in &report.hard_negatives {
             println!("  hard negative {:<22} {:<40} {}", h.kind, h.account_id, if h.policies.is_empty() { "passed".to_string() } else { format!("FLAGGED by {}", h.policies.join(", ")) });
+        }
+        if let Some(c) = &coverage {
+            print!("{}", coverage_text(c));
         }
         Ok(ExitCode::from(exit::OK))
     })
