@@ -225,7 +225,7 @@ impl FocusReader {
                             row: *row,
                             line,
                             column: "(row)".into(),
-                            raw: String::from_utf8_lossy(record.as_slice()).chars().take(200).collect(),
+                            raw: record.iter().map(String::from_utf8_lossy).collect::<Vec<_>>().join(",").chars().take(200).collect(),
                             reason: format!("expected {width} fields, found {}", record.len()),
                         });
                         continue;
