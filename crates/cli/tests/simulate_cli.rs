@@ -147,11 +147,12 @@ fn every_scenario_signature_is_in_the_series_the_lake_computes() {
 }
 
 /// Each cloud writes its own forms in every container (Azure's minute datetimes in 1.0 and decimals in Parquet,
-/// AWS's E notation and Parquet maps, Google's `… UTC` timestamps, `DECIMAL(38,9)` and key-value lists): every one
+/// AWS's E notation and Parquet maps, Google's `… UTC` timestamps, `DECIMAL(38,9)` and key-value lists, OCI's
+/// 1.0-preview header, minutes and inclusive billing-period end): every one
 /// is read whole, and every meter maps.
 #[test]
 fn every_cloud_in_every_container_and_version_is_read_whole() {
-    let cases = [("azure", "csv", "1.0"), ("azure", "parquet", "1.2"), ("aws", "csv.gz", "1.2"), ("aws", "parquet", "1.0"), ("gcp", "csv", "1.0"), ("gcp", "parquet", "1.2")];
+    let cases = [("azure", "csv", "1.0"), ("azure", "parquet", "1.2"), ("aws", "csv.gz", "1.2"), ("aws", "parquet", "1.0"), ("gcp", "csv", "1.0"), ("gcp", "parquet", "1.2"), ("oci", "csv.gz", "1.0")];
     for (provider, format, version) in cases {
         let tmp = tempfile::tempdir().unwrap();
         let s = tmp.path().join("s");

@@ -5,6 +5,8 @@
 //!   under `metadata/` (create-new mode); every execution re-sends the billing period.
 //! - Google: extracts of the billing export as plain files, `gcp/<billing>/<YYYY-MM>/focus-extract-<time>.<ext>`;
 //!   each holds new rows only, and a correction is a new row (append model).
+//! - OCI: FOCUS report files, `oci/<billing>/FOCUS Reports/YYYY/MM/DD/<n>-00001.csv.gz` by the day each was made;
+//!   append model like Google's.
 //!
 //! Each month is delivered twice: a month-to-date run on the 15th, whose last day is still incomplete (60 % of its
 //! usage has arrived), and the closing run after the month ends. A lake that adds the two instead of replacing the
@@ -56,7 +58,7 @@ pub struct Writer<'a> {
     config: &'a Config,
     pop: &'a Population,
     root: PathBuf,
-    meters: [MeterSet; 3],
+    meters: [MeterSet; 4],
 }
 
 /// One delivery's rows: days `from..=to` of a month, the first day at `first_share` and the last at `last_share`
@@ -79,7 +81,12 @@ impl<'a> Writer<'a> {
     pub fn new(config: &'a Config, pop: &'a Population, root: PathBuf) -> Result<Writer<'a>, SimError> {
         let with_meter = config.focus_version != FocusVersion::V1_0;
         let cat = catalog::Catalog::embedded();
-        let meters = [MeterSet::new(Cloud::Azure, cat, with_meter)?, MeterSet::new(Cloud::Aws, cat, with_meter)?, MeterSet::new(Cloud::Gcp, cat, with_meter)?];
+        let meters = [
+            MeterSet::new(Cloud::Azure, cat, with_meter)?,
+            MeterSet::new(Cloud::Aws, cat, with_meter)?,
+            MeterSet::new(Cloud::Gcp, cat, with_meter)?,
+            MeterSet::new(Cloud::Oci, cat, with_meter)?,
+        ];
         Ok(Writer { config, pop, root, meters })
     }
 
@@ -113,7 +120,7 @@ impl<'a> Writer<'a> {
                     let invoice = complete.then(|| format!("INV-{}-{}", org.id, first.format("%Y%m")));
                     tally.add(&self.replace_run(o, &ids, first, &span, close_time, invoice, 1)?);
                 }
-                Cloud::Gcp => {
+                Cloud::Gcp | Cloud::Oci => {
                     let mut from = month_start;
                     let mut first_share = 1.0;
                     if mid {
@@ -141,12 +148,13 @@ impl<'a> Writer<'a> {
         let resources = Signal::ALL
             .iter()
             .map(|s| {
-                let m = set.get(*s).meter;
+                let Some(m) = set.get(*s).map(|b| b.meter) else { return (String::new(), String::new()) };
                 let name = format!("{}{:06x}", short(*s), r.random_range(0..0xff_ffffu32));
                 let id = match org.cloud {
                     Cloud::Azure => format!("/subscriptions/{}/resourceGroups/rg-{}/providers/{}/{name}", acct.id, short(*s), m.resource_type),
                     Cloud::Aws => format!("arn:aws:{}:eu-west-1:{}:{}/{name}", short(*s), acct.id, m.resource_type.to_ascii_lowercase()),
                     Cloud::Gcp => format!("//{}/projects/{}/{name}", m.resource_type.split('/').next().unwrap_or(""), acct.id),
+                    Cloud::Oci => format!("ocid1.{}.oc1.eu-frankfurt-1.{name}", m.resource_type),
                 };
                 (id, name)
             })
@@ -174,7 +182,8 @@ impl<'a> Writer<'a> {
                     if amount <= 0.0 {
                         continue;
                     }
-                    let bound = set.get(s);
+                    // A cloud without a meter for the signal (OCI: per-query search, per-token models) bills none.
+                    let Some(bound) = set.get(s) else { continue };
                     // Storage is a daily average; a partial day's share of it is the share of the day's byte-hours.
                     let pieces = if s == Signal::Storage { (amount / MAX_BYTES_PER_RESOURCE).ceil().max(1.0) as u32 } else { 1 };
                     for p in 0..pieces {
@@ -292,12 +301,17 @@ impl<'a> Writer<'a> {
         Ok(Tally { deliveries: 1, files: 1, rows, bytes })
     }
 
-    /// A Google extract: new rows only.
+    /// A Google extract or an OCI report file: new rows only.
     fn extract(&self, o: usize, ids: &[Ids], month: NaiveDate, span: &Span, at: chrono::NaiveDateTime) -> Result<Tally, SimError> {
         let org = &self.pop.orgs[o];
-        let dir = format!("gcp/{}/{}", org.id, month.format("%Y-%m"));
-        mkdir(&self.root.join(&dir))?;
-        let path = self.root.join(format!("{dir}/focus-extract-{}.{}", at.format("%Y%m%dT%H%M%S"), self.config.format.for_cloud(Cloud::Gcp).suffix()));
+        let suffix = self.config.format.for_cloud(org.cloud).suffix();
+        let path = match org.cloud {
+            // OCI: `FOCUS Reports/YYYY/MM/DD/<16 digits>-00001.csv.gz` by the day the file was made (Oracle's bucket
+            // layout, corpus/sources/oci.md §1), under the tenancy's own folder here.
+            Cloud::Oci => self.root.join(format!("oci/{}/FOCUS Reports/{}/{:016}-00001.{suffix}", org.id, at.format("%Y/%m/%d"), at.and_utc().timestamp() as u64 * 1000 + o as u64 % 1000)),
+            _ => self.root.join(format!("gcp/{}/{}/focus-extract-{}.{suffix}", org.id, month.format("%Y-%m"), at.format("%Y%m%dT%H%M%S"))),
+        };
+        mkdir(path.parent().expect("a report file has a folder"))?;
         let rows = self.rows(o, ids, month, span, None, &path)?;
         let bytes = std::fs::metadata(&path).map_err(|e| SimError::Io { path: path.display().to_string(), source: e })?.len();
         Ok(Tally { deliveries: 1, files: 1, rows, bytes })
@@ -313,12 +327,14 @@ fn first_of_next(d: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, 1).expect("valid month")
 }
 
-/// Every simulated organisation sits in the region its meters name (West Europe, eu-west-1, europe-west4).
+/// Every simulated organisation sits in the region its meters name (West Europe, eu-west-1, europe-west4,
+/// eu-frankfurt-1).
 fn region(cloud: Cloud) -> (&'static str, &'static str) {
     match cloud {
         Cloud::Azure => ("westeurope", "West Europe"),
         Cloud::Aws => ("eu-west-1", "Europe (Ireland)"),
         Cloud::Gcp => ("europe-west4", "Netherlands"),
+        Cloud::Oci => ("eu-frankfurt-1", "Germany Central (Frankfurt)"),
     }
 }
 

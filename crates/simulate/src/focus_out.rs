@@ -123,6 +123,24 @@ enum Col {
     XPricingBlockSize,
     XPricingUnitDescription,
     XUsageType,
+    // OCI's FOCUS reports: FOCUS 1.0-preview names and its own `oci_` columns.
+    Provider,
+    Publisher,
+    Region,
+    InvoiceIssuer,
+    ChargeSubcategory,
+    UsageQuantity,
+    UsageUnit,
+    OciReferenceNumber,
+    OciCompartmentId,
+    OciCompartmentName,
+    OciOverageFlag,
+    OciUnitPriceOverage,
+    OciBilledQuantityOverage,
+    OciCostOverage,
+    OciAttributedUsage,
+    OciAttributedCost,
+    OciBackReferenceNumber,
 }
 
 use Col::*;
@@ -299,8 +317,38 @@ fn name(c: Col) -> &'static str {
         XPricingBlockSize => "x_PricingBlockSize",
         XPricingUnitDescription => "x_PricingUnitDescription",
         XUsageType => "x_UsageType",
+        Provider => "Provider",
+        Publisher => "Publisher",
+        Region => "Region",
+        InvoiceIssuer => "InvoiceIssuer",
+        ChargeSubcategory => "ChargeSubcategory",
+        UsageQuantity => "UsageQuantity",
+        UsageUnit => "UsageUnit",
+        OciReferenceNumber => "oci_ReferenceNumber",
+        OciCompartmentId => "oci_CompartmentId",
+        OciCompartmentName => "oci_CompartmentName",
+        OciOverageFlag => "oci_OverageFlag",
+        OciUnitPriceOverage => "oci_UnitPriceOverage",
+        OciBilledQuantityOverage => "oci_BilledQuantityOverage",
+        OciCostOverage => "oci_CostOverage",
+        OciAttributedUsage => "oci_AttributedUsage",
+        OciAttributedCost => "oci_AttributedCost",
+        OciBackReferenceNumber => "oci_BackReferenceNumber",
     }
 }
+
+/// OCI's FOCUS report header, in its order, whatever FOCUS version is asked for: 39 FOCUS 1.0-preview columns in
+/// alphabetical order, then ten `oci_` columns (corpus/sources/oci.md §2, from Oracle's Log Analytics parser).
+const OCI: &[Col] = &[
+    AvailabilityZone, BilledCost, BillingAccountId, BillingAccountName, BillingCurrency, BillingPeriodEnd,
+    BillingPeriodStart, ChargeCategory, ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart,
+    ChargeSubcategory, CommitmentDiscountCategory, CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountType,
+    EffectiveCost, InvoiceIssuer, ListCost, ListUnitPrice, PricingCategory, PricingQuantity, PricingUnit, Provider,
+    Publisher, Region, ResourceId, ResourceName, ResourceType, ServiceCategory, ServiceName, SkuId, SkuPriceId,
+    SubAccountId, SubAccountName, Tags, UsageQuantity, UsageUnit, OciReferenceNumber, OciCompartmentId,
+    OciCompartmentName, OciOverageFlag, OciUnitPriceOverage, OciBilledQuantityOverage, OciCostOverage,
+    OciAttributedUsage, OciAttributedCost, OciBackReferenceNumber,
+];
 
 /// The columns of a file: the version's FOCUS columns and the provider's `x_` extensions.
 pub struct Columns(Vec<Col>);
@@ -308,6 +356,9 @@ pub struct Columns(Vec<Col>);
 impl Columns {
     /// Columns for a cloud's export in a FOCUS version.
     pub fn new(cloud: Cloud, version: FocusVersion) -> Columns {
+        if cloud == Cloud::Oci {
+            return Columns(OCI.to_vec());
+        }
         let mut cols = match version {
             FocusVersion::V1_0 => V1_0.to_vec(),
             FocusVersion::V1_2 => V1_2.to_vec(),
@@ -315,7 +366,7 @@ impl Columns {
         match cloud {
             Cloud::Azure => cols.extend([XSkuMeterId, XPricingBlockSize, XPricingUnitDescription]),
             Cloud::Aws => cols.push(XUsageType),
-            Cloud::Gcp => {}
+            Cloud::Gcp | Cloud::Oci => {}
         }
         Columns(cols)
     }
@@ -380,6 +431,18 @@ fn cell<'a>(c: Col, r: &'a Row<'a>) -> Cell<'a> {
         XPricingBlockSize => Cell::Num(m.block),
         XPricingUnitDescription => text(m.unit_of_measure),
         XUsageType => text(m.usage_type),
+        Provider => Cell::Text(m.cloud.provider_name()),
+        Publisher => Cell::Text(r.publisher),
+        Region => Cell::Text(r.region.0),
+        InvoiceIssuer => Cell::Text(m.cloud.publisher()),
+        ChargeSubcategory => Cell::Text("On-Demand"),
+        UsageQuantity => Cell::Num(r.consumed),
+        UsageUnit => Cell::Text(m.consumed_unit),
+        // A tenancy's root compartment has the tenancy's OCID.
+        OciCompartmentId => Cell::Text(r.sub_account_id),
+        OciCompartmentName => Cell::Text(r.sub_account_name),
+        OciReferenceNumber | OciOverageFlag | OciUnitPriceOverage | OciBilledQuantityOverage | OciCostOverage
+        | OciAttributedUsage | OciAttributedCost | OciBackReferenceNumber => Cell::Null,
         AvailabilityZone
         | CapacityReservationId
         | CapacityReservationStatus
@@ -428,14 +491,19 @@ impl Dialect {
         let midnight = d.and_hms_opt(0, 0, 0).expect("midnight");
         match (self.cloud, c) {
             (Cloud::Gcp, BillingPeriodStart | BillingPeriodEnd) => midnight + chrono::Duration::hours(pacific_offset_hours(d)),
+            // OCI ends a billing period on its last millisecond, not at the next month's start.
+            (Cloud::Oci, BillingPeriodEnd) => midnight - chrono::Duration::milliseconds(1),
             _ => midnight,
         }
     }
 
-    /// A datetime as the cloud's CSV writes it.
-    fn time_text(self, t: NaiveDateTime, out: &mut String) {
+    /// A datetime of column `c` as the cloud's CSV writes it.
+    fn time_text(self, c: Col, t: NaiveDateTime, out: &mut String) {
         use std::fmt::Write as _;
         let f = match (self.cloud, self.version) {
+            // OCI: the billing period in milliseconds, the charge period in minutes.
+            (Cloud::Oci, _) if matches!(c, BillingPeriodStart | BillingPeriodEnd) => "%Y-%m-%dT%H:%M:%S%.3fZ",
+            (Cloud::Oci, _) => "%Y-%m-%dT%H:%MZ",
             // FocusCost 1.0 has no seconds; 1.0r2 and 1.2 add them.
             (Cloud::Azure, FocusVersion::V1_0) => "%Y-%m-%dT%H:%MZ",
             (Cloud::Azure, FocusVersion::V1_2) => "%Y-%m-%dT%H:%M:%SZ",
@@ -447,11 +515,14 @@ impl Dialect {
     }
 
     /// A number as the cloud's CSV writes it: AWS's Spark writer prints doubles as Java does (E notation outside
-    /// 1e-3 to 1e7); the others write plain decimals.
+    /// 1e-3 to 1e7), OCI fixed 12 places; the others plain decimals.
     fn number_text(self, x: f64, out: &mut String) {
         use std::fmt::Write as _;
         if self.cloud == Cloud::Aws && x != 0.0 && !(1e-3..1e7).contains(&x.abs()) {
             write!(out, "{x:E}").expect("writing to a String");
+        } else if self.cloud == Cloud::Oci {
+            // OCI writes fixed 12 decimal places (`0.000000000000`).
+            write!(out, "{x:.12}").expect("writing to a String");
         } else {
             format_number(x, out);
         }
@@ -474,10 +545,10 @@ impl Dialect {
     /// key-value records.
     fn parquet_type(self, k: Kind, c: Col) -> DataType {
         match (self.cloud, k) {
-            (Cloud::Azure, Kind::Num) => DataType::Decimal128(38, 18),
+            (Cloud::Azure | Cloud::Oci, Kind::Num) => DataType::Decimal128(38, 18),
             (Cloud::Gcp, Kind::Num) => DataType::Decimal128(38, 9),
             (Cloud::Aws, Kind::Num) => DataType::Float64,
-            (Cloud::Azure, Kind::Time) => DataType::Timestamp(TimeUnit::Nanosecond, None),
+            (Cloud::Azure | Cloud::Oci, Kind::Time) => DataType::Timestamp(TimeUnit::Nanosecond, None),
             (Cloud::Aws, Kind::Time) => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
             (Cloud::Gcp, Kind::Time) => DataType::Timestamp(TimeUnit::Microsecond, None),
             (Cloud::Aws, Kind::Text) if c == Tags => DataType::Map(Arc::new(Field::new("key_value", DataType::Struct(key_value_fields()), false)), false),
@@ -543,7 +614,9 @@ impl Inner {
                 } else {
                     Box::new(BufWriter::with_capacity(1 << 16, file))
                 };
-                let mut w = csv::Writer::from_writer(out);
+                // OCI's reports end records with CRLF (Oracle's loader configuration, corpus/sources/oci.md §4).
+                let terminator = if cloud == Cloud::Oci { csv::Terminator::CRLF } else { csv::Terminator::default() };
+                let mut w = csv::WriterBuilder::new().terminator(terminator).from_writer(out);
                 w.write_record(cols.names()).map_err(|e| SimError::Csv { path: path.display().to_string(), source: e })?;
                 let n = cols.0.len();
                 Ok(Inner::Csv { w, cols, buf: vec![String::new(); n], dialect })
@@ -570,7 +643,7 @@ impl Inner {
                         Cell::Text(s) if *c == Tags => dialect.tags_text(s, b),
                         Cell::Text(s) => b.push_str(s),
                         Cell::Num(x) => dialect.number_text(x, b),
-                        Cell::Time(d) => dialect.time_text(dialect.instant(*c, d), b),
+                        Cell::Time(d) => dialect.time_text(*c, dialect.instant(*c, d), b),
                         Cell::Null => {}
                     }
                 }
@@ -606,7 +679,7 @@ impl Inner {
             .enumerate()
             .map(|(i, (c, f))| -> Result<ArrayRef, arrow::error::ArrowError> {
                 Ok(match kind(*c) {
-                    Kind::Text if *c == Tags && dialect.cloud != Cloud::Azure => tags_array(rows[i].drain(..), f.data_type())?,
+                    Kind::Text if *c == Tags && matches!(dialect.cloud, Cloud::Aws | Cloud::Gcp) => tags_array(rows[i].drain(..), f.data_type())?,
                     Kind::Text => Arc::new(rows[i].drain(..).collect::<arrow::array::StringArray>()),
                     Kind::Num => {
                         let b: ArrayRef = Arc::new(nums[i].drain(..).collect::<arrow::array::Float64Array>());
@@ -714,7 +787,8 @@ fn kind(c: Col) -> Kind {
         | ConsumedQuantity
         | PricingQuantity
         | CommitmentDiscountQuantity
-        | XPricingBlockSize => Kind::Num,
+        | XPricingBlockSize
+        | UsageQuantity => Kind::Num,
         BillingPeriodStart | BillingPeriodEnd | ChargePeriodStart | ChargePeriodEnd => Kind::Time,
         _ => Kind::Text,
     }
@@ -736,7 +810,7 @@ mod tests {
         let text = |cloud, version, c| {
             let dialect = Dialect { cloud, version };
             let mut s = String::new();
-            dialect.time_text(dialect.instant(c, d), &mut s);
+            dialect.time_text(c, dialect.instant(c, d), &mut s);
             s
         };
         assert_eq!(text(Cloud::Azure, FocusVersion::V1_0, ChargePeriodStart), "2024-10-01T00:00Z");
@@ -744,6 +818,9 @@ mod tests {
         assert_eq!(text(Cloud::Aws, FocusVersion::V1_2, ChargePeriodStart), "2024-10-01T00:00:00.000Z");
         assert_eq!(text(Cloud::Gcp, FocusVersion::V1_2, ChargePeriodStart), "2024-10-01 00:00:00 UTC");
         assert_eq!(text(Cloud::Gcp, FocusVersion::V1_2, BillingPeriodStart), "2024-10-01 07:00:00 UTC");
+        assert_eq!(text(Cloud::Oci, FocusVersion::V1_2, ChargePeriodStart), "2024-10-01T00:00Z");
+        assert_eq!(text(Cloud::Oci, FocusVersion::V1_2, BillingPeriodStart), "2024-10-01T00:00:00.000Z");
+        assert_eq!(text(Cloud::Oci, FocusVersion::V1_2, BillingPeriodEnd), "2024-09-30T23:59:59.999Z");
         assert_eq!(pacific_offset_hours(NaiveDate::from_ymd_opt(2024, 12, 1).unwrap()), 8);
         assert_eq!(pacific_offset_hours(NaiveDate::from_ymd_opt(2024, 3, 10).unwrap()), 7);
         assert_eq!(pacific_offset_hours(NaiveDate::from_ymd_opt(2024, 3, 9).unwrap()), 8);

@@ -40,15 +40,21 @@ pub enum Cloud {
     Aws,
     /// Google Cloud: extracts of the BigQuery billing export as plain files, append model.
     Gcp,
+    /// Oracle Cloud Infrastructure: FOCUS report files (`FOCUS Reports/YYYY/MM/DD/…csv.gz`), append model.
+    Oci,
 }
 
 impl Cloud {
+    /// Every cloud.
+    pub const ALL: [Cloud; 4] = [Cloud::Azure, Cloud::Aws, Cloud::Gcp, Cloud::Oci];
+
     /// `ProviderName` as the cloud writes it.
     pub fn provider_name(self) -> &'static str {
         match self {
             Cloud::Azure => "Microsoft",
             Cloud::Aws => "AWS",
             Cloud::Gcp => "Google Cloud",
+            Cloud::Oci => "Oracle",
         }
     }
 
@@ -58,6 +64,7 @@ impl Cloud {
             Cloud::Azure => "Microsoft",
             Cloud::Aws => "Amazon Web Services, Inc.",
             Cloud::Gcp => "Google Cloud",
+            Cloud::Oci => "Oracle",
         }
     }
 
@@ -66,7 +73,7 @@ impl Cloud {
         match self {
             Cloud::Azure => "Billing Account",
             Cloud::Aws => "Management Account",
-            Cloud::Gcp => "Billing Account",
+            Cloud::Gcp | Cloud::Oci => "Billing Account",
         }
     }
 
@@ -76,6 +83,7 @@ impl Cloud {
             Cloud::Azure => "Subscription",
             Cloud::Aws => "Member Account",
             Cloud::Gcp => "Project",
+            Cloud::Oci => "Tenancy",
         }
     }
 
@@ -85,6 +93,7 @@ impl Cloud {
             Cloud::Azure => "azure",
             Cloud::Aws => "aws",
             Cloud::Gcp => "gcp",
+            Cloud::Oci => "oci",
         }
     }
 }
@@ -101,8 +110,8 @@ pub enum Providers {
 /// The file format of the exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// What each cloud writes by default: gzip-compressed CSV for Azure and Google's BigQuery extracts, Parquet for
-    /// AWS Data Exports (corpus/README.md).
+    /// What each cloud writes by default: gzip-compressed CSV for Azure, Google's BigQuery extracts and OCI, Parquet
+    /// for AWS Data Exports (corpus/README.md). OCI writes only CSV.gz, whatever the format asked.
     Native,
     /// Plain CSV.
     Csv,
@@ -118,6 +127,8 @@ impl Format {
         match (self, cloud) {
             (Format::Native, Cloud::Aws) => Format::Parquet,
             (Format::Native, Cloud::Azure | Cloud::Gcp) => Format::CsvGz,
+            // OCI delivers its FOCUS reports only as gzip-compressed CSV.
+            (_, Cloud::Oci) => Format::CsvGz,
             (f, _) => f,
         }
     }

@@ -354,6 +354,8 @@ impl Builder<'_> {
                 let h = format!("{:018X}", r.random::<u128>() & ((1u128 << 72) - 1));
                 format!("{}-{}-{}", &h[0..6], &h[6..12], &h[12..18])
             }
+            // OCI's FOCUS reports carry a numeric BillingAccountId (`7356189`, corpus/sources/oci.md §7).
+            Cloud::Oci => format!("{}", r.random_range(1_000_000..9_999_999u64)),
         })
     }
 
@@ -366,6 +368,11 @@ impl Builder<'_> {
             Cloud::Azure => guid(r),
             Cloud::Aws => format!("{}", r.random_range(100_000_000_000..999_999_999_999u64)),
             Cloud::Gcp => format!("{slug}-{}", r.random_range(100_000..999_999u32)),
+            // The tenancy OCID is the SubAccountId (corpus/sources/oci.md §7): `ocid1.tenancy.oc1..` and 60 base-32 characters.
+            Cloud::Oci => {
+                let tail: String = (0..60).map(|_| b"abcdefghijklmnopqrstuvwxyz234567"[r.random_range(0..32usize)] as char).collect();
+                format!("ocid1.tenancy.oc1..{tail}")
+            }
         })
     }
 

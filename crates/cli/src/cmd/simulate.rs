@@ -69,7 +69,9 @@ enum ProviderArg {
     Aws,
     /// Google Cloud (billing-export extracts, append model).
     Gcp,
-    /// Each organisation on one of the three.
+    /// Oracle Cloud (FOCUS report files, append model; no per-query search or per-token model meters).
+    Oci,
+    /// Each organisation on Azure, AWS or Google Cloud.
     Mixed,
 }
 
@@ -116,6 +118,7 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
             ProviderArg::Azure => Providers::One(Cloud::Azure),
             ProviderArg::Aws => Providers::One(Cloud::Aws),
             ProviderArg::Gcp => Providers::One(Cloud::Gcp),
+            ProviderArg::Oci => Providers::One(Cloud::Oci),
             ProviderArg::Mixed => Providers::Mixed,
         },
         format: match a.format {
