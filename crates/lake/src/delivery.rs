@@ -4,7 +4,7 @@
 //! with the size the manifest gives; otherwise the delivery is incomplete and is refused whole. Data files under an
 //! export layout that no manifest lists are reported and skipped, because loading them would double count.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -151,7 +151,8 @@ pub fn discover(inputs: &[PathBuf]) -> Discovery {
     files.dedup();
 
     let mut claimed: BTreeSet<PathBuf> = BTreeSet::new();
-    let mut export_dirs: Vec<PathBuf> = Vec::new();
+    // A set: a tree of many small deliveries has thousands of export folders, each file is checked against them.
+    let mut export_dirs: HashSet<PathBuf> = HashSet::new();
     for (path, name) in &files {
         let file = path.file_name().unwrap_or_default().to_string_lossy();
         let parsed = if file == "manifest.json" || file == "_manifest.json" {
@@ -163,13 +164,13 @@ pub fn discover(inputs: &[PathBuf]) -> Discovery {
         };
         match parsed {
             Some(Ok(Some(d))) => {
-                export_dirs.push(path.parent().unwrap_or(Path::new("")).to_path_buf());
+                export_dirs.insert(path.parent().unwrap_or(Path::new("")).to_path_buf());
                 claimed.extend(d.files.iter().map(|f| f.path.clone()));
                 out.deliveries.push(d);
             }
             Some(Ok(None)) => {}
             Some(Err(e)) => {
-                export_dirs.push(path.parent().unwrap_or(Path::new("")).to_path_buf());
+                export_dirs.insert(path.parent().unwrap_or(Path::new("")).to_path_buf());
                 out.refused.push(e);
             }
             None => {}
@@ -180,7 +181,7 @@ pub fn discover(inputs: &[PathBuf]) -> Discovery {
             continue;
         }
         let in_export = path.ancestors().any(|a| a.file_name().is_some_and(|n| n.to_string_lossy().starts_with("BILLING_PERIOD=")))
-            || export_dirs.iter().any(|d| path.parent() == Some(d.as_path()));
+            || path.parent().is_some_and(|p| export_dirs.contains(p));
         if in_export {
             out.skipped.push((name, "in an export layout but listed by no manifest given; loading it could double count".into()));
             continue;

@@ -36,6 +36,11 @@ use crate::write::{self, NO_UNIT, PartitionWriter, QuarantineWriter};
 use crate::{DeliveryOutcome, IngestOptions, Lake, LakeError, Progress, hash_file};
 
 /// Quarantine records returned per delivery for display (all of them are in the quarantine table).
+/// Deliveries a chunk reads before it is committed, whatever their rows: each costs the chunk its record and an
+/// entry in every file it wrote to, so a tree of 100,000 small files would otherwise grow one chunk's memory with
+/// the number of files.
+const COMMIT_DELIVERIES: usize = 5_000;
+
 /// The most (column, reason) groups a delivery reports; cells past them count in one last group. Bounds memory
 /// whatever a file holds (a reason that names its value would otherwise make a group per row).
 const QUARANTINE_GROUPS: usize = 200;
@@ -106,6 +111,9 @@ struct Chunk {
     known: HashMap<String, u32>,
     plain: UnitIndex,
     members: Vec<Member>,
+    /// The ids of `members`, so that asking whether the chunk holds a delivery does not scan them (a tree of
+    /// 100,000 small files puts tens of thousands of deliveries in one chunk).
+    member_ids: HashSet<String>,
     /// Deliveries recorded without being read (input index, record).
     records: Vec<(usize, DeliveryRecord)>,
     rows: u64,
@@ -117,7 +125,7 @@ impl Chunk {
     }
 
     fn holds(&self, id: &str) -> bool {
-        self.members.iter().any(|m| m.record.id == id)
+        self.member_ids.contains(id)
     }
 
     fn unit(&mut self, unit: &str, provider: Provider) -> u32 {
@@ -285,7 +293,7 @@ impl Lake {
                 self.abandon_chunk(chunk).await;
                 return Err(e);
             }
-            if step.is_none() || chunk.rows >= self.commit_rows {
+            if step.is_none() || chunk.rows >= self.commit_rows || chunk.members.len() >= COMMIT_DELIVERIES {
                 let settled = std::mem::replace(&mut chunk, self.chunk());
                 queue.extend(self.settle(&mut run, settled).await?);
                 queue.extend(deferred.drain(..));
@@ -310,6 +318,7 @@ impl Lake {
             known: HashMap::new(),
             plain: UnitIndex::new(),
             members: Vec::new(),
+            member_ids: HashSet::new(),
             records: Vec::new(),
             rows: 0,
         }
@@ -379,6 +388,7 @@ impl Lake {
             }
             Ok(None) => m.quarantine = quarantine.finish().await?,
         }
+        chunk.member_ids.insert(m.record.id.clone());
         chunk.members.push(m);
         run.count_bytes(i);
         Ok(())

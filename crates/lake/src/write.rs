@@ -84,6 +84,11 @@ pub(crate) fn with_units(batch: &RecordBatch, units: ArrayRef) -> Result<RecordB
     Ok(RecordBatch::try_new(usage_file_schema(), cols)?)
 }
 
+/// Slices of fewer rows than this wait in a partition's pending list and go to its writer together. A tree of small
+/// files gives each charge date a slice of one or two rows per file, and the Parquet writer's cost per write (a
+/// property lookup per column and per page) was then most of ingest's time.
+const SMALL_SLICE: usize = 256;
+
 /// One open partition file.
 struct Open {
     path: String,
@@ -91,6 +96,29 @@ struct Open {
     file: FileRows,
     /// When it was last written, for the LRU.
     tick: u64,
+    /// Small slices not written yet, and their rows.
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+}
+
+impl Open {
+    /// Write the pending slices as one batch.
+    async fn write_pending(&mut self) -> Result<(), LakeError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = arrow::compute::concat_batches(&self.pending[0].schema(), &self.pending)?;
+        self.pending.clear();
+        self.pending_rows = 0;
+        self.writer.write(&batch).await?;
+        Ok(())
+    }
+
+    async fn close(mut self) -> Result<Written, LakeError> {
+        self.write_pending().await?;
+        self.writer.close().await?;
+        Ok(Written { path: self.path, file: self.file })
+    }
 }
 
 /// What a written file holds: its rows, the units of its rows, its rows without a unit, and the deliveries (by the
@@ -164,8 +192,7 @@ impl PartitionWriter {
             if self.writers.len() >= MAX_OPEN {
                 let oldest = *self.writers.iter().min_by_key(|(_, w)| w.tick).expect("non-empty at the cap").0;
                 let w = self.writers.remove(&oldest).expect("key from map");
-                w.writer.close().await?;
-                self.done.push(Written { path: w.path, file: w.file });
+                self.done.push(w.close().await?);
             }
             let date = chrono::NaiveDate::from_num_days_from_ce_opt(key + 719_163).expect("date in range");
             let n = self.parts.entry(key).or_insert(0);
@@ -177,11 +204,20 @@ impl PartitionWriter {
             *n += 1;
             let writer = AsyncArrowWriter::try_new(BufWriter::with_capacity(self.store.clone(), ObjPath::from(path.as_str()), 1 << 20), part.schema(), Some(props()))?;
             self.opened.push(path.clone());
-            self.writers.insert(key, Open { path, writer, file: FileRows::default(), tick: 0 });
+            self.writers.insert(key, Open { path, writer, file: FileRows::default(), tick: 0, pending: Vec::new(), pending_rows: 0 });
         }
         self.tick += 1;
         let open = self.writers.get_mut(&key).expect("inserted above");
-        open.writer.write(part).await?;
+        if part.num_rows() < SMALL_SLICE {
+            open.pending.push(part.clone());
+            open.pending_rows += part.num_rows();
+            if open.pending_rows >= SMALL_SLICE {
+                open.write_pending().await?;
+            }
+        } else {
+            open.write_pending().await?;
+            open.writer.write(part).await?;
+        }
         open.tick = self.tick;
         let f = &mut open.file;
         f.rows += part.num_rows() as u64;
@@ -199,8 +235,10 @@ impl PartitionWriter {
     }
 
     async fn bound_memory(&mut self) -> Result<(), LakeError> {
-        while self.writers.values().map(|w| w.writer.in_progress_rows()).sum::<usize>() > ROW_BUDGET {
-            let largest = self.writers.values_mut().max_by_key(|w| w.writer.in_progress_rows()).expect("non-empty when over budget");
+        let held = |w: &Open| w.writer.in_progress_rows() + w.pending_rows;
+        while self.writers.values().map(held).sum::<usize>() > ROW_BUDGET {
+            let largest = self.writers.values_mut().max_by_key(|w| held(w)).expect("non-empty when over budget");
+            largest.write_pending().await?;
             largest.writer.flush().await?;
         }
         Ok(())
@@ -210,8 +248,7 @@ impl PartitionWriter {
     pub(crate) async fn finish(self) -> Result<Vec<Written>, LakeError> {
         let mut out = self.done;
         for (_, w) in self.writers {
-            w.writer.close().await?;
-            out.push(Written { path: w.path, file: w.file });
+            out.push(w.close().await?);
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
