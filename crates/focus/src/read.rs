@@ -82,16 +82,12 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<FocusReader, FocusError> 
     let io = |source| FocusError::Io { file: file.clone(), source };
     let (header, source) = match sniff(path).map_err(io)? {
         f @ (Format::Csv | Format::CsvGz) => {
-            // Buffers of 1 MiB, or of the file's own size when smaller (times 8 for what gzip holds): a tree of many
-            // small files spent a sixth of its time having fresh 1 MiB buffers zeroed.
-            let size = std::fs::metadata(path).map_err(io)?.len() as usize;
-            let buffer = (size.saturating_mul(8)).clamp(8 << 10, 1 << 20);
             let raw: Box<dyn Read + Send> = if f == Format::CsvGz {
-                Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(buffer.min(size.max(1 << 10)), File::open(path).map_err(io)?)))
+                Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?)))
             } else {
                 Box::new(File::open(path).map_err(io)?)
             };
-            let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(false).buffer_capacity(buffer).from_reader(raw);
+            let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(false).buffer_capacity(1 << 20).from_reader(raw);
             let mut head = csv::ByteRecord::new();
             match rdr.read_byte_record(&mut head) {
                 Ok(true) => {}
