@@ -87,13 +87,71 @@ fn fmt(v: f64) -> String {
     if v >= 100.0 { format!("{v:.0}") } else if v >= 1.0 { format!("{v:.2}") } else { format!("{v:.4}") }
 }
 
-/// Render the report for the findings of one day: a chart per flagged account and signal, over `from..=to`.
-pub async fn html(scanner: &Scanner, pack: &[Loaded], findings: &[Finding], from: i64, to: i64, title: &str) -> anyhow::Result<String> {
+/// What the findings rest on, as a section: the rows kept and quarantined, the deliveries per provider and month
+/// (with the refused ones that are still missing), and the accounts not assessed.
+fn coverage_section(c: &signals::Coverage) -> String {
+    let mut out = String::from("<section><h2>Coverage: what these findings rest on</h2>");
+    let not: Vec<_> = c.not_assessed().collect();
+    let _ = write!(
+        out,
+        "<p>{} rows kept, {} quarantined ({:.3} %). {} accounts with data, {} not assessed (rows on fewer than half of the {} days up to {}): no finding on those means nothing.",
+        c.rows_kept,
+        c.rows_quarantined,
+        c.quarantine_share * 100.0,
+        c.accounts.len(),
+        not.len(),
+        signals::coverage::WINDOW_DAYS,
+        c.as_of.map_or("-".into(), |d| d.to_string())
+    );
+    if c.refused() > 0 {
+        let _ = write!(out, " <strong>{} deliveries were refused and not ingested since: their rows are missing.</strong>", c.refused());
+    }
+    out.push_str("</p><table><tr><th>provider</th><th>month</th><th>live</th><th>replaced</th><th>recorded only</th><th>refused</th><th>of which files missing</th><th>rows read</th><th>rows quarantined</th></tr>");
+    for d in &c.deliveries {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&d.provider),
+            esc(&d.month),
+            d.applied,
+            d.replaced,
+            d.recorded_only,
+            d.refused,
+            d.missing,
+            d.rows_read,
+            d.rows_quarantined
+        );
+    }
+    out.push_str("</table>");
+    if !c.quarantined.is_empty() {
+        out.push_str("<p>Quarantined rows by billing account and month (the quarantine table has each cell):</p><table><tr><th>provider</th><th>billing account</th><th>month</th><th>rows</th></tr>");
+        for q in c.quarantined.iter().take(20) {
+            let _ = write!(out, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", esc(&q.provider), esc(&q.billing_account_id), esc(&q.month), q.rows);
+        }
+        out.push_str("</table>");
+    }
+    if !not.is_empty() {
+        out.push_str("<p>Not assessed:</p><table><tr><th>billing account</th><th>sub-account</th><th>days with rows in the window</th><th>last day</th></tr>");
+        for a in not.iter().take(50) {
+            let _ = write!(out, "<tr><td>{}</td><td>{}</td><td>{} of {}</td><td>{}</td></tr>", esc(&a.billing_account_id), esc(&a.sub_account_id), a.days_in_window, a.window_days, a.last_day);
+        }
+        out.push_str("</table>");
+    }
+    out.push_str("</section>");
+    out
+}
+
+/// Render the report for the findings of one day: a chart per flagged account and signal, over `from..=to`, and
+/// the coverage they rest on when it is known.
+pub async fn html(scanner: &Scanner, pack: &[Loaded], findings: &[Finding], coverage: Option<&signals::Coverage>, (from, to): (i64, i64), title: &str) -> anyhow::Result<String> {
     let ranked = detect::rank(findings);
     let mut out = String::from("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
     out.push_str(&esc(title));
     out.push_str("</title><style>body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;font-size:12px;text-align:left}section{margin-bottom:2em}.charts{display:flex;flex-wrap:wrap;gap:8px}</style></head><body>");
     let _ = write!(out, "<h1>{}</h1><p>{} flagged account(s), {} finding(s). Dashed red lines are policy thresholds.</p>", esc(title), ranked.len(), findings.len());
+    if let Some(c) = coverage {
+        out.push_str(&coverage_section(c));
+    }
     let mut by: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in findings {
         by.entry(f.account_id.as_str()).or_default().push(f);

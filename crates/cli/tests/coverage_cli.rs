@@ -73,3 +73,70 @@ fn scan_reports_coverage_and_refuses_to_call_missing_data_clean() {
     assert!(out.contains("not assessed: 111111111111 333333333333 (rows on 9 of 30 days; last 2025-01-10)"), "{out}");
     assert!(out.contains("2 with data, 1 not assessed"), "{out}");
 }
+
+#[test]
+fn a_delivery_refused_at_ingest_shows_as_missing_until_it_is_ingested() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut body = String::from(HEAD);
+    for d in 1..=31 {
+        row(&mut body, "222222222222", d, &format!("2025-01-{d:02}T00:00:00Z"));
+    }
+    std::fs::write(tmp.path().join("aws.csv"), &body).unwrap();
+    // An Azure export run for February whose manifest lists a file that never arrived.
+    let run = tmp.path().join("exports/sub1/focus-daily/20250201-20250228/run-1");
+    std::fs::create_dir_all(&run).unwrap();
+    let manifest = serde_json::json!({
+        "exportConfig": {"exportName": "focus-daily", "resourceId": "/subscriptions/sub1/providers/Microsoft.CostManagement/exports/focus-daily", "type": "FocusCost"},
+        "runInfo": {"runId": "run-1", "submittedTime": "2025-02-03T06:00:00Z", "startDate": "2025-02-01T00:00:00", "endDate": "2025-02-28T00:00:00Z"},
+        "blobs": [{"blobName": "exports/sub1/focus-daily/20250201-20250228/run-1/part_0_0001.csv", "byteCount": 1000}]
+    });
+    std::fs::write(run.join("manifest.json"), manifest.to_string()).unwrap();
+    let lake = tmp.path().join("lake");
+    let l = lake.to_str().unwrap();
+    let (code, _, err) = oversight(&["ingest", "--lake", l, tmp.path().join("aws.csv").to_str().unwrap(), tmp.path().join("exports").to_str().unwrap()]);
+    assert_eq!(code, 1, "the ingest fails on the refused delivery: {err}");
+    assert!(err.contains("part_0_0001.csv") && err.contains("not found"), "{err}");
+
+    // The scan says which month of which provider is missing, and does not exit 0 on a lake that lacks it.
+    let (code, out, err) = oversight(&["scan", "--lake", l, "--format", "json"]);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("1 deliveries were refused"), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let missing: Vec<_> = v["coverage"]["deliveries"].as_array().unwrap().iter().filter(|d| d["refused"] != 0).collect();
+    assert_eq!(missing.len(), 1, "{:#}", v["coverage"]["deliveries"]);
+    assert_eq!((missing[0]["provider"].as_str(), missing[0]["month"].as_str(), missing[0]["missing"].as_u64()), (Some("azure"), Some("2025-02"), Some(1)));
+    let (_, out, _) = oversight(&["scan", "--lake", l]);
+    assert!(out.contains("MISSING azure 2025-02: 1 deliveries refused and not ingested since (1 with listed files absent or short)"), "{out}");
+
+    // A second failed attempt counts once; once the file arrives and is ingested, nothing is missing.
+    oversight(&["ingest", "--lake", l, tmp.path().join("exports").to_str().unwrap()]);
+    let (_, out, _) = oversight(&["scan", "--lake", l]);
+    assert!(out.contains("MISSING azure 2025-02: 1 deliveries"), "{out}");
+    let data = format!("{HEAD}sub1,sub1,2025-02-01T00:00:00Z,2025-03-01T00:00:00Z,2025-02-01T00:00:00Z,2025-02-02T00:00:00Z,Usage,USD,1,1,Microsoft,Storage,Storage,1,GB,1,GB,Hot LRS,\n");
+    let padded = format!("{data}{}", "\n".repeat(1000 - data.len()));
+    std::fs::write(run.join("part_0_0001.csv"), padded).unwrap();
+    let (code, _, err) = oversight(&["ingest", "--lake", l, tmp.path().join("exports").to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = oversight(&["scan", "--lake", l, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["coverage"]["deliveries"].as_array().unwrap().iter().all(|d| d["refused"] == 0), "{:#}", v["coverage"]["deliveries"]);
+}
+
+#[test]
+fn quarantined_rows_are_counted_per_billing_account_and_month() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut body = String::from(HEAD);
+    for d in 1..=31 {
+        row(&mut body, "222222222222", d, &format!("2025-01-{d:02}T00:00:00Z"));
+    }
+    // Two bad cells on one row (a cost and a unit count) of payer 111111111111, in January.
+    body.push_str("111111111111,444444444444,2025-01-01T00:00:00Z,2025-02-01T00:00:00Z,2025-01-05T00:00:00Z,2025-01-06T00:00:00Z,Usage,USD,lots,0.23,AWS,Amazon Simple Storage Service,Storage,ten,GB-Mo,10,GB-Mo,Storage,x\n");
+    std::fs::write(tmp.path().join("aws.csv"), &body).unwrap();
+    let lake = tmp.path().join("lake");
+    let l = lake.to_str().unwrap();
+    oversight(&["ingest", "--lake", l, tmp.path().join("aws.csv").to_str().unwrap()]);
+    let (_, out, err) = oversight(&["scan", "--lake", l, "--format", "json", "--max-quarantine-share", "0.5"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+    assert_eq!(v["coverage"]["quarantined"], serde_json::json!([{"provider": "aws", "billing_account_id": "111111111111", "month": "2025-01", "rows": 1}]));
+}

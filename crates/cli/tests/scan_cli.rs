@@ -102,6 +102,8 @@ fn the_demo_runs_the_whole_pipeline_and_catches_every_scenario() {
     let report = out.join("report.html");
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(html.contains("<svg") && html.contains("threshold interception-pipeline"), "no chart with a threshold");
+    assert!(html.contains("Coverage: what these findings rest on") && html.contains("<th>refused</th>"), "no coverage beside the findings");
+    assert!(!html.contains("were refused and not ingested"), "the simulated deliveries are all ingested");
     let png = tmp.path().join("report.png");
     let shot = Command::new("chromium")
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"])

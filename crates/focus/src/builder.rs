@@ -188,6 +188,10 @@ impl Builder {
             }
         }
         if out.len() > before {
+            let (account, month) = self.context(&cell);
+            for q in &mut out[before..] {
+                (q.billing_account, q.month) = (account.clone(), month.clone());
+            }
             return false;
         }
         for (k, parsed) in self.cells.iter().enumerate() {
@@ -233,9 +237,21 @@ impl Builder {
         [get("ServiceName"), sku, get("ConsumedUnit").or_else(|| get("PricingUnit"))].into_iter().flatten().collect::<Vec<_>>().join(" / ")
     }
 
+    /// A quarantined row's billing account as written and the `YYYY-MM` of its charge, each empty when unreadable.
+    pub(crate) fn context<'a>(&self, cell: &impl Fn(usize) -> Option<&'a str>) -> (String, String) {
+        let get = |name: &str| schema::column(name).and_then(|(k, _)| self.known_at[k]).and_then(cell).filter(|v| !value::is_null(v));
+        let account = get("BillingAccountId").map(|a| a.chars().take(200).collect()).unwrap_or_default();
+        let month = get("ChargePeriodStart")
+            .and_then(|t| value::parse_datetime(t).ok())
+            .and_then(chrono::DateTime::from_timestamp_micros)
+            .map(|t| t.format("%Y-%m").to_string())
+            .unwrap_or_default();
+        (account, month)
+    }
+
     fn bad(&self, row: u64, line: u64, k: usize, raw: &str, reason: String) -> Quarantined {
         let column = self.known_at[k].map_or_else(|| COLUMNS[k].name.to_string(), |i| self.names[i].clone());
-        Quarantined { file: self.file.clone(), row, line, column, raw: raw.chars().take(200).collect(), reason }
+        Quarantined { file: self.file.clone(), row, line, column, raw: raw.chars().take(200).collect(), reason, billing_account: String::new(), month: String::new() }
     }
 
     /// Take the buffered rows as one batch.

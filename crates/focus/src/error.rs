@@ -92,6 +92,11 @@ pub struct Quarantined {
     pub raw: String,
     /// Why it was refused.
     pub reason: String,
+    /// The row's `BillingAccountId` as written, when it could be read: the coverage counts quarantined rows per
+    /// billing account.
+    pub billing_account: String,
+    /// `YYYY-MM` of the row's `ChargePeriodStart`, when it parses.
+    pub month: String,
 }
 
 impl fmt::Display for Quarantined {

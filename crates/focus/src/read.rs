@@ -220,6 +220,7 @@ impl FocusReader {
                             continue;
                         }
                         refused += 1;
+                        // Fields may be shifted: no billing account or month is read from a row of another width.
                         quarantined.push(Quarantined {
                             file: self.name.clone(),
                             row: *row,
@@ -227,6 +228,8 @@ impl FocusReader {
                             column: "(row)".into(),
                             raw: record.iter().map(String::from_utf8_lossy).collect::<Vec<_>>().join(",").chars().take(200).collect(),
                             reason: format!("expected {width} fields, found {}", record.len()),
+                            billing_account: String::new(),
+                            month: String::new(),
                         });
                         continue;
                     }
@@ -234,6 +237,7 @@ impl FocusReader {
                     let Ok(all) = std::str::from_utf8(record.as_slice()) else {
                         let i = record.iter().position(|f| std::str::from_utf8(f).is_err()).expect("a field is not UTF-8");
                         refused += 1;
+                        let (billing_account, month) = self.builder.context(&|k| record.get(k).and_then(|f| std::str::from_utf8(f).ok()));
                         quarantined.push(Quarantined {
                             file: self.name.clone(),
                             row: *row,
@@ -241,6 +245,8 @@ impl FocusReader {
                             column: self.header[i].clone(),
                             raw: String::from_utf8_lossy(&record[i]).chars().take(200).collect(),
                             reason: "not valid UTF-8".into(),
+                            billing_account,
+                            month,
                         });
                         continue;
                     };
@@ -274,21 +280,26 @@ impl FocusReader {
                         *row += 1;
                         let r = *at;
                         *at += 1;
-                        let unreadable = text.bad_cells(r).map(|c| Quarantined {
-                            file: self.name.clone(),
-                            row: *row,
-                            line: 0,
-                            column: self.header[c.col].clone(),
-                            raw: c.raw.clone(),
-                            reason: c.reason.clone(),
-                        });
+                        let get = |i: usize| cols.get(i).and_then(|c| (!c.is_null(r)).then(|| c.value(r)));
                         let before = quarantined.len();
-                        quarantined.extend(unreadable);
+                        for c in text.bad_cells(r) {
+                            let (billing_account, month) = self.builder.context(&get);
+                            quarantined.push(Quarantined {
+                                file: self.name.clone(),
+                                row: *row,
+                                line: 0,
+                                column: self.header[c.col].clone(),
+                                raw: c.raw.clone(),
+                                reason: c.reason.clone(),
+                                billing_account,
+                                month,
+                            });
+                        }
                         if quarantined.len() > before {
                             refused += 1;
                             continue;
                         }
-                        if !self.builder.push(*row, 0, |i| cols.get(i).and_then(|c| (!c.is_null(r)).then(|| c.value(r))), &mut quarantined) {
+                        if !self.builder.push(*row, 0, get, &mut quarantined) {
                             refused += 1;
                         }
                     }

@@ -102,13 +102,34 @@ pub enum Source {
     Plain,
 }
 
+/// A delivery refused before it was read: what its manifest said of it, when it could be read that far, and why.
+#[derive(Debug)]
+pub struct Refusal {
+    /// The delivery as its manifest describes it, without files: its provider, unit and time, for the coverage.
+    pub delivery: Option<Box<Delivery>>,
+    /// Why it was refused.
+    pub error: LakeError,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl From<LakeError> for Refusal {
+    fn from(error: LakeError) -> Refusal {
+        Refusal { delivery: None, error }
+    }
+}
+
 /// What discovery found: deliveries, and files it refused to treat as data.
 #[derive(Debug, Default)]
 pub struct Discovery {
     /// Deliveries, in a stable order.
     pub deliveries: Vec<Delivery>,
     /// Deliveries refused before reading (incomplete or unreadable manifests).
-    pub refused: Vec<LakeError>,
+    pub refused: Vec<Refusal>,
     /// Data files under an export layout that no manifest lists, with the reason they were skipped.
     pub skipped: Vec<(String, String)>,
 }
@@ -129,7 +150,7 @@ pub fn discover(inputs: &[PathBuf]) -> Discovery {
             if input.is_dir() { input.join(rel) } else { p.to_path_buf() }.to_string_lossy().into_owned()
         };
         if !input.exists() {
-            out.refused.push(LakeError::Io { path: input.display().to_string(), source: std::io::ErrorKind::NotFound.into() });
+            out.refused.push(LakeError::Io { path: input.display().to_string(), source: std::io::ErrorKind::NotFound.into() }.into());
             continue;
         }
         // Never read a lake (ours or another) as input: `oversight ingest .` must not ingest ./oversight-data.
@@ -143,7 +164,7 @@ pub fn discover(inputs: &[PathBuf]) -> Discovery {
                     }
                 }
                 Ok(_) => {}
-                Err(e) => out.refused.push(LakeError::Io { path: e.path().map(|p| p.display().to_string()).unwrap_or_default(), source: e.into() }),
+                Err(e) => out.refused.push(LakeError::Io { path: e.path().map(|p| p.display().to_string()).unwrap_or_default(), source: e.into() }.into()),
             }
         }
     }
@@ -261,7 +282,7 @@ fn read_json(path: &Path, name: &str) -> Result<serde_json::Value, LakeError> {
 }
 
 /// An Azure `manifest.json`: unit = (scope, export, month of `runInfo.startDate`), time = `runInfo.submittedTime`.
-fn azure_manifest(path: &Path, name: &str) -> Result<Option<Delivery>, LakeError> {
+fn azure_manifest(path: &Path, name: &str) -> Result<Option<Delivery>, Refusal> {
     let m = read_json(path, name)?;
     if m.get("blobs").is_none() {
         return Ok(None);
@@ -289,20 +310,23 @@ fn azure_manifest(path: &Path, name: &str) -> Result<Option<Delivery>, LakeError
             Ok((n.to_string(), b.get("byteCount").and_then(|v| v.as_u64())))
         })
         .collect::<Result<Vec<_>, LakeError>>()?;
-    Ok(Some(Delivery {
-        source: Source::AzureRun,
-        provider: Some(Provider::Azure),
-        model: Some(Model::Replace),
-        unit: Some(format!("azure:{scope}:{export_name}:{dataset}:{month}")),
-        delivered_at,
-        manifest: Some(path.to_path_buf()),
-        files: listed_files(path, name, blobs)?,
-    }))
+    with_files(
+        Delivery {
+            source: Source::AzureRun,
+            provider: Some(Provider::Azure),
+            model: Some(Model::Replace),
+            unit: Some(format!("azure:{scope}:{export_name}:{dataset}:{month}")),
+            delivered_at,
+            manifest: Some(path.to_path_buf()),
+            files: vec![],
+        },
+        listed_files(path, name, blobs),
+    )
 }
 
 /// An AWS Data Exports manifest: unit = (export, `BILLING_PERIOD`), time = the execution folder's timestamp
 /// (create-new mode) or the manifest's write time (overwrite mode, which has no time field).
-fn aws_manifest(path: &Path, name: &str) -> Result<Option<Delivery>, LakeError> {
+fn aws_manifest(path: &Path, name: &str) -> Result<Option<Delivery>, Refusal> {
     let m = read_json(path, name)?;
     let bad = |reason: &str| LakeError::Manifest { manifest: name.to_string(), reason: reason.to_string() };
     let Some(list) = m.get("dataFiles").or_else(|| m.get("reportKeys")) else { return Ok(None) };
@@ -335,15 +359,29 @@ fn aws_manifest(path: &Path, name: &str) -> Result<Option<Delivery>, LakeError> 
         Some(t) => t,
         None => std::fs::metadata(path).and_then(|m| m.modified()).map(DateTime::<Utc>::from).map_err(|e| LakeError::Io { path: name.into(), source: e })?,
     };
-    Ok(Some(Delivery {
-        source: Source::AwsExecution,
-        provider: Some(Provider::Aws),
-        model: Some(Model::Replace),
-        unit: Some(format!("aws:{export}:{period}")),
-        delivered_at,
-        manifest: Some(path.to_path_buf()),
-        files: listed_files(path, name, blobs)?,
-    }))
+    with_files(
+        Delivery {
+            source: Source::AwsExecution,
+            provider: Some(Provider::Aws),
+            model: Some(Model::Replace),
+            unit: Some(format!("aws:{export}:{period}")),
+            delivered_at,
+            manifest: Some(path.to_path_buf()),
+            files: vec![],
+        },
+        listed_files(path, name, blobs),
+    )
+}
+
+/// A manifest's delivery with its listed files, or refused with what the manifest said of it.
+fn with_files(mut d: Delivery, files: Result<Vec<DataFile>, LakeError>) -> Result<Option<Delivery>, Refusal> {
+    match files {
+        Ok(files) => {
+            d.files = files;
+            Ok(Some(d))
+        }
+        Err(error) => Err(Refusal { delivery: Some(Box::new(d)), error }),
+    }
 }
 
 /// The time at the front of a create-new execution folder, `<timestamp>-<execution-id>`.

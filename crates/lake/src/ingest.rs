@@ -71,7 +71,7 @@ fn group_quarantined(groups: &mut Vec<QuarantineGroup>, cells: &[focus::Quaranti
 }
 
 /// A delivery's content id and file records, known before it is read.
-struct Ident {
+pub(crate) struct Ident {
     id: String,
     files: Vec<FileRecord>,
 }
@@ -152,6 +152,8 @@ struct Run<'a> {
     groups: Vec<Vec<usize>>,
     /// Ids recorded: in the lake, or in this run's commits (made or being made).
     seen: HashSet<String>,
+    /// Deliveries refused before they were read, to be put on record by the next commit.
+    refusals: Vec<DeliveryRecord>,
     rows_total: u64,
     bytes_total: u64,
 }
@@ -221,6 +223,7 @@ impl Lake {
             counted: vec![false; n],
             groups: Vec::new(),
             seen: self.state.ids.iter().cloned().collect(),
+            refusals: Vec::new(),
             rows_total: 0,
             bytes_total: 0,
         };
@@ -229,6 +232,7 @@ impl Lake {
                 Ok(ident) => run.idents.push(Some(ident)),
                 Err(e) => {
                     run.idents.push(None);
+                    run.refusals.push(refused_record(Some(d), None, &e));
                     run.settle(i, DeliveryOutcome::Refused(e));
                 }
             }
@@ -298,6 +302,9 @@ impl Lake {
                 queue.extend(self.settle(&mut run, settled).await?);
                 queue.extend(deferred.drain(..));
             }
+        }
+        if !run.refusals.is_empty() {
+            self.commit(std::mem::take(&mut run.refusals), &[], vec![]).await?;
         }
         Ok(run.outcomes.into_iter().map(|o| o.expect("every delivery is settled")).collect())
     }
@@ -600,8 +607,10 @@ impl Lake {
         // The records: read deliveries, the ones their unit's chosen delivery superseded, and those recorded unread.
         let mut recorded: Vec<(usize, DeliveryRecord, Vec<QuarantineGroup>)> = Vec::new();
         let mut again = Vec::new();
+        let mut refusals = std::mem::take(&mut run.refusals);
         for (k, m) in members.into_iter().enumerate() {
             if let Some(e) = m.failed {
+                refusals.push(refused_record(Some(&run.deliveries[m.input]), run.idents[m.input].as_ref(), &e));
                 run.settle(m.input, DeliveryOutcome::Refused(e));
                 if let Some(g) = m.group.filter(|g| !run.groups[*g].is_empty()) {
                     again.push(Work::Unit(g));
@@ -627,8 +636,8 @@ impl Lake {
         }
         recorded.extend(records.into_iter().map(|(i, r)| (i, r, vec![])));
         recorded.sort_by_key(|r| r.0);
-        if !(recorded.is_empty() && add.is_empty() && remove.is_empty()) {
-            let deliveries = recorded.iter().map(|r| r.1.clone()).collect();
+        if !(recorded.is_empty() && refusals.is_empty() && add.is_empty() && remove.is_empty()) {
+            let deliveries = recorded.iter().map(|r| r.1.clone()).chain(refusals).collect();
             if let Err(e) = self.commit(deliveries, &add, remove.clone()).await {
                 self.abandon(add.into_iter().map(|f| f.path).chain(discard).collect::<Vec<_>>()).await;
                 return Err(e);
@@ -683,6 +692,43 @@ fn drop_units(b: &RecordBatch, retired: &HashSet<Arc<str>>) -> Result<RecordBatc
     let keep: BooleanArray = (0..b.num_rows()).map(|i| Some(unit.is_null(i) || !retired.contains(unit.value(i)))).collect();
     let b = RecordBatch::try_new(write::usage_file_schema(), b.columns().to_vec())?;
     Ok(arrow::compute::filter_record_batch(&b, &keep)?)
+}
+
+/// The record of a delivery refused whole. Its id is its content id when its bytes could be read, else one made of
+/// its unit and names, so that the same missing delivery refused on every run counts once in the coverage.
+pub(crate) fn refused_record(d: Option<&Delivery>, ident: Option<&Ident>, e: &LakeError) -> DeliveryRecord {
+    let id = match ident {
+        Some(ident) => ident.id.clone(),
+        None => {
+            let mut h = Sha256::new();
+            h.update(b"refused\0");
+            if let Some(d) = d {
+                h.update(d.unit.as_deref().unwrap_or("").as_bytes());
+                for name in d.manifest.iter().map(|m| m.display().to_string()).chain(d.files.iter().map(|f| f.name.clone())) {
+                    h.update(b"\0");
+                    h.update(name.as_bytes());
+                }
+            } else {
+                h.update(e.to_string().as_bytes());
+            }
+            hex::encode(&h.finalize()[..8])
+        }
+    };
+    let files = ident.map(|i| i.files.clone()).unwrap_or_default();
+    let now = Utc::now();
+    DeliveryRecord {
+        id,
+        source: d.map_or(Source::Plain, |d| d.source),
+        provider: d.and_then(|d| d.provider).unwrap_or(Provider::Other),
+        model: d.and_then(|d| d.model).unwrap_or(Model::Replace),
+        units: d.and_then(|d| d.unit.clone()).into_iter().collect(),
+        delivered_at: d.map_or(now, |d| d.delivered_at),
+        ingested_at: now,
+        manifest: d.and_then(|d| d.manifest.as_ref()).map(|m| m.display().to_string()),
+        files,
+        outcome: Outcome::Refused { reason: e.to_string(), incomplete: matches!(e, LakeError::Incomplete { .. }) },
+        replaced: vec![],
+    }
 }
 
 /// A delivery's identity from its content: the same bytes (for the same unit) are the same delivery.

@@ -4,7 +4,8 @@
 //! ```text
 //! usage/charge_date=YYYY-MM-DD/<chunk>[-<part>].parquet     kept rows, in the lake schema of `focus` plus `_unit`
 //! usage/charge_date=YYYY-MM-DD/<chunk>-r<n>.parquet         a file rewritten without retired units' rows
-//! quarantine/delivery=<id>/part-0.parquet                   refused cells: file, row, line, column, raw value, reason
+//! quarantine/delivery=<id>/part-0.parquet                   refused cells: file, row, line, column, raw value, reason,
+//!                                                           and the row's billing account and month
 //! _manifest/<version>.json                                  the commit log (engines skip `_` folders)
 //! ```
 //! An ingest run reads its deliveries in chunks (see [`Lake::ingest`]): the rows of every delivery of a chunk go
@@ -31,7 +32,7 @@ use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use sha2::{Digest, Sha256};
 
-pub use delivery::{Delivery, Discovery, Model, Provider, discover};
+pub use delivery::{Delivery, Discovery, Model, Provider, Refusal, discover};
 pub use error::LakeError;
 pub use ingest::QuarantineGroup;
 pub use manifest::{Commit, DeliveryRecord, FileEntry, FileRecord, LiveFile, Outcome, State};
@@ -149,6 +150,16 @@ impl Lake {
             }
         }
         Ok(())
+    }
+
+    /// Put deliveries that discovery refused on record (see [`Outcome::Refused`]), so that the coverage can count
+    /// them per provider and month. Nothing else changes; no commit is made when there are none.
+    pub async fn record_refused(&mut self, refused: &[Refusal]) -> Result<(), LakeError> {
+        let records: Vec<DeliveryRecord> = refused.iter().map(|r| ingest::refused_record(r.delivery.as_deref(), None, &r.error)).collect();
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.commit(records, &[], vec![]).await
     }
 
     /// The applied delivery of `unit` when it is newer than `at`.

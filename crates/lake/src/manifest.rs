@@ -32,6 +32,15 @@ pub enum Outcome {
         /// The delivery applied instead.
         by: String,
     },
+    /// Refused whole: nothing of it is in the lake. It is on record so that coverage can say what is missing, and
+    /// it does not count as ingested: the same delivery is read again once the cause is fixed.
+    Refused {
+        /// Why, as the ingest reported it.
+        reason: String,
+        /// Whether a file its manifest lists was absent or of another size than listed.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        incomplete: bool,
+    },
 }
 
 /// One file of a delivery, as recorded.
@@ -204,7 +213,7 @@ pub struct State {
     pub files: BTreeMap<String, LiveFile>,
     /// Per replacement unit: the applied delivery's time and id.
     pub heads: BTreeMap<String, (DateTime<Utc>, String)>,
-    /// Ids of every recorded delivery.
+    /// Ids of every delivery recorded as ingested (refused ones are not).
     pub ids: BTreeSet<String>,
 }
 
@@ -231,10 +240,17 @@ impl State {
             self.files.insert(f.path.clone(), f);
         }
         for d in &c.deliveries {
-            if d.outcome == Outcome::Applied {
-                for u in &d.units {
-                    self.heads.insert(u.clone(), (d.delivered_at, d.id.clone()));
+            match d.outcome {
+                Outcome::Applied => {
+                    for u in &d.units {
+                        self.heads.insert(u.clone(), (d.delivered_at, d.id.clone()));
+                    }
                 }
+                Outcome::Refused { .. } => {
+                    self.deliveries.push(d.clone());
+                    continue;
+                }
+                Outcome::OlderThanApplied | Outcome::Superseded { .. } => {}
             }
             self.ids.insert(d.id.clone());
             self.deliveries.push(d.clone());

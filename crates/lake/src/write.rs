@@ -270,6 +270,9 @@ pub fn quarantine_schema() -> SchemaRef {
         Field::new("column", DataType::Utf8, false),
         Field::new("raw_value", DataType::Utf8, false),
         Field::new("reason", DataType::Utf8, false),
+        // Nullable: files written before these columns existed read as null.
+        Field::new("billing_account", DataType::Utf8, true),
+        Field::new("month", DataType::Utf8, true),
     ]))
 }
 
@@ -304,6 +307,8 @@ impl QuarantineWriter {
             text(&|r| &r.column),
             text(&|r| &r.raw),
             text(&|r| &r.reason),
+            text(&|r| &r.billing_account),
+            text(&|r| &r.month),
         ];
         self.rows += q.len() as u64;
         self.writer.as_mut().expect("opened above").write(&RecordBatch::try_new(quarantine_schema(), cols)?).await?;

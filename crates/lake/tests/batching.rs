@@ -194,7 +194,11 @@ async fn a_delivery_failing_mid_read_lands_nothing_while_the_others_land() {
     assert!(matches!(&out[2], DeliveryOutcome::Refused(e) if e.to_string().contains("part_0_0001.csv.gz")), "{:?}", out[2]);
     let (s1, s3) = (applied(&out[0]).id.clone(), applied(&out[3]).id.clone());
     assert_eq!(lake.state().version, 1);
-    assert_eq!(lake.state().deliveries.len(), 2, "refused deliveries are not recorded");
+    let refused: Vec<_> = lake.state().deliveries.iter().filter(|d| matches!(d.outcome, Outcome::Refused { .. })).collect();
+    assert_eq!(lake.state().deliveries.len(), 4, "refused deliveries are on record too");
+    assert_eq!(refused.len(), 2);
+    assert!(refused.iter().all(|d| !lake.state().ids.contains(&d.id)), "a refused delivery does not count as ingested");
+    assert!(refused.iter().any(|d| d.units == [azure_unit("s2")] && matches!(&d.outcome, Outcome::Refused { reason, incomplete: false } if reason.contains("part_0_0001.csv.gz"))));
     assert_eq!(live_rows_by(&lake, "_delivery"), BTreeMap::from([(Some(s1), 9), (Some(s3), 9)]));
     assert_eq!(live_rows(&lake), 18);
     assert_eq!(rows_on_disk(&tmp.path().join("lake")), 18, "no rows of the refused delivery on disk");

@@ -64,6 +64,33 @@ async fn a_manifest_listing_a_missing_or_short_file_is_refused_whole() {
 }
 
 #[tokio::test]
+async fn a_refused_delivery_is_on_record_as_missing_and_is_read_once_it_is_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lake = Lake::open(tmp.path().join("lake")).await.unwrap();
+    let body = focus_csv("Microsoft", "ba1", 9, "1");
+    let run = azure_run(tmp.path(), "run-a", "2025-01-10T06:00:00Z", &body, false);
+    std::fs::remove_file(run.join("part_0_0001.csv")).unwrap();
+    // Refused on two runs: on record each time, under one id, with its unit, and never as ingested.
+    for _ in 0..2 {
+        let found = lake::discover(std::slice::from_ref(&run));
+        lake.record_refused(&found.refused).await.unwrap();
+    }
+    let d = &lake.state().deliveries;
+    assert_eq!(d.len(), 2);
+    assert_eq!(d[0].id, d[1].id);
+    assert_eq!(d[0].units, [common::azure_unit("s1")]);
+    assert!(matches!(&d[0].outcome, Outcome::Refused { reason, incomplete: true } if reason.contains("part_0_0001.csv")), "{:?}", d[0].outcome);
+    assert!(lake.state().ids.is_empty() && lake.state().heads.is_empty());
+    assert_eq!(Lake::open(tmp.path().join("lake")).await.unwrap().state().deliveries.len(), 2, "refusals replay");
+
+    put(&run.join("part_0_0001.csv"), &body);
+    let out = ingest(&mut lake, &[run]).await;
+    let DeliveryOutcome::Recorded(rec, _) = &out[0] else { panic!("{out:?}") };
+    assert_eq!(rec.outcome, Outcome::Applied);
+    assert_eq!(live_rows(&lake), 9);
+}
+
+#[tokio::test]
 async fn aws_create_new_executions_replace_the_period_and_are_not_double_counted() {
     let tmp = tempfile::tempdir().unwrap();
     let export = tmp.path().join("focus/123/acme-focus");

@@ -77,6 +77,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
                 }
             })
             .await?;
+        lake.record_refused(&found.refused).await?;
         bar.finish_and_clear();
         let refused = outcomes.iter().filter(|o| matches!(o, lake::DeliveryOutcome::Refused(_))).count() + found.refused.len();
         println!("ingested {} deliveries into {} ({refused} refused)", outcomes.len(), lake_dir.display());
@@ -106,7 +107,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             println!("  {:<24} recall {:>4.0}%  {}", sc.scenario, sc.recall * 100.0, days.join(", "));
         }
         let to = detect::engine::day_number(last);
-        let html = crate::report::html(&scanner, &pack, &findings, to - i64::from(a.days) + 1, to, &format!("oversight demo: flagged on {last}")).await?;
+        let coverage = super::scan::coverage_of(&lake_dir, last).await?;
+        let html = crate::report::html(&scanner, &pack, &findings, coverage.as_ref(), (to - i64::from(a.days) + 1, to), &format!("oversight demo: flagged on {last}")).await?;
         let path = a.out.join("report.html");
         std::fs::write(&path, html).with_context(|| format!("writing {}", path.display()))?;
         let flagged_hard = report.hard_negatives.iter().filter(|h| !h.policies.is_empty()).count();

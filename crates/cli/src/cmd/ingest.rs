@@ -82,6 +82,8 @@ pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
                 Progress::Bytes(n) => bar.set_position(n),
             })
             .await?;
+        // On record too, so that scan and eval can say what they are missing.
+        lake.record_refused(&found.refused).await?;
         bar.finish_and_clear();
         report(&a, &found, &outcomes, &lake)
     })
@@ -136,6 +138,7 @@ fn report(a: &IngestArgs, found: &lake::Discovery, outcomes: &[DeliveryOutcome],
                     Outcome::Applied => format!("applied, replaced {}", r.replaced.join(",")),
                     Outcome::OlderThanApplied => "recorded only: older than the applied delivery".to_string(),
                     Outcome::Superseded { ref by } => format!("recorded only: superseded by {by}, a newer delivery of the same unit in this run"),
+                    Outcome::Refused { ref reason, .. } => format!("refused: {reason}"),
                 };
                 if r.outcome == Outcome::Applied {
                     t.applied += 1;
@@ -213,7 +216,7 @@ fn report(a: &IngestArgs, found: &lake::Discovery, outcomes: &[DeliveryOutcome],
             lake.state().version
         );
         if quarantined > 0 {
-            println!("quarantined rows are in {}/quarantine/ (file, row, line, column, raw value, reason)", lake.root().display());
+            println!("quarantined rows are in {}/quarantine/ (file, row, line, column, raw value, reason, billing account, month)", lake.root().display());
         }
     }
     let nothing = rows.is_empty() && !refused.is_empty();

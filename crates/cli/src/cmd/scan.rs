@@ -54,7 +54,7 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DIR")]
     emit_sql: Option<PathBuf>,
     /// The share of quarantined rows (0 to 1) above which the lake is too incomplete to trust a "no finding": the
-    /// scan exits 6.
+    /// scan exits 6. It exits 6 as well when deliveries were refused and not ingested since.
     #[arg(long, default_value_t = 0.01)]
     max_quarantine_share: f64,
 }
@@ -109,7 +109,15 @@ pub(super) struct Holdings {
 impl Holdings {
     /// The coverage judged on the 30 days up to `as_of`.
     pub(super) async fn coverage(&self, as_of: NaiveDate) -> anyhow::Result<signals::Coverage> {
-        Ok(signals::coverage(&self.ctx, self.lake.state(), Some(as_of)).await?)
+        Ok(signals::coverage(&self.ctx, self.lake.state(), &self.lake.live_paths("quarantine"), Some(as_of)).await?)
+    }
+}
+
+/// The coverage of the lake at `lake_dir` up to `as_of`, when there is a lake.
+pub(super) async fn coverage_of(lake_dir: &Path, as_of: NaiveDate) -> anyhow::Result<Option<signals::Coverage>> {
+    match holdings(lake_dir).await? {
+        Some(h) => Ok(Some(h.coverage(as_of).await?)),
+        None => Ok(None),
     }
 }
 
@@ -159,7 +167,7 @@ pub(super) fn coverage_json(c: &signals::Coverage) -> serde_json::Value {
         "as_of": c.as_of, "last_day": c.last_day, "window_days": signals::coverage::WINDOW_DAYS,
         "rows_kept": c.rows_kept, "rows_quarantined": c.rows_quarantined, "quarantine_share": c.quarantine_share,
         "accounts": c.accounts.len(), "accounts_assessed": c.accounts.len() - not_assessed.len(),
-        "not_assessed": not_assessed, "months": c.months, "deliveries": c.deliveries,
+        "not_assessed": not_assessed, "months": c.months, "quarantined": c.quarantined, "deliveries": c.deliveries,
     })
 }
 
@@ -186,7 +194,18 @@ pub(super) fn coverage_text(c: &signals::Coverage) -> String {
     }
     let (applied, replaced, recorded): (u64, u64, u64) = c.deliveries.iter().fold((0, 0, 0), |a, d| (a.0 + d.applied, a.1 + d.replaced, a.2 + d.recorded_only));
     out += &format!("  deliveries: {applied} live, {replaced} replaced by a newer one, {recorded} recorded only (older or superseded)\n");
+    for d in c.deliveries.iter().filter(|d| d.refused > 0) {
+        out += &format!("  MISSING {} {}: {} deliveries refused and not ingested since ({} with listed files absent or short)\n", d.provider, d.month, d.refused, d.missing);
+    }
     out += &format!("  rows: {} kept, {} quarantined ({:.3} %)\n", c.rows_kept, c.rows_quarantined, c.quarantine_share * 100.0);
+    for q in c.quarantined.iter().take(5) {
+        let account = if q.billing_account_id.is_empty() { "(unreadable billing account)" } else { q.billing_account_id.as_str() };
+        let month = if q.month.is_empty() { "(unreadable month)" } else { q.month.as_str() };
+        out += &format!("    quarantined: {} {account} {month}: {} rows\n", q.provider, q.rows);
+    }
+    if c.quarantined.len() > 5 {
+        out += &format!("    … and {} more billing account months with rows quarantined (--format json lists them all)\n", c.quarantined.len() - 5);
+    }
     let not: Vec<_> = c.not_assessed().collect();
     let missing: u64 = c.accounts.iter().map(|a| a.days_missing).sum();
     out += &format!(
@@ -228,7 +247,9 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
             Some(h) => Some(h.coverage(as_of).await?),
             None => None,
         };
-        let incomplete = coverage.as_ref().is_some_and(|c| c.quarantine_share > a.max_quarantine_share);
+        let quarantined = coverage.as_ref().is_some_and(|c| c.quarantine_share > a.max_quarantine_share);
+        let refused = coverage.as_ref().map_or(0, |c| c.refused());
+        let incomplete = quarantined || refused > 0;
         match a.format {
             Format::Json => {
                 let v = serde_json::json!({"as_of": as_of.to_string(), "policies": pack.iter().map(|p| serde_json::json!({"id": p.policy.id, "version": p.policy.version, "sha256": p.sha256})).collect::<Vec<_>>(), "accounts": ranked, "findings": findings, "coverage": coverage.as_ref().map(coverage_json)});
@@ -252,7 +273,10 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        if let Some(c) = coverage.as_ref().filter(|_| incomplete) {
+        if refused > 0 {
+            eprintln!("error: {refused} deliveries were refused and not ingested since: the lake lacks their rows, so a missing finding may be missing data (see the coverage)");
+        }
+        if let Some(c) = coverage.as_ref().filter(|_| quarantined) {
             eprintln!(
                 "error: {:.3} % of rows were quarantined (more than --max-quarantine-share {:.3} %): a missing finding may be missing data",
                 c.quarantine_share * 100.0,
