@@ -3,6 +3,7 @@
 
 mod cmd;
 mod report;
+mod term;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,8 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Ingest FOCUS exports (files or folders, recursively) into the usage lake.
     Ingest(cmd::ingest::IngestArgs),
+    /// Verify the usage lake: every committed file present and unchanged.
+    Lake(cmd::lake::LakeArgs),
     /// Build signal series from the lake, or list the meters the catalog does not know.
     Signals(cmd::signals::SignalsArgs),
     /// Scan the lake with the policy pack and print the findings of a day.
@@ -82,10 +85,20 @@ fn main() -> ExitCode {
             libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 1);
         }
     }
+    // `oversight scan | head -1`: a closed pipe ends the process quietly, as it does any Unix filter, instead of a
+    // panic in the middle of a table. Not for the servers, whose closed client sockets must not end them.
+    #[cfg(unix)]
+    if !matches!(&cli.command, Command::Log(l) if l.is_server()) {
+        // SAFETY: restoring the default disposition of one signal, before any other thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_env("OVERSIGHT_LOG")).with_writer(std::io::stderr).init();
     let result = match cli.command {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Ingest(a) => cmd::ingest::run(a),
+        Command::Lake(a) => cmd::lake::run(a),
         Command::Signals(a) => cmd::signals::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Scan(a) => cmd::scan::run(a),

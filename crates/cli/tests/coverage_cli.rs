@@ -140,3 +140,38 @@ fn quarantined_rows_are_counted_per_billing_account_and_month() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
     assert_eq!(v["coverage"]["quarantined"], serde_json::json!([{"provider": "aws", "billing_account_id": "111111111111", "month": "2025-01", "rows": 1}]));
 }
+
+#[test]
+fn a_closed_pipe_ends_a_scan_quietly_and_ids_cannot_drive_the_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut body = String::from(HEAD);
+    for d in 1..=31 {
+        row(&mut body, "222222222222", d, &format!("2025-01-{d:02}T00:00:00Z"));
+    }
+    // A sub-account id with a terminal escape (clear screen) and a right-to-left override.
+    for d in 1..=3 {
+        row(&mut body, "33\u{1b}[2J33\u{202e}4433", d, &format!("2025-01-{d:02}T00:00:00Z"));
+    }
+    std::fs::write(tmp.path().join("aws.csv"), body).unwrap();
+    let lake = tmp.path().join("lake");
+    let l = lake.to_str().unwrap();
+    let (code, _, err) = oversight(&["ingest", "--lake", l, tmp.path().join("aws.csv").to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = oversight(&["scan", "--lake", l]);
+    assert!(out.contains("33\\u{001B}[2J33\\u{202E}4433"), "{out}");
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{202e}'), "{out:?}");
+
+    // The reader goes away before the scan writes: it ends quietly, without a panic or an error message.
+    for args in [vec!["scan", "--lake", l], vec!["lake", "check", "--lake", l]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_oversight"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
+    }
+}

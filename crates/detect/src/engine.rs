@@ -180,6 +180,17 @@ impl Scanner {
     pub async fn from_parquet(series: &Path, registry: Registry, events: Events) -> Result<Scanner, DetectError> {
         let ctx = Self::session();
         ctx.register_parquet("series", &series.to_string_lossy(), ParquetReadOptions::default()).await?;
+        // The queries read each column as its series type: check them all here, where a wrong file can be named,
+        // not at a downcast deep in a query.
+        let found = ctx.table("series").await?.schema().as_arrow().clone();
+        for want in signals::series_schema().fields() {
+            let problem = match found.field_with_name(want.name()) {
+                Err(_) => "is missing".to_string(),
+                Ok(f) if f.data_type() != want.data_type() => format!("is {}, expected {}", f.data_type(), want.data_type()),
+                Ok(_) => continue,
+            };
+            return Err(DetectError::SeriesSchema { file: series.display().to_string(), column: want.name().clone(), problem });
+        }
         Self::with_series(ctx, registry, &events)
     }
 

@@ -38,4 +38,14 @@ pub enum DetectError {
     /// The scratch folder for the series could not be made or written.
     #[error("scratch folder for the series: {0}")]
     Scratch(String),
+    /// A series file lacks a column, or has it with another type.
+    #[error("{file}: not a series file: column {column:?} {problem}; write one with `oversight signals --format parquet --out FILE`")]
+    SeriesSchema {
+        /// The file.
+        file: String,
+        /// The column.
+        column: String,
+        /// What is wrong with it.
+        problem: String,
+    },
 }

@@ -3,7 +3,7 @@
 
 fn main() {
     let path = std::env::args().nth(1).expect("usage: read_speed FILE");
-    let opts = focus::ReadOptions { name: path.clone(), delivery: "bench".into(), batch_rows: 65_536 };
+    let opts = focus::ReadOptions { name: path.clone(), delivery: "bench".into(), batch_rows: 65_536, limits: Default::default() };
     let t = std::time::Instant::now();
     let mut r = focus::open(std::path::Path::new(&path), &opts).expect("open");
     let (mut kept, mut bad) = (0, 0);

@@ -14,4 +14,4 @@ pub mod schema;
 pub mod value;
 
 pub use error::{FocusError, Quarantined};
-pub use read::{Batch, FocusReader, Format, ReadOptions, open, sniff};
+pub use read::{Batch, FocusReader, Format, Limits, ReadOptions, open, sniff};

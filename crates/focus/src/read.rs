@@ -47,11 +47,66 @@ pub struct ReadOptions {
     pub delivery: String,
     /// Rows per batch.
     pub batch_rows: usize,
+    /// How large a row and a value may be.
+    pub limits: Limits,
 }
+
+/// How large one row and one value may be. The defaults are far above what a provider writes (a row of a real
+/// export is a few kilobytes, its largest value a tag list), and bound the memory a damaged or hostile file can
+/// take: a row past `record_bytes` is quarantined, and a row that runs on far past it (a gzip member of gigabytes
+/// with no line end) refuses the file at its row and line; a value past `field_bytes` quarantines its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of one CSV row.
+    pub record_bytes: usize,
+    /// Bytes of one value.
+    pub field_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { record_bytes: 16 << 20, field_bytes: 1 << 20 }
+    }
+}
+
+/// The CSV reader's buffer: it reads ahead this much past the row being parsed.
+const CSV_BUFFER: usize = 1 << 20;
+
+/// Counts the bytes read since the last row ended and fails once they run past the bound, so that a row with no
+/// end cannot grow in memory: the csv crate keeps reading until a row ends.
+struct Bounded<R> {
+    inner: R,
+    since_row: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    bound: usize,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::sync::atomic::Ordering;
+        let n = self.inner.read(buf)?;
+        if self.since_row.fetch_add(n, Ordering::Relaxed) + n > self.bound {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, TooLong(self.bound)));
+        }
+        Ok(n)
+    }
+}
+
+/// The error [`Bounded`] fails with.
+#[derive(Debug)]
+struct TooLong(usize);
+
+impl std::fmt::Display for TooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a row runs on past {} bytes without ending (the bound is ReadOptions::limits, `ingest --max-record-bytes`)", self.0)
+    }
+}
+
+impl std::error::Error for TooLong {}
 
 /// A FOCUS file opened for streaming.
 pub struct FocusReader {
     name: String,
+    limits: Limits,
     version: &'static str,
     header: Vec<String>,
     builder: Builder,
@@ -61,7 +116,7 @@ pub struct FocusReader {
 }
 
 enum Source {
-    Csv { rdr: csv::Reader<Box<dyn Read + Send>>, record: csv::ByteRecord, row: u64 },
+    Csv { rdr: csv::Reader<Box<dyn Read + Send>>, record: csv::ByteRecord, row: u64, since_row: std::sync::Arc<std::sync::atomic::AtomicUsize> },
     Parquet { rdr: ParquetRecordBatchReader, row: u64, pending: Option<(crate::parquet_text::Text, usize)>, kinds: Vec<Option<Kind>> },
 }
 
@@ -87,7 +142,11 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<FocusReader, FocusError> 
             } else {
                 Box::new(File::open(path).map_err(io)?)
             };
-            let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(false).buffer_capacity(1 << 20).from_reader(raw);
+            // Twice the row bound and the read-ahead: rows between the bound and this are quarantined one by one.
+            let since_row = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let bound = opts.limits.record_bytes.saturating_mul(2).saturating_add(CSV_BUFFER);
+            let raw: Box<dyn Read + Send> = Box::new(Bounded { inner: raw, since_row: since_row.clone(), bound });
+            let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(false).buffer_capacity(CSV_BUFFER).from_reader(raw);
             let mut head = csv::ByteRecord::new();
             match rdr.read_byte_record(&mut head) {
                 Ok(true) => {}
@@ -102,7 +161,8 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<FocusReader, FocusError> 
             if names.len() == 1 && names[0].is_empty() {
                 return Err(FocusError::Empty { file });
             }
-            (names, Source::Csv { rdr, record: csv::ByteRecord::new(), row: 0 })
+            since_row.store(0, std::sync::atomic::Ordering::Relaxed);
+            (names, Source::Csv { rdr, record: csv::ByteRecord::new(), row: 0, since_row })
         }
         Format::Parquet => {
             let pq = |e: parquet::errors::ParquetError| FocusError::Parquet { file: file.clone(), reason: e.to_string() };
@@ -142,11 +202,23 @@ pub fn open(path: &Path, opts: &ReadOptions) -> Result<FocusReader, FocusError> 
         version: schema::detect_version(&refs),
         builder: Builder::new(&opts.name, &opts.delivery, &refs),
         name: opts.name.clone(),
+        limits: opts.limits,
         header,
         batch_rows: opts.batch_rows.max(1),
         source,
         done: false,
     })
+}
+
+/// Why a row is past the limits, with the index of the value that is (`None`: the row as a whole): `record` is the
+/// row's bytes (0 when not counted), `fields` its values' sizes in header order.
+fn too_large(record: usize, fields: impl Iterator<Item = usize>, limits: Limits) -> Option<(Option<usize>, String)> {
+    if record > limits.record_bytes {
+        return Some((None, format!("a row of {record} bytes, past the bound of {} (`ingest --max-record-bytes`)", limits.record_bytes)));
+    }
+    let mut fields = fields;
+    let (i, n) = fields.by_ref().enumerate().find(|(_, n)| *n > limits.field_bytes)?;
+    Some((Some(i), format!("a value of {n} bytes, past the bound of {} (`ingest --max-field-bytes`)", limits.field_bytes)))
 }
 
 fn broken(file: &str, row: u64, line: u64, e: &csv::Error) -> FocusError {
@@ -199,7 +271,7 @@ impl FocusReader {
         let mut refused = 0u64;
         let width = self.header.len();
         match &mut self.source {
-            Source::Csv { rdr, record, row } => {
+            Source::Csv { rdr, record, row, since_row } => {
                 while self.builder.len() < self.batch_rows {
                     match rdr.read_byte_record(record) {
                         Ok(false) => {
@@ -211,8 +283,28 @@ impl FocusReader {
                             return Err(broken(&self.name, *row, record.position().map_or(0, |p| p.line()), &e));
                         }
                     }
+                    since_row.store(0, std::sync::atomic::Ordering::Relaxed);
                     *row += 1;
                     let line = record.position().map_or(0, |p| p.line());
+                    if let Some((at, reason)) = too_large(record.as_slice().len(), record.iter().map(<[u8]>::len), self.limits) {
+                        let (column, raw) = match at {
+                            Some(i) => (self.header[i].clone(), &record[i]),
+                            None => ("(row)".to_string(), record.as_slice()),
+                        };
+                        let (billing_account, month) = self.builder.context(&|k| record.get(k).and_then(|f| std::str::from_utf8(f).ok()));
+                        refused += 1;
+                        quarantined.push(Quarantined {
+                            file: self.name.clone(),
+                            row: *row,
+                            line,
+                            column,
+                            raw: String::from_utf8_lossy(&raw[..raw.len().min(200)]).chars().take(200).collect(),
+                            reason,
+                            billing_account,
+                            month,
+                        });
+                        continue;
+                    }
                     if record.len() != width {
                         // A blank line at the end is not a row.
                         if record.len() == 1 && record[0].is_empty() {
@@ -281,6 +373,23 @@ impl FocusReader {
                         let r = *at;
                         *at += 1;
                         let get = |i: usize| cols.get(i).and_then(|c| (!c.is_null(r)).then(|| c.value(r)));
+                        let sizes = cols.iter().map(|c| if c.is_null(r) { 0 } else { c.value(r).len() });
+                        if let Some((at, reason)) = too_large(0, sizes, self.limits) {
+                            let (billing_account, month) = self.builder.context(&get);
+                            let at = at.unwrap_or(0);
+                            refused += 1;
+                            quarantined.push(Quarantined {
+                                file: self.name.clone(),
+                                row: *row,
+                                line: 0,
+                                column: self.header[at].clone(),
+                                raw: get(at).unwrap_or("").chars().take(200).collect(),
+                                reason,
+                                billing_account,
+                                month,
+                            });
+                            continue;
+                        }
                         let before = quarantined.len();
                         for c in text.bad_cells(r) {
                             let (billing_account, month) = self.builder.context(&get);

@@ -17,7 +17,11 @@ struct Totals {
 }
 
 fn read_all(path: &Path) -> Result<Totals, FocusError> {
-    let opts = ReadOptions { name: path.file_name().unwrap().to_string_lossy().into(), delivery: "d1".into(), batch_rows: 100 };
+    read_with(path, focus::Limits::default())
+}
+
+fn read_with(path: &Path, limits: focus::Limits) -> Result<Totals, FocusError> {
+    let opts = ReadOptions { name: path.file_name().unwrap().to_string_lossy().into(), delivery: "d1".into(), batch_rows: 100, limits };
     let mut r = focus::open(path, &opts)?;
     let mut t = Totals { kept: 0, quarantined: vec![], refused_rows: 0 };
     while let Some(b) = r.next_batch()? {
@@ -47,7 +51,7 @@ fn every_shared_sample_reads_with_no_row_quarantined() {
 
 #[test]
 fn sample_keeps_extra_columns_and_reads_all_digit_ids_as_text() {
-    let opts = ReadOptions { name: "s.csv".into(), delivery: "d".into(), batch_rows: 10_000 };
+    let opts = ReadOptions { name: "s.csv".into(), delivery: "d".into(), batch_rows: 10_000, limits: Default::default() };
     let mut r = focus::open(&shared("focus-samples/finops-foundation-1.0/focus_sample.csv"), &opts).unwrap();
     assert_eq!(r.version(), "1.0");
     let b = r.next_batch().unwrap().unwrap().data;
@@ -107,7 +111,7 @@ fn a_google_bucket_of_petabytes_for_a_day_reads_exactly() {
         Google Cloud,Cloud Storage,252288000000000000000000.000000001,byte-seconds,216000000000000000000\n";
     let t = read_all(&write(dir.path(), "gcp.csv", format!("{head}{row}").as_bytes())).unwrap();
     assert!(t.quarantined.is_empty(), "{:?}", t.quarantined);
-    let opts = ReadOptions { name: "gcp.csv".into(), delivery: "d".into(), batch_rows: 10 };
+    let opts = ReadOptions { name: "gcp.csv".into(), delivery: "d".into(), batch_rows: 10, limits: Default::default() };
     let b = focus::open(&dir.path().join("gcp.csv"), &opts).unwrap().next_batch().unwrap().unwrap().data;
     let q = b.column_by_name("ConsumedQuantity").unwrap();
     assert_eq!(q.data_type(), &arrow::datatypes::DataType::Decimal128(38, focus::schema::QUANTITY_SCALE));
@@ -125,7 +129,7 @@ fn gzip_and_parquet_read_like_csv() {
     assert_eq!(t.kept, 2);
 
     // Parquet with typed columns: the lake batch itself, written back.
-    let opts = ReadOptions { name: "f.csv".into(), delivery: "d".into(), batch_rows: 10 };
+    let opts = ReadOptions { name: "f.csv".into(), delivery: "d".into(), batch_rows: 10, limits: Default::default() };
     let batch = focus::open(&write(dir.path(), "f.csv", body.as_bytes()), &opts).unwrap().next_batch().unwrap().unwrap().data;
     let pq = dir.path().join("f.parquet");
     let props = parquet::file::properties::WriterProperties::builder().set_compression(parquet::basic::Compression::ZSTD(Default::default())).build();
@@ -212,4 +216,52 @@ fn broken_inputs_get_located_errors() {
     let t = read_all(&write(dir.path(), "short.csv", format!("{HEAD}{ROW}0123,2025\n").as_bytes())).unwrap();
     assert_eq!(t.quarantined[0].column, "(row)");
     assert_eq!(t.quarantined[0].row, 2);
+}
+
+#[test]
+fn a_value_past_the_field_bound_quarantines_its_row_with_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = focus::Limits { record_bytes: 1 << 20, field_bytes: 4096 };
+    let huge = ROW.replacen("Storage", &"S".repeat(10_000), 1);
+    let csv = write(dir.path(), "f.csv", format!("{HEAD}{ROW}{huge}{ROW}").as_bytes());
+    let t = read_with(&csv, limits).unwrap();
+    assert_eq!((t.kept, t.refused_rows), (2, 1));
+    assert_eq!(t.quarantined[0].row, 2);
+    assert!(t.quarantined[0].reason.contains("10018 bytes") && t.quarantined[0].reason.contains("4096"), "{:?}", t.quarantined[0]);
+    assert_eq!(t.quarantined[0].column, "x_UsageType");
+    assert!(t.quarantined[0].raw.starts_with("USE1-TimedSSS") && t.quarantined[0].raw.len() == 200);
+    assert_eq!(t.quarantined[0].billing_account, "0123");
+
+    // The same bound in Parquet, on the column as named.
+    let opts = ReadOptions { name: "f.csv".into(), delivery: "d".into(), batch_rows: 10, limits: Default::default() };
+    let batch = focus::open(&csv, &opts).unwrap().next_batch().unwrap().unwrap().data;
+    let pq = dir.path().join("f.parquet");
+    let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&pq).unwrap(), batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let t = read_with(&pq, limits).unwrap();
+    assert_eq!((t.kept, t.refused_rows), (2, 1));
+    assert!(t.quarantined[0].reason.contains("past the bound"), "{:?}", t.quarantined[0]);
+    assert_eq!(t.quarantined[0].column, "x_UsageType");
+}
+
+#[test]
+fn a_row_past_the_record_bound_is_quarantined_and_one_without_end_refuses_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = focus::Limits { record_bytes: 64 << 10, field_bytes: 1 << 20 };
+    let long = ROW.replacen("Storage", &"S".repeat(100 << 10), 1);
+    let t = read_with(&write(dir.path(), "f.csv", format!("{HEAD}{ROW}{long}{ROW}").as_bytes()), limits).unwrap();
+    assert_eq!((t.kept, t.refused_rows), (2, 1));
+    assert_eq!(t.quarantined[0].column, "(row)");
+
+    // A gzip member of 64 MiB with no line end: refused at its row and line, not read into memory whole.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(format!("{HEAD}{ROW}").as_bytes()).unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    for _ in 0..64 {
+        gz.write_all(&chunk).unwrap();
+    }
+    let e = read_with(&write(dir.path(), "f.csv.gz", &gz.finish().unwrap()), limits).err().expect("refused");
+    assert!(matches!(e, FocusError::Broken { row: 1, .. }), "{e}");
+    assert!(e.to_string().contains("runs on past"), "{e}");
 }

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -140,33 +141,78 @@ fn is_data_file(name: &str) -> bool {
 }
 
 /// Walk the inputs (files and folders, recursively) and group their files into deliveries.
+///
+/// Each input is a tree: its folder, or a file's own folder. Nothing outside it is read: a symbolic link is followed
+/// only to a file inside it, a manifest's file names are resolved only inside it (never with `..`), and an input
+/// inside a lake is refused, since a lake's files read as plain FOCUS would count its rows twice. Every path
+/// refused is reported.
 pub fn discover(inputs: &[PathBuf]) -> Discovery {
     let mut out = Discovery::default();
-    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    let mut files: Vec<(PathBuf, String, Arc<Path>)> = Vec::new();
     for input in inputs {
-        let base = if input.is_dir() { input.clone() } else { input.parent().map(Path::to_path_buf).unwrap_or_default() };
-        let label = |p: &Path| {
-            let rel = p.strip_prefix(&base).unwrap_or(p);
-            if input.is_dir() { input.join(rel) } else { p.to_path_buf() }.to_string_lossy().into_owned()
+        let refuse = |reason: String| Refusal::from(LakeError::Input { path: input.display().to_string(), reason });
+        // The real path: a link named on the command line is what the user asked for, and its target is the tree.
+        let real = match input.canonicalize() {
+            Ok(r) => r,
+            Err(e) => {
+                out.refused.push(LakeError::Io { path: input.display().to_string(), source: e }.into());
+                continue;
+            }
         };
-        if !input.exists() {
-            out.refused.push(LakeError::Io { path: input.display().to_string(), source: std::io::ErrorKind::NotFound.into() }.into());
+        if let Some(lake) = real.ancestors().find(|a| a.join("_manifest").is_dir()) {
+            out.refused.push(refuse(format!("it is inside the lake at {}; a lake's files are never read as input", lake.display())));
             continue;
         }
+        let tree: Arc<Path> = Arc::from(if real.is_dir() { real.as_path() } else { real.parent().unwrap_or(Path::new("/")) });
+        let label = |p: &Path| {
+            let rel = p.strip_prefix(&real).unwrap_or(p);
+            if real.is_dir() { input.join(rel) } else { input.clone() }.to_string_lossy().into_owned()
+        };
         // Never read a lake (ours or another) as input: `oversight ingest .` must not ingest ./oversight-data.
-        let not_a_lake = |e: &walkdir::DirEntry| !(e.file_type().is_dir() && e.path().join("_manifest").is_dir());
-        for entry in walkdir::WalkDir::new(input).sort_by_file_name().into_iter().filter_entry(not_a_lake) {
-            match entry {
-                Ok(e) if e.file_type().is_file() => {
-                    let hidden = e.file_name().to_string_lossy().starts_with('.');
-                    if !hidden {
-                        files.push((e.path().to_path_buf(), label(e.path())));
+        let lakes = std::cell::RefCell::new(Vec::new());
+        let not_a_lake = |e: &walkdir::DirEntry| {
+            let lake = e.file_type().is_dir() && e.path().join("_manifest").is_dir();
+            if lake {
+                lakes.borrow_mut().push(label(e.path()));
+            }
+            !lake
+        };
+        for entry in walkdir::WalkDir::new(&real).sort_by_file_name().into_iter().filter_entry(not_a_lake) {
+            let e = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    out.refused.push(LakeError::Io { path: e.path().map(|p| p.display().to_string()).unwrap_or_default(), source: e.into() }.into());
+                    continue;
+                }
+            };
+            if e.file_type().is_dir() || e.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if e.file_type().is_symlink() {
+                match e.path().canonicalize() {
+                    Ok(t) if t.starts_with(&tree) && t.is_file() => {}
+                    // A folder inside the tree is walked where it is.
+                    Ok(t) if t.starts_with(&tree) => {
+                        out.skipped.push((label(e.path()), format!("a link to the folder {}, which is read where it is", t.display())));
+                        continue;
+                    }
+                    Ok(t) => {
+                        let reason = format!("a symbolic link to {}, outside the input tree {}", t.display(), tree.display());
+                        out.refused.push(LakeError::Input { path: label(e.path()), reason }.into());
+                        continue;
+                    }
+                    Err(err) => {
+                        out.refused.push(LakeError::Input { path: label(e.path()), reason: format!("a symbolic link that cannot be followed: {err}") }.into());
+                        continue;
                     }
                 }
-                Ok(_) => {}
-                Err(e) => out.refused.push(LakeError::Io { path: e.path().map(|p| p.display().to_string()).unwrap_or_default(), source: e.into() }.into()),
+            } else if !e.file_type().is_file() {
+                out.skipped.push((label(e.path()), "not a regular file".into()));
+                continue;
             }
+            files.push((e.path().to_path_buf(), label(e.path()), tree.clone()));
         }
+        out.skipped.extend(lakes.into_inner().into_iter().map(|l| (l, "a lake; a lake's files are never read as input".to_string())));
     }
     files.sort();
     files.dedup();
@@ -174,12 +220,12 @@ pub fn discover(inputs: &[PathBuf]) -> Discovery {
     let mut claimed: BTreeSet<PathBuf> = BTreeSet::new();
     // A set: a tree of many small deliveries has thousands of export folders, each file is checked against them.
     let mut export_dirs: HashSet<PathBuf> = HashSet::new();
-    for (path, name) in &files {
+    for (path, name, tree) in &files {
         let file = path.file_name().unwrap_or_default().to_string_lossy();
         let parsed = if file == "manifest.json" || file == "_manifest.json" {
-            Some(azure_manifest(path, name))
+            Some(azure_manifest(path, name, tree))
         } else if file.ends_with("Manifest.json") {
-            Some(aws_manifest(path, name))
+            Some(aws_manifest(path, name, tree))
         } else {
             None
         };
@@ -197,7 +243,7 @@ pub fn discover(inputs: &[PathBuf]) -> Discovery {
             None => {}
         }
     }
-    for (path, name) in files {
+    for (path, name, _) in files {
         if claimed.contains(&path) || !is_data_file(&name) {
             continue;
         }
@@ -236,30 +282,42 @@ fn manifest_time(s: &str) -> Option<DateTime<Utc>> {
         .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|t| t.and_utc()))
 }
 
-/// Resolve a manifest's blob name against the folders it may sit in: the manifest's own folder and its ancestors.
-fn resolve(manifest: &Path, blob: &str) -> Option<PathBuf> {
+/// Resolve a manifest's blob name against the folders it may sit in: the manifest's own folder and its ancestors,
+/// up to the input tree's root and never beyond. A name is relative to its container or bucket (a leading `/` is
+/// dropped); `..` in it is refused, and so is a file that a link places outside the tree.
+fn resolve(manifest: &Path, blob: &str, tree: &Path) -> Result<Option<PathBuf>, String> {
     let blob = blob.trim_start_matches('/');
-    let parts: Vec<&str> = blob.split('/').filter(|p| !p.is_empty()).collect();
-    for dir in manifest.parent()?.ancestors() {
+    let parts: Vec<&str> = blob.split(['/', '\\']).filter(|p| !p.is_empty() && *p != ".").collect();
+    if parts.contains(&"..") {
+        return Err("the name climbs out of its folder with `..`".into());
+    }
+    let Some(folder) = manifest.parent() else { return Ok(None) };
+    for dir in folder.ancestors().take_while(|d| d.starts_with(tree)) {
         for skip in 0..parts.len() {
             let candidate = parts[skip..].iter().fold(dir.to_path_buf(), |p, s| p.join(s));
             if candidate.is_file() {
-                return Some(candidate);
+                return match candidate.canonicalize() {
+                    Ok(real) if real.starts_with(tree) => Ok(Some(candidate)),
+                    Ok(real) => Err(format!("found at {}, a link to {} outside the input tree {}", candidate.display(), real.display(), tree.display())),
+                    Err(e) => Err(format!("{}: {e}", candidate.display())),
+                };
             }
         }
     }
-    None
+    Ok(None)
 }
 
-fn listed_files(manifest: &Path, name: &str, blobs: Vec<(String, Option<u64>)>) -> Result<Vec<DataFile>, LakeError> {
+fn listed_files(manifest: &Path, name: &str, tree: &Path, blobs: Vec<(String, Option<u64>)>) -> Result<Vec<DataFile>, LakeError> {
     let mut out = Vec::new();
     let base = Path::new(name).parent().unwrap_or(Path::new(""));
     for (blob, expected_bytes) in blobs {
-        let path = resolve(manifest, &blob).ok_or_else(|| LakeError::Incomplete {
-            manifest: name.to_string(),
-            file: blob.clone(),
-            reason: "listed in the manifest but not found".into(),
-        })?;
+        let path = resolve(manifest, &blob, tree)
+            .map_err(|reason| LakeError::Input { path: format!("{name}: {blob}"), reason })?
+            .ok_or_else(|| LakeError::Incomplete {
+                manifest: name.to_string(),
+                file: blob.clone(),
+                reason: format!("listed in the manifest but not found in {}", tree.display()),
+            })?;
         let actual = std::fs::metadata(&path).map_err(|e| LakeError::Io { path: path.display().to_string(), source: e })?.len();
         if let Some(want) = expected_bytes {
             if want != actual {
@@ -282,7 +340,7 @@ fn read_json(path: &Path, name: &str) -> Result<serde_json::Value, LakeError> {
 }
 
 /// An Azure `manifest.json`: unit = (scope, export, month of `runInfo.startDate`), time = `runInfo.submittedTime`.
-fn azure_manifest(path: &Path, name: &str) -> Result<Option<Delivery>, Refusal> {
+fn azure_manifest(path: &Path, name: &str, tree: &Path) -> Result<Option<Delivery>, Refusal> {
     let m = read_json(path, name)?;
     if m.get("blobs").is_none() {
         return Ok(None);
@@ -320,13 +378,13 @@ fn azure_manifest(path: &Path, name: &str) -> Result<Option<Delivery>, Refusal> 
             manifest: Some(path.to_path_buf()),
             files: vec![],
         },
-        listed_files(path, name, blobs),
+        listed_files(path, name, tree, blobs),
     )
 }
 
 /// An AWS Data Exports manifest: unit = (export, `BILLING_PERIOD`), time = the execution folder's timestamp
 /// (create-new mode) or the manifest's write time (overwrite mode, which has no time field).
-fn aws_manifest(path: &Path, name: &str) -> Result<Option<Delivery>, Refusal> {
+fn aws_manifest(path: &Path, name: &str, tree: &Path) -> Result<Option<Delivery>, Refusal> {
     let m = read_json(path, name)?;
     let bad = |reason: &str| LakeError::Manifest { manifest: name.to_string(), reason: reason.to_string() };
     let Some(list) = m.get("dataFiles").or_else(|| m.get("reportKeys")) else { return Ok(None) };
@@ -369,7 +427,7 @@ fn aws_manifest(path: &Path, name: &str) -> Result<Option<Delivery>, Refusal> {
             manifest: Some(path.to_path_buf()),
             files: vec![],
         },
-        listed_files(path, name, blobs),
+        listed_files(path, name, tree, blobs),
     )
 }
 

@@ -11,6 +11,26 @@ pub enum LakeError {
         /// The cause.
         source: std::io::Error,
     },
+    /// An input path was refused: it lies inside a lake, or a link or a manifest's file name leads out of the
+    /// input tree.
+    #[error("{path}: refused: {reason}")]
+    Input {
+        /// The path as given or found.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A file's bytes are already live in the lake under another delivery (of another unit): reading them again
+    /// would count their rows twice.
+    #[error("{file}: its bytes are already in the lake as {other} (delivery {delivery}); ingesting them again would count their rows twice")]
+    Duplicate {
+        /// The file refused.
+        file: String,
+        /// The live file with the same bytes.
+        other: String,
+        /// The delivery it is live under.
+        delivery: String,
+    },
     /// A manifest could not be understood.
     #[error("{manifest}: not a usable delivery manifest: {reason}")]
     Manifest {
@@ -44,6 +64,31 @@ pub enum LakeError {
     /// Another writer committed first; nothing of this delivery was committed.
     #[error("lake manifest version {0} was committed by another writer at the same time; run the ingest again")]
     Conflict(u64),
+    /// The folder is neither empty nor a lake: writing there could delete what it holds.
+    #[error("{path} is not an oversight lake ({reason}); give --lake an empty or new folder, or an existing lake")]
+    NotALake {
+        /// The folder.
+        path: String,
+        /// What is missing or in the way.
+        reason: String,
+    },
+    /// Another writer holds the lake's lock.
+    #[error("{path} is locked by another writer ({holder}); wait for it to finish. A crashed writer's lock is released with its process")]
+    Locked {
+        /// The lock file.
+        path: String,
+        /// What the lock file says of its holder.
+        holder: String,
+    },
+    /// A file a commit names is absent or not what the commit recorded: the lake lacks data, and no result read
+    /// from it can be trusted.
+    #[error("lake file {path}: {reason}; the lake is damaged (`oversight lake check` lists every such file)")]
+    Damaged {
+        /// The file, relative to the lake root.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The lake's manifest log is damaged.
     #[error("lake manifest {file}: {reason}")]
     Corrupt {

@@ -237,6 +237,7 @@ impl Lake {
                 }
             }
         }
+        refuse_duplicates(&mut run, &self.state);
         // Plan: unit groups newest first, the rest on their own; then the reading order, month by month.
         let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         let mut singles = Vec::new();
@@ -407,7 +408,7 @@ impl Lake {
         let deliveries = run.deliveries;
         let d = &deliveries[m.input];
         for (fi, f) in d.files.iter().enumerate() {
-            let ropts = focus::ReadOptions { name: f.name.clone(), delivery: m.record.id.clone(), batch_rows: run.opts.batch_rows.unwrap_or(65_536) };
+            let ropts = focus::ReadOptions { name: f.name.clone(), delivery: m.record.id.clone(), batch_rows: run.opts.batch_rows.unwrap_or(65_536), limits: run.opts.limits };
             // Parsing runs on a blocking thread while this task encodes and writes Parquet: two cores, two stages.
             // The small channel bounds the batches in flight.
             let (tx, mut rx) = tokio::sync::mpsc::channel::<focus::Batch>(2);
@@ -574,7 +575,7 @@ impl Lake {
             if !w.file.deliveries.iter().any(taint) {
                 let mut names = names;
                 names.sort();
-                add.push(LiveFile { path: w.path, units: names, append_rows: w.file.append_rows, rows: w.file.rows, table: "usage".into() });
+                add.push(LiveFile { path: w.path, units: names, append_rows: w.file.append_rows, rows: w.file.rows, table: "usage".into(), ..Default::default() });
                 continue;
             }
             let to = rewritten(&w.path, &mut rewrites);
@@ -598,7 +599,7 @@ impl Lake {
         }
         for (k, m) in members.iter_mut().enumerate() {
             match (m.quarantine.take(), dead[k]) {
-                (Some((path, rows)), false) => add.push(LiveFile { path, units: vec![], append_rows: 0, rows, table: "quarantine".into() }),
+                (Some((path, rows)), false) => add.push(LiveFile { path, rows, table: "quarantine".into(), ..Default::default() }),
                 (Some((path, _)), true) => discard.push(path),
                 (None, _) => {}
             }
@@ -655,7 +656,14 @@ impl Lake {
 }
 
 fn rewritten_file(path: String, r: write::Rewritten) -> Option<LiveFile> {
-    (r.rows > 0).then(|| LiveFile { path, units: r.units.iter().map(|u| Arc::from(u.as_str())).collect(), append_rows: r.append_rows, rows: r.rows, table: "usage".into() })
+    (r.rows > 0).then(|| LiveFile {
+        path,
+        units: r.units.iter().map(|u| Arc::from(u.as_str())).collect(),
+        append_rows: r.append_rows,
+        rows: r.rows,
+        table: "usage".into(),
+        ..Default::default()
+    })
 }
 
 /// A chunk file's rows that may become live: not of a dead delivery, and of a unit the row's delivery still owns.
@@ -744,6 +752,42 @@ fn identify(d: &Delivery) -> Result<Ident, LakeError> {
     Ok(Ident { id: hex::encode(&id_hash.finalize()[..8]), files })
 }
 
+/// Refuse every delivery with a file whose bytes are live under a delivery of another unit (in the lake, or read
+/// earlier in this run): an export file copied out of its run folder and given as a plain file, or the run folder
+/// after its copy. Manifest deliveries are weighed first, so that in one run the copy is refused, not the run. A
+/// newer delivery of the same unit may repeat a file: it replaces the older one.
+fn refuse_duplicates(run: &mut Run<'_>, state: &crate::State) {
+    let key = |units: &[String]| units.first().cloned();
+    let mut live: HashMap<String, (String, String, Option<String>)> = HashMap::new();
+    for d in &state.deliveries {
+        let is_live = d.outcome == Outcome::Applied && (d.units.is_empty() || d.units.iter().any(|u| state.heads.get(u).is_some_and(|(_, id)| *id == d.id)));
+        if is_live {
+            for f in &d.files {
+                live.insert(f.sha256.clone(), (d.id.clone(), f.name.clone(), key(&d.units)));
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..run.deliveries.len()).filter(|i| run.idents[*i].is_some()).collect();
+    order.sort_by_key(|i| (run.deliveries[*i].source == Source::Plain, *i));
+    for i in order {
+        let d = &run.deliveries[i];
+        let ident = run.idents[i].as_ref().expect("identified");
+        let clash = ident.files.iter().find_map(|f| {
+            live.get(&f.sha256).filter(|(id, _, unit)| *id != ident.id && (unit.is_none() || *unit != d.unit)).map(|(id, name, _)| (f.name.clone(), name.clone(), id.clone()))
+        });
+        if let Some((file, other, delivery)) = clash {
+            let e = LakeError::Duplicate { file, other, delivery };
+            run.refusals.push(refused_record(Some(d), Some(ident), &e));
+            run.idents[i] = None;
+            run.settle(i, DeliveryOutcome::Refused(e));
+            continue;
+        }
+        for f in &ident.files {
+            live.entry(f.sha256.clone()).or_insert_with(|| (ident.id.clone(), f.name.clone(), d.unit.clone()));
+        }
+    }
+}
+
 /// A plain file's provider and model: its rows' provider, and that provider's model unless the user says otherwise
 /// (a file whose rows are all OCI's or Google's appends; any other mix replaces).
 fn plain_model(d: &Delivery, opts: &IngestOptions, providers: &BTreeSet<Provider>) -> (Provider, Model) {
@@ -764,7 +808,7 @@ fn unit_month(unit: &str) -> i64 {
 /// The month of a plain file's first charge, read from its first rows, to order the reading.
 fn first_month(path: &std::path::Path, name: &str) -> Option<i64> {
     use chrono::Datelike;
-    let mut r = focus::open(path, &focus::ReadOptions { name: name.into(), delivery: String::new(), batch_rows: 16 }).ok()?;
+    let mut r = focus::open(path, &focus::ReadOptions { name: name.into(), delivery: String::new(), batch_rows: 16, limits: Default::default() }).ok()?;
     for _ in 0..4 {
         let b = r.next_batch().ok()??;
         let start = b.data.column_by_name("ChargePeriodStart")?.as_any().downcast_ref::<TimestampMicrosecondArray>()?;

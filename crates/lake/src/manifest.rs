@@ -122,6 +122,12 @@ pub struct FileEntry {
     pub rows: u64,
     /// `usage` or `quarantine`.
     pub table: String,
+    /// Its size, checked whenever the lake is opened (0 in lakes written before sizes were recorded: unchecked).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub bytes: u64,
+    /// SHA-256 of its bytes, hex, checked by `oversight lake check` (empty in older lakes).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sha256: String,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -129,7 +135,7 @@ fn is_zero(n: &u64) -> bool {
 }
 
 /// A live data file of the lake.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LiveFile {
     /// Path relative to the lake root.
     pub path: String,
@@ -141,6 +147,10 @@ pub struct LiveFile {
     pub rows: u64,
     /// `usage` or `quarantine`.
     pub table: String,
+    /// Its size as committed (0: not recorded).
+    pub bytes: u64,
+    /// SHA-256 of its bytes as committed, hex (empty: not recorded).
+    pub sha256: String,
 }
 
 impl Commit {
@@ -161,7 +171,15 @@ impl Commit {
                 })
                 .collect();
             ix.sort_unstable();
-            entries.push(FileEntry { path: f.path.clone(), units: encode_ranges(&ix), append_rows: f.append_rows, rows: f.rows, table: f.table.clone() });
+            entries.push(FileEntry {
+                path: f.path.clone(),
+                units: encode_ranges(&ix),
+                append_rows: f.append_rows,
+                rows: f.rows,
+                table: f.table.clone(),
+                bytes: f.bytes,
+                sha256: f.sha256.clone(),
+            });
         }
         Commit { version, committed_at: Utc::now(), deliveries, units, add: entries, remove }
     }
@@ -230,7 +248,15 @@ impl State {
                 .collect::<Option<Vec<_>>>()
                 .ok_or_else(|| format!("{}: unit index out of range in {:?}", f.path, f.units))?;
             units.sort();
-            add.push(LiveFile { path: f.path.clone(), units, append_rows: f.append_rows, rows: f.rows, table: f.table.clone() });
+            add.push(LiveFile {
+                path: f.path.clone(),
+                units,
+                append_rows: f.append_rows,
+                rows: f.rows,
+                table: f.table.clone(),
+                bytes: f.bytes,
+                sha256: f.sha256.clone(),
+            });
         }
         self.version = c.version;
         for p in &c.remove {
@@ -292,6 +318,8 @@ mod tests {
             append_rows: 1,
             rows: 10,
             table: "usage".into(),
+            bytes: 100,
+            sha256: "ab".into(),
         };
         let add = vec![f("a", &["u1", "u2"]), f("b", &["u2", "u3"]), f("c", &[])];
         let c = Commit::new(1, vec![], &add, vec![]);

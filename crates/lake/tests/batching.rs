@@ -49,7 +49,7 @@ async fn many_deliveries_in_one_run_make_one_commit_and_a_file_per_charge_date()
     assert_eq!(by_unit[&None], 45, "append rows have no unit");
     assert!((0..30).all(|s| by_unit[&Some(azure_unit(&format!("s{s:02}")))] == 9));
     // The manifest replays to the same state.
-    let again = Lake::open(tmp.path().join("lake")).await.unwrap();
+    let again = lake::Snapshot::open(tmp.path().join("lake")).await.unwrap();
     assert_eq!(again.state().files, lake.state().files);
 }
 
@@ -158,7 +158,7 @@ async fn a_later_restatement_retires_exactly_its_unit_from_shared_files() {
         want.sort();
         assert_eq!(f.units.iter().map(|u| u.to_string()).collect::<Vec<_>>(), want, "{}", f.path);
     }
-    let reopened = Lake::open(tmp.path().join("lake")).await.unwrap();
+    let reopened = lake::Snapshot::open(tmp.path().join("lake")).await.unwrap();
     assert_eq!(reopened.state().files, lake.state().files);
 }
 
@@ -294,7 +294,7 @@ async fn any_order_of_deliveries_ends_with_the_newest_per_unit_and_every_append_
         assert!((7..=14).contains(&applied_count), "seed {seed}");
         // Each unit's live rows come from one delivery: 4 units and 3 append files.
         assert_eq!(live_rows_by(&lake, "_delivery").len(), 7, "seed {seed}");
-        let reopened = Lake::open(&root).await.unwrap();
+        let reopened = lake::Snapshot::open(&root).await.unwrap();
         assert_eq!(reopened.state().files, lake.state().files, "seed {seed}");
     }
 }

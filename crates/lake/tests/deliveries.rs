@@ -30,6 +30,7 @@ async fn a_newer_azure_run_replaces_the_month_and_an_older_one_arriving_late_cha
     assert_eq!(lake.state().deliveries.len(), 3, "every delivery is on record");
 
     // Reopening replays the same state.
+    drop(lake);
     let again = Lake::open(tmp.path().join("lake")).await.unwrap();
     assert_eq!(live_rows(&again), 19);
 }
@@ -81,7 +82,7 @@ async fn a_refused_delivery_is_on_record_as_missing_and_is_read_once_it_is_whole
     assert_eq!(d[0].units, [common::azure_unit("s1")]);
     assert!(matches!(&d[0].outcome, Outcome::Refused { reason, incomplete: true } if reason.contains("part_0_0001.csv")), "{:?}", d[0].outcome);
     assert!(lake.state().ids.is_empty() && lake.state().heads.is_empty());
-    assert_eq!(Lake::open(tmp.path().join("lake")).await.unwrap().state().deliveries.len(), 2, "refusals replay");
+    assert_eq!(lake::Snapshot::open(tmp.path().join("lake")).await.unwrap().state().deliveries.len(), 2, "refusals replay");
 
     put(&run.join("part_0_0001.csv"), &body);
     let out = ingest(&mut lake, &[run]).await;
@@ -162,6 +163,7 @@ async fn a_plain_file_replacing_one_of_several_accounts_keeps_the_others() {
     // acct-a: 7 new rows replace its 5; acct-b keeps its 5.
     assert_eq!(live_rows(&lake), 12);
     assert_eq!(rows_on_disk(&tmp.path().join("lake")), 12);
+    drop(lake);
     let reopened = Lake::open(tmp.path().join("lake")).await.unwrap();
     assert_eq!(live_rows(&reopened), 12);
 }
@@ -175,6 +177,7 @@ async fn leftovers_of_an_interrupted_ingest_are_removed_on_open() {
     ingest(&mut lake, &[tmp.path().join("a.csv")]).await;
     let stray = root.join("usage/charge_date=2025-01-01/deadbeef.parquet");
     std::fs::write(&stray, b"half a file").unwrap();
+    drop(lake);
     let lake = Lake::open(&root).await.unwrap();
     assert!(!stray.exists());
     assert_eq!(live_rows(&lake), 3);

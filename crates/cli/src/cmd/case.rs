@@ -357,6 +357,7 @@ async fn run_async(a: CaseArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    let o = if json { o.into() } else { crate::term::clean(&o) };
     std::io::stdout().lock().write_all(o.as_bytes())?;
     Ok(ExitCode::from(exit::OK))
 }

@@ -94,7 +94,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         spinner.finish_and_clear();
 
         println!("\nflagged on {last} by the built-in pack ({} policies):", pack.len());
-        print!("{}", super::scan::ranked_table(&scanner, &detect::rank(&findings), 20));
+        print!("{}", crate::term::clean(&super::scan::ranked_table(&scanner, &detect::rank(&findings), 20)));
         println!("\nevidence (each measured value against its threshold):");
         for f in &findings {
             for m in &f.measured {

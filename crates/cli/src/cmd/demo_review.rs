@@ -129,7 +129,7 @@ async fn scan_into_cases(store: &mut Cases, scanner: &Scanner, pack: &[Loaded], 
 
 /// The unit's cloud, from the provider name its usage rows carry in the lake.
 async fn provider_of(lake_dir: &Path, account: &str) -> anyhow::Result<Provider> {
-    let lake = lake::Lake::open(lake_dir).await?;
+    let lake = lake::Snapshot::open(lake_dir).await?;
     let ctx = signals::session(&lake.live_paths("usage"))?;
     let sql = format!("SELECT DISTINCT \"ProviderName\" FROM usage WHERE \"SubAccountId\" = '{}'", account.replace('\'', "''"));
     let batches = ctx.sql(&sql).await?.collect().await?;

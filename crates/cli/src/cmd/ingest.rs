@@ -35,6 +35,13 @@ pub struct IngestArgs {
     /// Print a JSON summary on stdout instead of a table.
     #[arg(long)]
     json: bool,
+    /// The most bytes one CSV row may hold; a longer row is quarantined, and a row running on far past it (no line
+    /// end) refuses its file. Far above any real export.
+    #[arg(long, default_value_t = focus::Limits::default().record_bytes)]
+    max_record_bytes: usize,
+    /// The most bytes one value may hold; a row with a longer one is quarantined.
+    #[arg(long, default_value_t = focus::Limits::default().field_bytes)]
+    max_field_bytes: usize,
     /// Show at most this many groups of quarantined cells (by provider, column and reason; every cell is in the
     /// lake's quarantine table and in --json).
     #[arg(long, default_value_t = 20)]
@@ -75,6 +82,7 @@ pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
                 DeliveryModel::Append => lake::Model::Append,
             }),
             batch_rows: None,
+            limits: focus::Limits { record_bytes: a.max_record_bytes, field_bytes: a.max_field_bytes },
         };
         let outcomes = lake
             .ingest(&found.deliveries, &opts, &|p| match p {

@@ -25,6 +25,13 @@ pub struct LogArgs {
     command: LogCommand,
 }
 
+impl LogArgs {
+    /// Whether the command serves HTTP until stopped.
+    pub fn is_server(&self) -> bool {
+        matches!(self.command, LogCommand::Serve { .. })
+    }
+}
+
 #[derive(Subcommand)]
 enum LogCommand {
     /// Create a log and its Ed25519 key (file mode 0600); prints the verifier key.

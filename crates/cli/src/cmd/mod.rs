@@ -4,6 +4,7 @@ pub mod case;
 pub mod demo;
 mod demo_review;
 pub mod ingest;
+pub mod lake;
 pub mod log;
 pub mod scan;
 pub mod signals;

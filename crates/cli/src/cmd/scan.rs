@@ -103,7 +103,7 @@ pub async fn scanner(lake_dir: &Path, registry: Option<&Path>, events: Option<&P
 /// The lake a scan reads, to say what its result rests on.
 pub(super) struct Holdings {
     ctx: signals::SessionContext,
-    lake: lake::Lake,
+    lake: lake::Snapshot,
 }
 
 impl Holdings {
@@ -126,7 +126,7 @@ async fn holdings(lake_dir: &Path) -> anyhow::Result<Option<Holdings>> {
     if !lake_dir.join("_manifest").exists() {
         return Ok(None);
     }
-    let lake = lake::Lake::open(lake_dir).await.with_context(|| format!("opening the lake at {}", lake_dir.display()))?;
+    let lake = lake::Snapshot::open(lake_dir).await.with_context(|| format!("opening the lake at {}", lake_dir.display()))?;
     let ctx = signals::session(&lake.live_paths("usage"))?;
     Ok(Some(Holdings { ctx, lake }))
 }
@@ -261,16 +261,17 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
                 println!("{} finding(s) as of {as_of} written to {}", findings.len(), path.display());
             }
             Format::Table => {
-                println!("as of {as_of}: {} finding(s) on {} account(s), {} policies", findings.len(), ranked.len(), pack.len());
-                print!("{}", ranked_table(&scanner, &ranked, ranked.len()));
+                let mut out = format!("as of {as_of}: {} finding(s) on {} account(s), {} policies\n", findings.len(), ranked.len(), pack.len());
+                out += &ranked_table(&scanner, &ranked, ranked.len());
                 for f in &findings {
                     let m: Vec<String> = f.measured.iter().map(|m| format!("{} {} = {:.4e} {} {:.4e}", m.signal, m.measure, m.value, m.op, m.threshold)).collect();
-                    println!("  {} {} v{}: {}", f.account_id, f.policy.id, f.policy.version, m.join("; "));
+                    out += &format!("  {} {} v{}: {}\n", f.account_id, f.policy.id, f.policy.version, m.join("; "));
                 }
                 match &coverage {
-                    Some(c) => print!("{}", coverage_text(c)),
-                    None => println!("coverage: unknown (no lake at {}; the series file alone does not say what it rests on)", a.lake.display()),
+                    Some(c) => out += &coverage_text(c),
+                    None => out += &format!("coverage: unknown (no lake at {}; the series file alone does not say what it rests on)\n", a.lake.display()),
                 }
+                print!("{}", crate::term::clean(&out));
             }
         }
         if refused > 0 {
@@ -403,13 +404,13 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
             report.neither
         );
         for f in &report.false_positives {
-            println!("  FP {} ({}{}) from {}: {}", f.account_id, f.kind, if f.hard_negative { ", hard negative" } else { "" }, f.first_finding, f.policies.join(", "));
+            println!("  FP {} ({}{}) from {}: {}", crate::term::clean(&f.account_id), f.kind, if f.hard_negative { ", hard negative" } else { "" }, f.first_finding, f.policies.join(", "));
         }
         for h in &report.hard_negatives {
-            println!("  hard negative {:<22} {:<40} {}", h.kind, h.account_id, if h.policies.is_empty() { "passed".to_string() } else { format!("FLAGGED by {}", h.policies.join(", ")) });
+            println!("  hard negative {:<22} {:<40} {}", h.kind, crate::term::clean(&h.account_id), if h.policies.is_empty() { "passed".to_string() } else { format!("FLAGGED by {}", h.policies.join(", ")) });
         }
         if let Some(c) = &coverage {
-            print!("{}", coverage_text(c));
+            print!("{}", crate::term::clean(&coverage_text(c)));
         }
         Ok(ExitCode::from(exit::OK))
     })

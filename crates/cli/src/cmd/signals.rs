@@ -74,7 +74,7 @@ pub fn run(a: SignalsArgs) -> anyhow::Result<ExitCode> {
         if !a.lake.join("_manifest").exists() {
             anyhow::bail!("{} is not a lake yet: run `oversight ingest --lake {} PATH...` first", a.lake.display(), a.lake.display());
         }
-        let lake = lake::Lake::open(&a.lake).await.with_context(|| format!("opening the lake at {}", a.lake.display()))?;
+        let lake = lake::Snapshot::open(&a.lake).await.with_context(|| format!("opening the lake at {}", a.lake.display()))?;
         let ctx = signals::session_with_memory(&lake.live_paths("usage"), a.memory_limit << 20)?;
         let granularity = match a.granularity {
             Bucket::Hour => signals::Granularity::Hour,
