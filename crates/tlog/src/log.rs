@@ -2,7 +2,8 @@
 //!
 //! Public area (the C2SP static layout, servable as is): `checkpoint`, `tile/<L>/<N>[.p/<W>]`,
 //! `tile/entries/<N>[.p/<W>]`. Private area (never served): `key` (the signer), `lock`, `checkpoint` (the
-//! compare-and-swap copy) and `stage` (a batch in flight). On a local folder the private area is `DIR.private`.
+//! compare-and-swap copy) and `stage` (a batch in flight). On a local folder the private area is `DIR.private`, and it
+//! may never lie inside the public folder.
 //!
 //! Append protocol, under the storage's exclusive writer lock:
 //! 1. build the new tiles and checkpoint in memory and write them to `stage` (durable);
@@ -77,6 +78,9 @@ pub enum LogError {
         /// Why publishing failed.
         source: Box<LogError>,
     },
+    /// The local folders cannot hold a log (the private one inside the public one, or the like).
+    #[error(transparent)]
+    Layout(#[from] crate::storage::LayoutError),
     /// A key or note problem.
     #[error(transparent)]
     Note(#[from] crate::note::NoteError),
@@ -160,10 +164,11 @@ pub struct Log {
 }
 
 impl Log {
-    /// Create a new, empty log in a local folder (`public`) with its private state in `private`. `seed` is the
-    /// Ed25519 key seed (32 random bytes); the key file gets mode 0600.
+    /// Create a new, empty log in a local folder (`public`) with its private state in `private`, which must lie
+    /// outside it ([`LocalDir::new`]). `seed` is the Ed25519 key seed (32 random bytes); the private folder gets
+    /// mode 0700 and the key file 0600.
     pub fn create(public: &Path, private: &Path, origin: &str, seed: &[u8; 32]) -> Result<Log, LogError> {
-        Log::create_in(LocalDir::new(public, private), origin, seed)
+        Log::create_in(LocalDir::new(public, private)?, origin, seed)
     }
 
     /// Create a new, empty log in `storage`. Refuses a storage that holds a log key or a non-empty checkpoint; a
@@ -197,9 +202,10 @@ impl Log {
         Ok(log)
     }
 
-    /// Open the log in a local folder, finishing or discarding a batch a crash left in the stage.
+    /// Open the log in a local folder, finishing or discarding a batch a crash left in the stage. Refuses the same
+    /// folder layouts as [`Log::create`].
     pub fn open(public: &Path, private: &Path) -> Result<Log, LogError> {
-        Log::open_in(LocalDir::new(public, private))
+        Log::open_in(LocalDir::new(public, private)?)
     }
 
     /// Open the log in `storage`, finishing or discarding a batch a failure left in the stage.
