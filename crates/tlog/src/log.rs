@@ -391,16 +391,31 @@ impl Log {
     /// Check the public tiles an append of a tree of `old` builds on against `old` (the private checkpoint): the
     /// right edge's hash tiles must give its root, and the partial bundle's entries must hash to their leaf hashes.
     ///
-    /// The root of size N reads every hash of the partial tile of each level and no other hash, and an append
-    /// reads no hash outside those (the levels above its new full tiles keep their partial tiles), so a matching
-    /// root binds every hash the append builds on. Full tiles off the edge are not reread: the signed root never
-    /// depends on them, and an auditor's [`TileReader::check_every_tile`] finds them changed.
+    /// The root of size N reads every hash of the partial tile of each level (the right edge) and no other hash,
+    /// and an append reads no hash outside those (the levels above its new full tiles keep their partial tiles), so
+    /// a matching root binds every hash the append builds on. Full tiles off the edge are not reread: the signed
+    /// root never depends on them, and an auditor's [`TileReader::check_every_tile`] finds them changed.
     fn check_right_edge(&self, edge: &Pinned, old: &Checkpoint) -> Result<(), LogError> {
+        let tampered = |path: &str, detail: String| LogError::PublicTampered { path: self.storage.describe(Area::Public, path), size: old.size, detail };
+        // The right edge: the partial hash tile of each level.
+        let mut edge_tiles = Vec::new();
+        let (mut count, mut level) = (old.size, 0u8);
+        while count > 0 {
+            let width = count % TILE_WIDTH;
+            if width > 0 {
+                let path = tiles::tile_path(level, count / TILE_WIDTH, width);
+                let len = edge.tile(&path)?.len() as u64;
+                if len != width * 32 {
+                    return Err(tampered(&path, format!("is {len} bytes, not {width} hashes")));
+                }
+                edge_tiles.push(path);
+            }
+            count /= TILE_WIDTH;
+            level += 1;
+        }
         let root = range_hash(edge, 0, old.size, old.size)?;
         if root != old.root {
-            let mut read: Vec<String> = edge.read.lock().expect("edge lock").keys().cloned().collect();
-            read.sort();
-            let paths: Vec<String> = read.iter().map(|p| self.storage.describe(Area::Public, p)).collect();
+            let paths: Vec<String> = edge_tiles.iter().map(|p| self.storage.describe(Area::Public, p)).collect();
             let detail = format!("the root of these tiles is {}, not the private checkpoint's {}", STANDARD.encode(root), STANDARD.encode(old.root));
             return Err(LogError::PublicTampered { path: paths.join(", "), size: old.size, detail });
         }
@@ -410,14 +425,14 @@ impl Log {
         }
         let n = old.size / TILE_WIDTH;
         let path = tiles::entries_path(n, width);
-        let tampered = |detail: String| LogError::PublicTampered { path: self.storage.describe(Area::Public, &path), size: old.size, detail };
         let bytes = edge.tile(&path)?;
-        let entries = split_bundle(&bytes, width).map_err(tampered)?;
+        let entries = split_bundle(&bytes, width).map_err(|why| tampered(&path, why))?;
         // The leaf hashes were just checked against the root.
         let leaves = read_tile(edge, 0, n, width)?;
         for (i, (e, leaf)) in entries.iter().zip(&leaves).enumerate() {
             if merkle::leaf_hash(e) != *leaf {
-                return Err(tampered(format!("entry {} does not hash to its leaf hash in {}", n * TILE_WIDTH + i as u64, tiles::tile_path(0, n, width))));
+                let detail = format!("entry {} does not hash to its leaf hash in {}", n * TILE_WIDTH + i as u64, tiles::tile_path(0, n, width));
+                return Err(tampered(&path, detail));
             }
         }
         Ok(())

@@ -6,7 +6,9 @@ use std::path::Path;
 use tlog::log::{Checkpoint, Log, LogError, TileReader};
 use tlog::merkle;
 use tlog::note::Note;
-use tlog::storage::{Area, MemStorage, Storage};
+use std::sync::{Arc, Mutex};
+
+use tlog::storage::{Area, MemStorage, Storage, WriterLock};
 
 mod common;
 use common::snapshot;
@@ -79,6 +81,11 @@ fn a_forged_hash_tile_is_refused() {
         std::fs::write(public.join(tile), bytes).unwrap();
         assert_refused(&public, &private, tile);
     }
+    // A hash cut off.
+    let (_tmp, public, private) = disk_log(300);
+    let bytes = std::fs::read(public.join("tile/0/001.p/44")).unwrap();
+    std::fs::write(public.join("tile/0/001.p/44"), &bytes[..bytes.len() - 32]).unwrap();
+    assert_refused(&public, &private, "tile/0/001.p/44");
 }
 
 #[test]
@@ -156,4 +163,51 @@ fn any_changed_tile_is_refused_or_left_out_of_the_signed_tree() {
             }
         }
     }
+}
+
+/// Records the public files read.
+#[derive(Clone)]
+struct Reads {
+    inner: MemStorage,
+    read: Arc<Mutex<Vec<String>>>,
+}
+
+impl Storage for Reads {
+    fn get(&self, area: Area, path: &str) -> std::io::Result<Option<Vec<u8>>> {
+        if area == Area::Public {
+            self.read.lock().unwrap().push(path.into());
+        }
+        self.inner.get(area, path)
+    }
+    fn put(&self, area: Area, path: &str, bytes: &[u8]) -> std::io::Result<()> {
+        self.inner.put(area, path, bytes)
+    }
+    fn delete(&self, area: Area, path: &str) -> std::io::Result<()> {
+        self.inner.delete(area, path)
+    }
+    fn compare_and_swap(&self, path: &str, old: Option<&[u8]>, new: &[u8]) -> std::io::Result<bool> {
+        self.inner.compare_and_swap(path, old, new)
+    }
+    fn lock(&self) -> std::io::Result<WriterLock> {
+        self.inner.lock()
+    }
+    fn describe(&self, area: Area, path: &str) -> String {
+        self.inner.describe(area, path)
+    }
+}
+
+/// The check costs no extra reads: an append reads the right edge (the partial tile of each level and the partial
+/// bundle), each once, and nothing else of the log.
+#[test]
+fn an_append_reads_only_the_right_edge_once() {
+    let mem = MemStorage::new();
+    let size = 65_536 + 300;
+    Log::create_in(mem.clone(), "example.org/tamper", &[4u8; 32]).unwrap().append(&(0..size).map(entry).collect::<Vec<_>>()).unwrap();
+    let s = Reads { inner: mem, read: Arc::default() };
+    let mut log = Log::open_in(s.clone()).unwrap();
+    s.read.lock().unwrap().clear();
+    log.append(&[entry(size), entry(size + 1)]).unwrap();
+    let mut read = s.read.lock().unwrap().clone();
+    read.sort();
+    assert_eq!(read, ["checkpoint", "tile/0/257.p/44", "tile/1/001.p/1", "tile/2/000.p/1", "tile/entries/257.p/44"]);
 }
