@@ -2,7 +2,8 @@
 //!
 //! Public area (the C2SP static layout, servable as is): `checkpoint`, `tile/<L>/<N>[.p/<W>]`,
 //! `tile/entries/<N>[.p/<W>]`. Private area (never served): `key` (the signer), `lock`, `checkpoint` (the
-//! compare-and-swap copy) and `stage` (a batch in flight). On a local folder the private area is `DIR.private`.
+//! compare-and-swap copy) and `stage` (a batch in flight). On a local folder the private area is `DIR.private`, and it
+//! may never lie inside the public folder.
 //!
 //! Append protocol, under the storage's exclusive writer lock:
 //! 1. build the new tiles and checkpoint in memory and write them to `stage` (durable);
@@ -52,6 +53,17 @@ pub enum LogError {
     /// Stored state is not what the log wrote.
     #[error("corrupt log: {0}")]
     Corrupt(String),
+    /// A public tile or entry bundle an append builds on does not match the private checkpoint: someone changed the
+    /// published log. Nothing was appended or signed; restore the public folder (the private checkpoint is right).
+    #[error("{path}: {detail}; the published log does not match the private checkpoint of {size} entries, so nothing was appended or signed")]
+    PublicTampered {
+        /// The tile or bundle (for a root that does not match: every tile it was computed from).
+        path: String,
+        /// The size of the private checkpoint.
+        size: u64,
+        /// What does not match.
+        detail: String,
+    },
     /// Another writer moved the checkpoint since this one read it.
     #[error("the checkpoint changed under this writer (another writer appended); reopen and retry")]
     Conflict,
@@ -66,6 +78,9 @@ pub enum LogError {
         /// Why publishing failed.
         source: Box<LogError>,
     },
+    /// The local folders cannot hold a log (the private one inside the public one, or the like).
+    #[error(transparent)]
+    Layout(#[from] crate::storage::LayoutError),
     /// A key or note problem.
     #[error(transparent)]
     Note(#[from] crate::note::NoteError),
@@ -149,10 +164,11 @@ pub struct Log {
 }
 
 impl Log {
-    /// Create a new, empty log in a local folder (`public`) with its private state in `private`. `seed` is the
-    /// Ed25519 key seed (32 random bytes); the key file gets mode 0600.
+    /// Create a new, empty log in a local folder (`public`) with its private state in `private`, which must lie
+    /// outside it ([`LocalDir::new`]). `seed` is the Ed25519 key seed (32 random bytes); the private folder gets
+    /// mode 0700 and the key file 0600.
     pub fn create(public: &Path, private: &Path, origin: &str, seed: &[u8; 32]) -> Result<Log, LogError> {
-        Log::create_in(LocalDir::new(public, private), origin, seed)
+        Log::create_in(LocalDir::new(public, private)?, origin, seed)
     }
 
     /// Create a new, empty log in `storage`. Refuses a storage that holds a log key or a non-empty checkpoint; a
@@ -186,9 +202,10 @@ impl Log {
         Ok(log)
     }
 
-    /// Open the log in a local folder, finishing or discarding a batch a crash left in the stage.
+    /// Open the log in a local folder, finishing or discarding a batch a crash left in the stage. Refuses the same
+    /// folder layouts as [`Log::create`].
     pub fn open(public: &Path, private: &Path) -> Result<Log, LogError> {
-        Log::open_in(LocalDir::new(public, private))
+        Log::open_in(LocalDir::new(public, private)?)
     }
 
     /// Open the log in `storage`, finishing or discarding a batch a failure left in the stage.
@@ -246,6 +263,9 @@ impl Log {
 
     /// Under the lock: finish a committed stage (re-apply it) or discard an uncommitted one, and publish the
     /// checkpoint if it is missing (a create that failed part way).
+    ///
+    /// Nothing here is built from the public area: the staged tiles and signed checkpoint were built by an append
+    /// that checked the public tiles first, and they overwrite whatever is published at their paths.
     fn recover(&self) -> Result<(), LogError> {
         let (current, cp) = self.private_checkpoint()?;
         if let Some(bytes) = self.get(Area::Private, "stage")? {
@@ -297,11 +317,15 @@ impl Log {
         }
         let new_size = old.size + entries.len() as u64;
         let public = self.reader();
+        // Every public tile the batch builds on is read through `edge` once and checked against the private
+        // checkpoint before anything is built: the public area may have been changed by anyone who can write it.
+        let edge = Pinned { under: &public, read: Mutex::default() };
+        self.check_right_edge(&edge, &old)?;
         let mut tiles_out: Vec<(String, Vec<u8>)> = Vec::new();
 
         // Entry bundles: the last partial bundle grows, then new ones follow.
         let first_bundle = old.size / TILE_WIDTH;
-        let mut bundle = if old.size % TILE_WIDTH > 0 { public.fetch(&tiles::entries_path(first_bundle, old.size % TILE_WIDTH))?.to_vec() } else { Vec::new() };
+        let mut bundle = if old.size % TILE_WIDTH > 0 { edge.tile(&tiles::entries_path(first_bundle, old.size % TILE_WIDTH))?.to_vec() } else { Vec::new() };
         let mut pos = old.size;
         for e in entries {
             bundle.extend_from_slice(&(e.len() as u16).to_be_bytes());
@@ -320,7 +344,7 @@ impl Log {
         let mut old_count = old.size;
         while !new_hashes.is_empty() {
             let start_tile = old_count / TILE_WIDTH;
-            let mut hashes = if old_count % TILE_WIDTH > 0 { read_tile(&public, level, start_tile, old_count % TILE_WIDTH)? } else { Vec::new() };
+            let mut hashes = if old_count % TILE_WIDTH > 0 { read_tile(&edge, level, start_tile, old_count % TILE_WIDTH)? } else { Vec::new() };
             hashes.extend_from_slice(&new_hashes);
             let mut up = Vec::new();
             for (i, chunk) in hashes.chunks(TILE_WIDTH as usize).enumerate() {
@@ -336,7 +360,7 @@ impl Log {
         }
 
         // The new root, from the tiles just built (read back through the same path as proofs).
-        let staged = Staged { tiles: tiles_out.iter().map(|(p, b)| (p.clone(), Arc::from(b.as_slice()))).collect(), under: &public };
+        let staged = Staged { tiles: tiles_out.iter().map(|(p, b)| (p.clone(), Arc::from(b.as_slice()))).collect(), under: &edge };
         let root = range_hash(&staged, 0, new_size, new_size)?;
         let cp = Checkpoint { origin: self.origin.clone(), size: new_size, root };
         let stage = Stage {
@@ -362,6 +386,56 @@ impl Log {
         // 3-5. Tiles, the public checkpoint, discard the stage.
         self.publish(&stage).map_err(|e| LogError::Unpublished { start: old.size, end: new_size, source: Box::new(e) })?;
         Ok(old.size..new_size)
+    }
+
+    /// Check the public tiles an append of a tree of `old` builds on against `old` (the private checkpoint): the
+    /// right edge's hash tiles must give its root, and the partial bundle's entries must hash to their leaf hashes.
+    ///
+    /// The root of size N reads every hash of the partial tile of each level (the right edge) and no other hash,
+    /// and an append reads no hash outside those (the levels above its new full tiles keep their partial tiles), so
+    /// a matching root binds every hash the append builds on. Full tiles off the edge are not reread: the signed
+    /// root never depends on them, and an auditor's [`TileReader::check_every_tile`] finds them changed.
+    fn check_right_edge(&self, edge: &Pinned, old: &Checkpoint) -> Result<(), LogError> {
+        let tampered = |path: &str, detail: String| LogError::PublicTampered { path: self.storage.describe(Area::Public, path), size: old.size, detail };
+        // The right edge: the partial hash tile of each level.
+        let mut edge_tiles = Vec::new();
+        let (mut count, mut level) = (old.size, 0u8);
+        while count > 0 {
+            let width = count % TILE_WIDTH;
+            if width > 0 {
+                let path = tiles::tile_path(level, count / TILE_WIDTH, width);
+                let len = edge.tile(&path)?.len() as u64;
+                if len != width * 32 {
+                    return Err(tampered(&path, format!("is {len} bytes, not {width} hashes")));
+                }
+                edge_tiles.push(path);
+            }
+            count /= TILE_WIDTH;
+            level += 1;
+        }
+        let root = range_hash(edge, 0, old.size, old.size)?;
+        if root != old.root {
+            let paths: Vec<String> = edge_tiles.iter().map(|p| self.storage.describe(Area::Public, p)).collect();
+            let detail = format!("the root of these tiles is {}, not the private checkpoint's {}", STANDARD.encode(root), STANDARD.encode(old.root));
+            return Err(LogError::PublicTampered { path: paths.join(", "), size: old.size, detail });
+        }
+        let width = old.size % TILE_WIDTH;
+        if width == 0 {
+            return Ok(());
+        }
+        let n = old.size / TILE_WIDTH;
+        let path = tiles::entries_path(n, width);
+        let bytes = edge.tile(&path)?;
+        let entries = split_bundle(&bytes, width).map_err(|why| tampered(&path, why))?;
+        // The leaf hashes were just checked against the root.
+        let leaves = read_tile(edge, 0, n, width)?;
+        for (i, (e, leaf)) in entries.iter().zip(&leaves).enumerate() {
+            if merkle::leaf_hash(e) != *leaf {
+                let detail = format!("entry {} does not hash to its leaf hash in {}", n * TILE_WIDTH + i as u64, tiles::tile_path(0, n, width));
+                return Err(tampered(&path, detail));
+            }
+        }
+        Ok(())
     }
 
     /// Append records of a kind (`scan`, `finding`, `decision`, ... see [`crate::entry::KINDS`]): each body is a
@@ -401,16 +475,50 @@ trait Tiles {
 /// Tiles about to be written, over the ones already there.
 struct Staged<'a> {
     tiles: HashMap<String, Arc<[u8]>>,
-    under: &'a TileReader,
+    under: &'a dyn Tiles,
 }
 
 impl Tiles for Staged<'_> {
     fn tile(&self, path: &str) -> Result<Arc<[u8]>, LogError> {
         match self.tiles.get(path) {
             Some(b) => Ok(b.clone()),
-            None => self.under.fetch(path),
+            None => self.under.tile(path),
         }
     }
+}
+
+/// The public tiles an append reads, each read once and kept, so the bytes checked are the bytes built on (the
+/// reader's cache may drop them).
+struct Pinned<'a> {
+    under: &'a TileReader,
+    read: Mutex<HashMap<String, Arc<[u8]>>>,
+}
+
+impl Tiles for Pinned<'_> {
+    fn tile(&self, path: &str) -> Result<Arc<[u8]>, LogError> {
+        if let Some(b) = self.read.lock().expect("edge lock").get(path) {
+            return Ok(b.clone());
+        }
+        let bytes = self.under.fetch(path)?;
+        self.read.lock().expect("edge lock").insert(path.into(), bytes.clone());
+        Ok(bytes)
+    }
+}
+
+/// The `width` entries of a bundle's bytes, or why the bytes are not exactly that.
+fn split_bundle(bytes: &[u8], width: u64) -> Result<Vec<&[u8]>, String> {
+    let short = || format!("is shorter than its {width} entries");
+    let mut out = Vec::with_capacity(width as usize);
+    let mut at = 0usize;
+    for _ in 0..width {
+        let len = u16::from_be_bytes(bytes.get(at..at + 2).ok_or_else(short)?.try_into().expect("2 bytes")) as usize;
+        out.push(bytes.get(at + 2..at + 2 + len).ok_or_else(short)?);
+        at += 2 + len;
+    }
+    if at != bytes.len() {
+        return Err(format!("has {} bytes after its {width} entries", bytes.len() - at));
+    }
+    Ok(out)
 }
 
 fn read_tile(t: &dyn Tiles, level: u8, n: u64, width: u64) -> Result<Vec<Hash>, LogError> {
@@ -518,18 +626,8 @@ impl TileReader {
         let width = (size - n * TILE_WIDTH).min(TILE_WIDTH);
         let path = tiles::entries_path(n, width);
         let bytes = self.fetch(&path)?;
-        let short = || LogError::Corrupt(format!("{} is shorter than its {width} entries", self.source.describe(&path)));
-        let mut out = Vec::with_capacity(width as usize);
-        let mut at = 0usize;
-        for _ in 0..width {
-            let len = u16::from_be_bytes(bytes.get(at..at + 2).ok_or_else(short)?.try_into().expect("2 bytes")) as usize;
-            out.push(bytes.get(at + 2..at + 2 + len).ok_or_else(short)?.to_vec());
-            at += 2 + len;
-        }
-        if at != bytes.len() {
-            return Err(LogError::Corrupt(format!("{} has {} bytes after its {width} entries", self.source.describe(&path), bytes.len() - at)));
-        }
-        Ok(out)
+        let entries = split_bundle(&bytes, width).map_err(|why| LogError::Corrupt(format!("{} {why}", self.source.describe(&path))))?;
+        Ok(entries.into_iter().map(<[u8]>::to_vec).collect())
     }
 
     /// Entry `index` of a tree of `size`.

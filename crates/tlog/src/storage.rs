@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
 /// Which area of a storage a path is in.
@@ -86,8 +86,145 @@ impl Source for Folder {
     }
 }
 
-/// A log in two local folders: the public one (the C2SP layout) and the private one beside it (`key`,
-/// `checkpoint`, `stage`, `lock`; files created mode 0600).
+/// Why two local folders cannot hold a log's public and private areas. Each variant names the folders as given and
+/// as resolved (absolute, with `.`, `..` and symbolic links followed).
+#[derive(Debug, thiserror::Error)]
+pub enum LayoutError {
+    /// Both areas are one folder: the signing key would be served with the log.
+    #[error(
+        "the private folder {} and the public folder {} are the same folder ({}): the signing key would be served with the \
+         log; put the private folder outside the public one",
+        private.display(), public.display(), resolved.display()
+    )]
+    Same {
+        /// The public folder, as given.
+        public: PathBuf,
+        /// The private folder, as given.
+        private: PathBuf,
+        /// The folder both resolve to.
+        resolved: PathBuf,
+    },
+    /// The private folder is inside the public one: serving the log would serve the signing key.
+    #[error(
+        "the private folder {} ({}) is inside the public folder {} ({}): serving the log would serve the signing key; put \
+         the private folder outside the public one",
+        private.display(), private_resolved.display(), public.display(), public_resolved.display()
+    )]
+    PrivateInsidePublic {
+        /// The public folder, as given.
+        public: PathBuf,
+        /// The private folder, as given.
+        private: PathBuf,
+        /// The public folder, resolved.
+        public_resolved: PathBuf,
+        /// The private folder, resolved.
+        private_resolved: PathBuf,
+    },
+    /// The public folder is inside the private one: the private folder must hold only the key and the writer's
+    /// state, so that nothing in it is ever served or copied out with the log.
+    #[error(
+        "the public folder {} ({}) is inside the private folder {} ({}): the private folder must hold only the signing key \
+         and the writer's state; keep the two folders apart",
+        public.display(), public_resolved.display(), private.display(), private_resolved.display()
+    )]
+    PublicInsidePrivate {
+        /// The public folder, as given.
+        public: PathBuf,
+        /// The private folder, as given.
+        private: PathBuf,
+        /// The public folder, resolved.
+        public_resolved: PathBuf,
+        /// The private folder, resolved.
+        private_resolved: PathBuf,
+    },
+    /// A folder's absolute path could not be worked out.
+    #[error("{}: cannot resolve the folder's absolute path: {source}", path.display())]
+    Resolve {
+        /// The folder, as given.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The public folder resolves to the root, which has no name to put a private folder beside.
+    #[error("{}: the public folder has no name to put a private folder beside; give the private folder explicitly", public.display())]
+    NoName {
+        /// The public folder, as given.
+        public: PathBuf,
+    },
+}
+
+/// `path` made absolute with symbolic links, `.` and `..` resolved. The folders of a log may not exist yet: the
+/// nearest existing ancestor is canonicalised and the rest (which cannot hold links) appended.
+fn resolve(path: &Path) -> io::Result<PathBuf> {
+    let abs = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir()?.join(path) };
+    let mut out = PathBuf::new();
+    // How many trailing components of `out` do not exist; while none, `out` is canonical.
+    let mut missing = 0usize;
+    for c in abs.components() {
+        match c {
+            Component::Prefix(_) | Component::RootDir => out.push(c.as_os_str()),
+            Component::CurDir => {}
+            // `out` is canonical or its tail does not exist, so its lexical parent is the real one.
+            Component::ParentDir => {
+                out.pop();
+                missing = missing.saturating_sub(1);
+            }
+            Component::Normal(name) => {
+                out.push(name);
+                if missing > 0 {
+                    missing += 1;
+                    continue;
+                }
+                match fs::canonicalize(&out) {
+                    Ok(real) => out = real,
+                    // A link to nowhere would be followed when the folder is created: refuse to guess where.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound && fs::symlink_metadata(&out).is_ok() => {
+                        return Err(io::Error::new(e.kind(), format!("{} is a symbolic link to a missing target", out.display())));
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => missing = 1,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Refuse a public and a private folder that are one folder or lie one inside the other.
+fn check_apart(public: &Path, private: &Path) -> Result<(), LayoutError> {
+    let resolved = |path: &Path| resolve(path).map_err(|source| LayoutError::Resolve { path: path.into(), source });
+    let (public_resolved, private_resolved) = (resolved(public)?, resolved(private)?);
+    let (public, private) = (public.to_path_buf(), private.to_path_buf());
+    if public_resolved == private_resolved {
+        return Err(LayoutError::Same { public, private, resolved: public_resolved });
+    }
+    // `starts_with` compares whole components: `log.private` is not inside `log`.
+    if private_resolved.starts_with(&public_resolved) {
+        return Err(LayoutError::PrivateInsidePublic { public, private, public_resolved, private_resolved });
+    }
+    if public_resolved.starts_with(&private_resolved) {
+        return Err(LayoutError::PublicInsidePrivate { public, private, public_resolved, private_resolved });
+    }
+    Ok(())
+}
+
+/// The default private folder of the public folder `public`: beside it, named as [`Path::with_extension`] names it
+/// (`log` → `log.private`). A path with no name of its own (`.`, `..`, `log/..`) is resolved first, so `.` in
+/// `/srv/log` gives `/srv/log.private`, not `.` itself.
+pub fn private_beside(public: &Path) -> Result<PathBuf, LayoutError> {
+    if public.file_name().is_some() {
+        return Ok(public.with_extension("private"));
+    }
+    let resolved = resolve(public).map_err(|source| LayoutError::Resolve { path: public.into(), source })?;
+    if resolved.file_name().is_none() {
+        return Err(LayoutError::NoName { public: public.into() });
+    }
+    Ok(resolved.with_extension("private"))
+}
+
+/// A log in two local folders: the public one (the C2SP layout) and the private one (`key`, `checkpoint`, `stage`,
+/// `lock`), which must lie outside it, by default beside it ([`private_beside`]). The private folder is created mode
+/// 0700 and its files 0600.
 #[derive(Debug, Clone)]
 pub struct LocalDir {
     public: PathBuf,
@@ -95,15 +232,36 @@ pub struct LocalDir {
 }
 
 impl LocalDir {
-    /// The storage over `public` and `private`; nothing is created until the first write.
-    pub fn new(public: &Path, private: &Path) -> LocalDir {
-        LocalDir { public: public.into(), private: private.into() }
+    /// The storage over `public` and `private`; nothing is created until the first write. Refuses folders that are
+    /// one folder or lie one inside the other once resolved (`.`, `..`, symbolic links), since serving the public
+    /// folder must never serve the signing key.
+    pub fn new(public: &Path, private: &Path) -> Result<LocalDir, LayoutError> {
+        check_apart(public, private)?;
+        Ok(LocalDir { public: public.into(), private: private.into() })
     }
 
     fn path(&self, area: Area, path: &str) -> PathBuf {
         match area {
             Area::Public => self.public.join(path),
             Area::Private => self.private.join(path),
+        }
+    }
+
+    /// Create the private folder if it is missing: mode 0700 (its parents get the usual mode, as they may hold
+    /// the public folder too). An existing folder is left as it is.
+    fn private_dir(&self) -> io::Result<()> {
+        if let Some(parent) = self.private.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        let mut builder = fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        match builder.create(&self.private) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && self.private.is_dir() => Ok(()),
+            result => result,
         }
     }
 }
@@ -123,6 +281,12 @@ fn write_durable(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
     #[cfg(not(unix))]
     let _ = private;
     let mut f = options.open(&tmp)?;
+    // The mode above applies only to a new file: a temp file a crash left behind keeps its own.
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(fs::Permissions::from_mode(0o600))?;
+    }
     f.write_all(bytes)?;
     f.sync_all()?;
     fs::rename(&tmp, path)?;
@@ -139,6 +303,9 @@ impl Storage for LocalDir {
     }
 
     fn put(&self, area: Area, path: &str, bytes: &[u8]) -> io::Result<()> {
+        if area == Area::Private {
+            self.private_dir()?;
+        }
         write_durable(&self.path(area, path), bytes, area == Area::Private)
     }
 
@@ -159,8 +326,15 @@ impl Storage for LocalDir {
     }
 
     fn lock(&self) -> io::Result<WriterLock> {
-        fs::create_dir_all(&self.private)?;
-        let f = fs::OpenOptions::new().write(true).create(true).truncate(false).open(self.private.join("lock"))?;
+        self.private_dir()?;
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let f = options.open(self.private.join("lock"))?;
         f.lock()?;
         Ok(Box::new(f))
     }
@@ -258,7 +432,7 @@ mod tests {
     #[test]
     fn local_dir_keeps_the_areas_apart_and_private_files_to_the_owner() {
         let tmp = tempfile::tempdir().unwrap();
-        let s = LocalDir::new(&tmp.path().join("log"), &tmp.path().join("log.private"));
+        let s = LocalDir::new(&tmp.path().join("log"), &tmp.path().join("log.private")).unwrap();
         s.put(Area::Public, "tile/0/000.p/1", b"x").unwrap();
         s.put(Area::Private, "stage", b"s").unwrap();
         assert_eq!(fs::read(tmp.path().join("log/tile/0/000.p/1")).unwrap(), b"x");
@@ -279,7 +453,7 @@ mod tests {
     #[test]
     fn compare_and_swap_writes_only_over_the_expected_bytes() {
         let tmp = tempfile::tempdir().unwrap();
-        let local = LocalDir::new(&tmp.path().join("log"), &tmp.path().join("log.private"));
+        let local = LocalDir::new(&tmp.path().join("log"), &tmp.path().join("log.private")).unwrap();
         for s in [&local as &dyn Storage, &MemStorage::new()] {
             let _lock = s.lock().unwrap();
             assert!(s.compare_and_swap("checkpoint", None, b"a").unwrap());

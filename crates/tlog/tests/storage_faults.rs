@@ -141,7 +141,7 @@ struct Disk {
 impl Backing for Disk {
     fn fresh() -> Self {
         let root = Arc::new(tempfile::tempdir().unwrap());
-        Disk { dir: LocalDir::new(&root.path().join("log"), &root.path().join("log.private")), root }
+        Disk { dir: LocalDir::new(&root.path().join("log"), &root.path().join("log.private")).unwrap(), root }
     }
     fn snapshot(&self, area: Area) -> Files {
         let dir = self.root.path().join(if area == Area::Public { "log" } else { "log.private" });
