@@ -28,6 +28,7 @@
 
 #[cfg(test)]
 mod fixtures;
+pub mod identity;
 pub mod machine;
 mod model;
 pub mod outbox;
@@ -102,6 +103,15 @@ pub enum CaseError {
         case: String,
         /// The version the actor saw.
         expected: i64,
+    },
+    /// A reviewer name is refused (see [`identity`]): empty, or holding invisible, control or odd whitespace
+    /// characters.
+    #[error("reviewer name {name:?} is refused: {why}")]
+    Name {
+        /// The name as given.
+        name: String,
+        /// Why.
+        why: String,
     },
     /// Bad input: a missing reason, a decision without its unit, unreadable findings.
     #[error("{0}")]
