@@ -288,6 +288,7 @@ mod tests {
         let log = Flaky::default();
         Log::create_in(log.inner.clone(), "example.org/crash", &[1; 32]).unwrap();
         let cases = open(url, &log).await;
+        crate::fixtures::roster(&cases).await;
         (log, cases)
     }
 

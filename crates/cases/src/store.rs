@@ -14,11 +14,11 @@ use sqlx::{AnyPool, Row};
 use tlog::log::{Log, LogError};
 
 use crate::CaseError;
-use crate::machine;
 use crate::model::{
     Act, Action, Case, CaseFinding, CaseRecord, EntryProof, Finding, IssuedDocument, LoggedEntry, Outcome, Placement,
-    State, SubjectKind, Transition, Unit,
+    Reviewer, Role, State, SubjectKind, Transition, Unit,
 };
+use crate::{identity, machine};
 use crate::outbox::{NewEntry, entry};
 use crate::route::{Target, route};
 
@@ -33,14 +33,14 @@ impl<'s> MigrationSource<'s> for Embedded {
     fn resolve(
         self,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send + 's>> {
-        Box::pin(async {
-            Ok(vec![Migration::new(
-                1,
-                Cow::Borrowed("cases"),
-                MigrationType::Simple,
-                Cow::Borrowed(include_str!("../migrations/0001_cases.sql")),
-                false,
-            )])
+        let migration = |version, name, sql| {
+            Migration::new(version, Cow::Borrowed(name), MigrationType::Simple, Cow::Borrowed(sql), false)
+        };
+        Box::pin(async move {
+            Ok(vec![
+                migration(1, "cases", include_str!("../migrations/0001_cases.sql")),
+                migration(2, "reviewers", include_str!("../migrations/0002_reviewers.sql")),
+            ])
         })
     }
 }
@@ -114,6 +114,20 @@ fn case_from_row(r: &AnyRow, approvals: Vec<String>) -> Result<Case, CaseError> 
         version: r.try_get("version")?,
         opened_at: parse_time(&r.try_get::<String, _>("opened_at")?)?,
         updated_at: parse_time(&r.try_get::<String, _>("updated_at")?)?,
+    })
+}
+
+const REVIEWER_COLUMNS: &str = "canonical, name, role, created_at, removed_at";
+
+fn reviewer_from_row(r: &AnyRow) -> Result<Reviewer, CaseError> {
+    let role: String = r.try_get("role")?;
+    let removed_at: Option<String> = r.try_get("removed_at")?;
+    Ok(Reviewer {
+        name: r.try_get("name")?,
+        key: r.try_get("canonical")?,
+        role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+        created_at: parse_time(&r.try_get::<String, _>("created_at")?)?,
+        removed_at: removed_at.map(|t| parse_time(&t)).transpose()?,
     })
 }
 
@@ -287,6 +301,73 @@ impl Cases {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(|r| Ok(r.try_get("reviewer")?)).collect()
+    }
+
+    /// Put `name` on the reviewer roster with `role`. The name is kept as given (trimmed) and matched by its key
+    /// ([`identity::key`]); a name whose key is already on the roster, removed reviewers included, is refused.
+    pub async fn add_reviewer(&self, name: &str, role: Role) -> Result<Reviewer, CaseError> {
+        let key = identity::key(name)?;
+        let at = Utc::now();
+        let done = sqlx::query("INSERT INTO reviewers (canonical, name, role, created_at, removed_at, password_hash) VALUES ($1, $2, $3, $4, NULL, NULL) ON CONFLICT (canonical) DO NOTHING")
+            .bind(&key)
+            .bind(name.trim())
+            .bind(role.as_str())
+            .bind(time(at))
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() != 1 {
+            let existing = self.reviewer(name).await?;
+            return Err(CaseError::ReviewerExists {
+                name: name.to_string(),
+                existing: existing.name,
+                removed: existing.removed_at.is_some(),
+            });
+        }
+        self.reviewer(name).await
+    }
+
+    /// Every reviewer on the roster, removed ones included, in the order they were added.
+    pub async fn list_reviewers(&self) -> Result<Vec<Reviewer>, CaseError> {
+        let rows = sqlx::query(&format!("SELECT {REVIEWER_COLUMNS} FROM reviewers ORDER BY created_at, canonical"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(reviewer_from_row).collect()
+    }
+
+    /// The reviewer `name` (in any spelling with its key), removed or not.
+    pub async fn reviewer(&self, name: &str) -> Result<Reviewer, CaseError> {
+        let key = identity::key(name)?;
+        let row = sqlx::query(&format!("SELECT {REVIEWER_COLUMNS} FROM reviewers WHERE canonical = $1"))
+            .bind(&key)
+            .fetch_optional(&self.pool)
+            .await?;
+        reviewer_from_row(&row.ok_or_else(|| CaseError::UnknownReviewer(name.trim().to_string()))?)
+    }
+
+    /// Remove `name` (in any spelling with its key) from the roster: their past actions and approvals stand, new
+    /// actions are refused. The row stays, so the name cannot come back as someone else.
+    pub async fn remove_reviewer(&self, name: &str) -> Result<Reviewer, CaseError> {
+        let key = identity::key(name)?;
+        let done = sqlx::query("UPDATE reviewers SET removed_at = $1 WHERE canonical = $2 AND removed_at IS NULL")
+            .bind(time(Utc::now()))
+            .bind(&key)
+            .execute(&self.pool)
+            .await?;
+        let r = self.reviewer(name).await?;
+        match (done.rows_affected(), r.removed_at) {
+            (1, _) => Ok(r),
+            (_, Some(at)) => Err(CaseError::RemovedReviewer { name: r.name, removed_at: time(at) }),
+            _ => Err(CaseError::Corrupt(format!("reviewer {} was neither removed nor there to remove", r.name))),
+        }
+    }
+
+    /// The reviewer `name`, refused unless on the roster and not removed.
+    async fn active_reviewer(&self, name: &str) -> Result<Reviewer, CaseError> {
+        let r = self.reviewer(name).await?;
+        match r.removed_at {
+            Some(at) => Err(CaseError::RemovedReviewer { name: r.name, removed_at: time(at) }),
+            None => Ok(r),
+        }
     }
 
     /// One case.
@@ -527,18 +608,44 @@ impl Cases {
     /// Take `action` on a case as `act.actor`. The change, its transition (actor, time, reason) and its log
     /// entries commit together, then the entries are appended to the log. A refused action (see
     /// [`CaseError::is_refusal`]) writes nothing.
+    ///
+    /// The actor, and the reviewer an `assign` names, must be on the roster and not removed, matched by their key
+    /// (any spelling of the name); their role must allow the action (see [`Role`]). The transition, the approval
+    /// and the log record the name as registered, so the two-person rule compares people, not spellings.
     pub async fn apply(&mut self, case_id: &str, act: &Act, action: Action) -> Result<Applied, CaseError> {
-        let actor = act.actor.trim();
-        if actor.is_empty() || act.reason.trim().is_empty() {
+        if act.actor.trim().is_empty() || act.reason.trim().is_empty() {
             return Err(CaseError::Input(format!("{} needs an actor and a reason", action.name())));
         }
+        let who = self.active_reviewer(&act.actor).await?;
+        if !who.role.may(&action) {
+            return Err(CaseError::NotPermitted {
+                reviewer: who.name,
+                role: who.role,
+                action: action.name().into(),
+                needs: Role::needed_for(&action),
+            });
+        }
+        let actor = who.name.as_str();
         let case = self.get(case_id).await?;
         if let Some(v) = act.expect_version
             && v != case.version
         {
             return Err(CaseError::Conflict { case: case.id, expected: v });
         }
-        let next = machine::step(&case, actor, &action)?;
+        let mut next = machine::step(&case, actor, &action)?;
+        if let Action::Assign { reviewer } = &action {
+            // After the state machine, so a closed case says so whoever is named.
+            let assignee = self.active_reviewer(reviewer).await?;
+            if !assignee.role.reviews() {
+                return Err(CaseError::NotPermitted {
+                    reviewer: assignee.name,
+                    role: assignee.role,
+                    action: format!("be assigned {}", case.id),
+                    needs: Role::needed_for(&action),
+                });
+            }
+            next.assignee = Some(assignee.name);
+        }
         if let (Action::Decide(_), Some(outcome), Some(unit)) = (&action, next.outcome, &next.unit) {
             // Check the unit now (its ids, its provider's rules), not only when the documents are issued.
             let trial = Case {

@@ -51,6 +51,13 @@ pub async fn open(url: &str, storage: &MemStorage) -> Cases {
     Cases::open(url, move || Log::open_in(s.clone()), KEY).await.unwrap()
 }
 
+/// A new store at `url` over the log in `storage`, with the reviewers of [`fixtures::ROSTER`].
+pub async fn setup(url: &str, storage: &MemStorage) -> Cases {
+    let cases = open(url, storage).await;
+    fixtures::roster(&cases).await;
+    cases
+}
+
 /// Every entry of the log, parsed.
 pub fn log_entries(storage: &MemStorage) -> Vec<(Vec<u8>, serde_json::Value)> {
     let log = Log::open_in(storage.clone()).unwrap();
