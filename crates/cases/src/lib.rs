@@ -26,11 +26,15 @@
 //! transaction; then they are appended to the log; then their indexes and proofs are recorded. Opening the store
 //! finishes whatever a crash interrupted, and never logs an entry twice.
 //!
-//! The API, in the order a case uses it: [`Cases::open`], [`Cases::add_reviewer`], [`Cases::add_findings`],
+//! A store is created once, explicitly, by [`Cases::init`]; [`Cases::open`] refuses a database that is not one, so
+//! a mistyped `--db` is an error, not a new empty store.
+//!
+//! The API, in the order a case uses it: [`Cases::init`], [`Cases::open`], [`Cases::add_reviewer`], [`Cases::add_findings`],
 //! [`Cases::apply`] with an [`Action`], [`Cases::get`], [`Cases::list`], [`Cases::show`], and [`Cases::reconcile`];
 //! the roster also has [`Cases::list_reviewers`], [`Cases::reviewer`] and [`Cases::remove_reviewer`].
 #![deny(missing_docs)]
 
+mod db;
 #[cfg(test)]
 mod fixtures;
 pub mod identity;
@@ -48,7 +52,8 @@ pub use model::{
     Act, Action, Case, CaseFinding, CaseRecord, EntryProof, Finding, IssuedDocument, LoggedEntry, Outcome, Placement,
     PolicyRef, Reviewer, Role, Ruling, State, SubjectKind, Transition, Unit, findings_from_json,
 };
-pub use store::{Applied, Cases, db_url};
+pub use db::db_url;
+pub use store::{Applied, Cases, Init};
 
 /// Why a case operation was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +166,31 @@ pub enum CaseError {
     /// A log entry could not be formed.
     #[error("log entry: {0}")]
     Entry(#[from] tlog::entry::EntryError),
+    /// There is no case store at the `--db` given (no such file, no such database, or no schema in it); nothing
+    /// was created.
+    #[error("no case store at {db}: {why}; create one with `oversight case init --db {db}`")]
+    NoStore {
+        /// The database argument (a URL's password masked).
+        db: String,
+        /// What is missing.
+        why: String,
+    },
+    /// The database server did not answer.
+    #[error("cannot reach the case store's database server {server}: {why}")]
+    Unreachable {
+        /// `host:port`.
+        server: String,
+        /// What the connection attempt said.
+        why: String,
+    },
+    /// The store's file could not be created.
+    #[error("creating the case store {path}: {source}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The database failed.
     #[error("case store: {0}")]
     Db(#[from] sqlx::Error),

@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use enforce::{DecisionKind, Document};
@@ -10,10 +12,11 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyPool, Connection, Row};
 use tlog::log::{Log, LogError};
 
 use crate::CaseError;
+use crate::db::{Database, redact};
 use crate::model::{
     Act, Action, Case, CaseFinding, CaseRecord, EntryProof, Finding, IssuedDocument, LoggedEntry, Outcome, Placement,
     Reviewer, Role, State, SubjectKind, Transition, Unit,
@@ -45,10 +48,20 @@ impl<'s> MigrationSource<'s> for Embedded {
     }
 }
 
-/// A database argument as a URL: `postgres://…`, `postgresql://…` and `sqlite:…` are used as given; anything else
-/// is a SQLite file path, created if missing.
-pub fn db_url(db: &str) -> String {
-    if db.contains("://") || db.starts_with("sqlite:") { db.to_string() } else { format!("sqlite://{db}?mode=rwc") }
+/// How long an operation waits for one of the pool's connections (sqlx's default is 30 s).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Create a new SQLite file readable by its owner only (on unix); an existing file is left as it is.
+fn create_private(path: &Path) -> Result<(), CaseError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(CaseError::File { path: path.display().to_string(), source }),
+    }
 }
 
 /// The case store and the transparency log it records to.
@@ -260,9 +273,46 @@ fn enforce_decision(
     })
 }
 
+/// What [`Cases::init`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Init {
+    /// The store is new: its schema was created (and for SQLite its file, mode 0600).
+    Created,
+    /// A store was already there; its schema is brought up to date and nothing else changes.
+    Existing,
+}
+
 impl Cases {
+    /// Create the case store at `db` (see [`db_url`]): the SQLite file (mode 0600 on unix; its folder must exist)
+    /// or the PostgreSQL database when missing, and the schema. On an existing store it is idempotent: it brings
+    /// the schema up to date, never touches the data, and says [`Init::Existing`].
+    pub async fn init(db: &str) -> Result<Init, CaseError> {
+        sqlx::any::install_default_drivers();
+        let database = Database::parse(db);
+        if let Database::Sqlite { path: Some(path), .. } = &database {
+            create_private(path)?;
+        }
+        let mut conn = match database.connect(db).await {
+            // PostgreSQL: the database itself is missing, and its server can make it.
+            Err(CaseError::NoStore { .. }) => {
+                <sqlx::Any as sqlx::migrate::MigrateDatabase>::create_database(database.url())
+                    .await
+                    .map_err(|e| database.connect_error(db, e))?;
+                database.connect(db).await?
+            }
+            conn => conn?,
+        };
+        let existed = database.has_schema(&mut conn).await?;
+        Migrator::new(Embedded).await?.run(&mut conn).await?;
+        conn.close().await?;
+        Ok(if existed { Init::Existing } else { Init::Created })
+    }
+
     /// Open the store at `db` (see [`db_url`]), bring its schema up to date, and reconcile it with the log:
-    /// pending log entries a crash left are appended (or found already appended) and recorded.
+    /// pending log entries a crash left are appended (or found already appended) and recorded. A store that does
+    /// not exist, or a database without its schema, is refused ([`CaseError::NoStore`]) and nothing is created:
+    /// [`Cases::init`] creates stores. A server that cannot be reached within a few seconds is named by host and
+    /// port ([`CaseError::Unreachable`]).
     ///
     /// `log` opens the transparency log; it is called again whenever a fresh handle is needed (another writer
     /// appended, or a crash left a batch to finish), e.g. `move || Log::open(&dir, &private)`. `pseudonym_key`
@@ -276,7 +326,25 @@ impl Cases {
             return Err(CaseError::Input("the pseudonym key is empty".into()));
         }
         sqlx::any::install_default_drivers();
-        let pool = AnyPoolOptions::new().max_connections(4).connect(&db_url(db)).await?;
+        let database = Database::parse(db);
+        if let Database::Sqlite { path: Some(path), .. } = &database
+            && !path.exists()
+        {
+            return Err(CaseError::NoStore { db: db.to_string(), why: "there is no such file".into() });
+        }
+        // One connection first, outside the pool: it fails fast and says why.
+        let mut conn = database.connect(db).await?;
+        let initialised = database.has_schema(&mut conn).await?;
+        conn.close().await?;
+        if !initialised {
+            return Err(CaseError::NoStore { db: redact(db), why: "the database has no case store schema".into() });
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(database.url())
+            .await
+            .map_err(|e| database.connect_error(db, e))?;
         Migrator::new(Embedded).await?.run(&pool).await?;
         let first = log()?;
         let mut cases = Cases {
@@ -801,5 +869,32 @@ impl Cases {
             documents.push(IssuedDocument { file_name: r.try_get("file_name")?, provider: r.try_get("provider")?, kind: r.try_get("kind")?, sha256: r.try_get("sha256")?, summary: r.try_get("summary")?, json: r.try_get("json")? });
         }
         Ok(CaseRecord { case, findings, history, documents })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store made before the roster (migration 0001 only) opens, gets the roster, and keeps its cases.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn open_brings_an_older_store_up_to_date() {
+        let tmp = tempfile::tempdir().unwrap();
+        for (name, url) in crate::fixtures::backends(tmp.path()).await {
+            sqlx::any::install_default_drivers();
+            if name == "sqlite" {
+                create_private(Path::new(&url)).unwrap();
+            }
+            let pool = AnyPoolOptions::new().connect(&crate::db_url(&url)).await.unwrap();
+            let mut first = Migrator::new(Embedded).await.unwrap();
+            first.migrations = Cow::Owned(first.migrations[..1].to_vec());
+            first.run(&pool).await.unwrap();
+            pool.close().await;
+            let storage = tlog::storage::MemStorage::new();
+            Log::create_in(storage.clone(), "example.org/old", &[3; 32]).unwrap();
+            let cases = Cases::open(&url, move || Log::open_in(storage.clone()), b"key").await.unwrap();
+            cases.add_reviewer("ann", Role::Approver).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(Cases::init(&url).await.unwrap(), Init::Existing, "{name}");
+        }
     }
 }

@@ -70,6 +70,7 @@ async fn the_roster_keeps_one_name_per_person() {
     let tmp = tempfile::tempdir().unwrap();
     for (name, url) in common::fixtures::backends(tmp.path()).await {
         let log = mem_log();
+        cases::Cases::init(&url).await.unwrap();
         let cases = open(&url, &log).await;
         let ann = cases.add_reviewer(" Ann Lee ", Role::Approver).await.unwrap();
         assert_eq!((ann.name.as_str(), ann.key.as_str(), ann.role, ann.removed_at), ("Ann Lee", "ann lee", Role::Approver, None));

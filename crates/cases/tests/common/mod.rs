@@ -13,6 +13,7 @@ use tlog::storage::MemStorage;
 
 #[path = "../../src/fixtures.rs"]
 pub mod fixtures;
+#[allow(unused_imports)] // not every test places findings
 pub use fixtures::finding;
 
 pub const KEY: &[u8] = b"provider pseudonym key";
@@ -53,6 +54,7 @@ pub async fn open(url: &str, storage: &MemStorage) -> Cases {
 
 /// A new store at `url` over the log in `storage`, with the reviewers of [`fixtures::ROSTER`].
 pub async fn setup(url: &str, storage: &MemStorage) -> Cases {
+    assert_eq!(Cases::init(url).await.unwrap(), cases::Init::Created, "{url} is a new store");
     let cases = open(url, storage).await;
     fixtures::roster(&cases).await;
     cases
