@@ -283,7 +283,7 @@ pub enum Init {
 }
 
 impl Cases {
-    /// Create the case store at `db` (see [`db_url`]): the SQLite file (mode 0600 on unix; its folder must exist)
+    /// Create the case store at `db` (see [`db_url`](crate::db_url)): the SQLite file (mode 0600 on unix; its folder must exist)
     /// or the PostgreSQL database when missing, and the schema. On an existing store it is idempotent: it brings
     /// the schema up to date, never touches the data, and says [`Init::Existing`].
     pub async fn init(db: &str) -> Result<Init, CaseError> {
@@ -308,7 +308,7 @@ impl Cases {
         Ok(if existed { Init::Existing } else { Init::Created })
     }
 
-    /// Open the store at `db` (see [`db_url`]), bring its schema up to date, and reconcile it with the log:
+    /// Open the store at `db` (see [`db_url`](crate::db_url)), bring its schema up to date, and reconcile it with the log:
     /// pending log entries a crash left are appended (or found already appended) and recorded. A store that does
     /// not exist, or a database without its schema, is refused ([`CaseError::NoStore`]) and nothing is created:
     /// [`Cases::init`] creates stores. A server that cannot be reached within a few seconds is named by host and
@@ -475,7 +475,8 @@ impl Cases {
     /// Place findings: each joins the active case of its account (or organisation), or an enforced case it
     /// watches (its parent's or a sibling's), or opens a new case. All or nothing: a finding on an account the
     /// registry does not have refuses the whole batch. A finding a case already holds is not added again. Returns
-    /// where each finding went, in the order given.
+    /// where each finding went, in the order given. `actor` is recorded as given, not looked up on the roster:
+    /// placing findings is the scanner's work, not a review action.
     pub async fn add_findings(
         &mut self,
         findings: &[Finding],
