@@ -135,7 +135,7 @@ pub enum CaseError {
         removed_at: String,
     },
     /// The reviewer's role does not allow the action (see [`Role`]).
-    #[error("{reviewer} is {role} on the roster and may not {action}: that needs {needs}")]
+    #[error("{reviewer} ({role}) may not {action}: that needs {needs}")]
     NotPermitted {
         /// The name as registered.
         reviewer: String,
