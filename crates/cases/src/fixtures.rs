@@ -7,7 +7,27 @@ use std::path::Path;
 
 use chrono::{NaiveDate, Utc};
 
-use cases::{Case, Finding, Outcome, PolicyRef, Provider, Scope, State, SubjectKind, Unit};
+use cases::{Case, Cases, Finding, Outcome, PolicyRef, Provider, Role, Scope, State, SubjectKind, Unit};
+
+/// The reviewers the tests act as: `lead` administers; `ann`, `bob`, `cat` and `ops` approve; `dan` and `eve` review;
+/// `aud` audits.
+pub const ROSTER: [(&str, Role); 8] = [
+    ("lead", Role::Admin),
+    ("ann", Role::Approver),
+    ("bob", Role::Approver),
+    ("cat", Role::Approver),
+    ("ops", Role::Approver),
+    ("dan", Role::Reviewer),
+    ("eve", Role::Reviewer),
+    ("aud", Role::Auditor),
+];
+
+/// Put [`ROSTER`] on the store's roster.
+pub async fn roster(cases: &Cases) {
+    for (name, role) in ROSTER {
+        cases.add_reviewer(name, role).await.unwrap();
+    }
+}
 
 /// A critical finding of `policy` on `account` (an `org-…` account is a parent organisation) on June `day`, 2025.
 pub fn finding(account: &str, policy: &str, day: u32) -> Finding {

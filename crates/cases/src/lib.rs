@@ -5,6 +5,10 @@
 //! `restrict` and `suspend` need two approvals from different reviewers, then enforcement issues the provider's
 //! documents (crate `enforce`); a lift ends it. See [`machine`] for the exact rules.
 //!
+//! Only people on the reviewer roster act on cases ([`Cases::add_reviewer`]), each as their [`Role`] allows. A name
+//! is matched by its canonical key ([`identity`]), so `ann`, `Ann` and `ann` with a zero-width space are one person
+//! (the last refused outright), and the store records the name as registered.
+//!
 //! An enforced case keeps watching: a later finding on its subject, on the subject's parent, or on a sibling account
 //! under the same parent joins the enforced case instead of opening a new one (the exodus after a suspension, or the
 //! same pattern reappearing under another sub-account).
@@ -22,12 +26,18 @@
 //! transaction; then they are appended to the log; then their indexes and proofs are recorded. Opening the store
 //! finishes whatever a crash interrupted, and never logs an entry twice.
 //!
-//! The API, in the order a case uses it: [`Cases::open`], [`Cases::add_findings`], [`Cases::apply`] with an
-//! [`Action`], [`Cases::get`], [`Cases::list`], [`Cases::show`], and [`Cases::reconcile`].
+//! A store is created once, explicitly, by [`Cases::init`]; [`Cases::open`] refuses a database that is not one, so
+//! a mistyped `--db` is an error, not a new empty store.
+//!
+//! The API, in the order a case uses it: [`Cases::init`], [`Cases::open`], [`Cases::add_reviewer`], [`Cases::add_findings`],
+//! [`Cases::apply`] with an [`Action`], [`Cases::get`], [`Cases::list`], [`Cases::show`], and [`Cases::reconcile`];
+//! the roster also has [`Cases::list_reviewers`], [`Cases::reviewer`] and [`Cases::remove_reviewer`].
 #![deny(missing_docs)]
 
+mod db;
 #[cfg(test)]
 mod fixtures;
+pub mod identity;
 pub mod machine;
 mod model;
 pub mod outbox;
@@ -40,9 +50,10 @@ extern crate self as cases;
 pub use enforce::{Document, Family, Provider, Scope};
 pub use model::{
     Act, Action, Case, CaseFinding, CaseRecord, EntryProof, Finding, IssuedDocument, LoggedEntry, Outcome, Placement,
-    PolicyRef, Ruling, State, SubjectKind, Transition, Unit, findings_from_json,
+    PolicyRef, Reviewer, Role, Ruling, State, SubjectKind, Transition, Unit, findings_from_json,
 };
-pub use store::{Applied, Cases, db_url};
+pub use db::db_url;
+pub use store::{Applied, Cases, Init};
 
 /// Why a case operation was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +114,49 @@ pub enum CaseError {
         /// The version the actor saw.
         expected: i64,
     },
+    /// A reviewer name is refused (see [`identity`]): empty, or holding invisible, control or odd whitespace
+    /// characters.
+    #[error("reviewer name {name:?} is refused: {why}")]
+    Name {
+        /// The name as given.
+        name: String,
+        /// Why.
+        why: String,
+    },
+    /// The name is not on the reviewer roster.
+    #[error("{0:?} is not on the reviewer roster: add them with `oversight reviewer add NAME --role ROLE`")]
+    UnknownReviewer(String),
+    /// The reviewer was removed from the roster: their past actions stand, new ones are refused.
+    #[error("{name} was removed from the reviewer roster at {removed_at}; their past actions stand, new ones are refused")]
+    RemovedReviewer {
+        /// The name as registered.
+        name: String,
+        /// When they were removed (RFC 3339).
+        removed_at: String,
+    },
+    /// The reviewer's role does not allow the action (see [`Role`]).
+    #[error("{reviewer} ({role}) may not {action}: that needs {needs}")]
+    NotPermitted {
+        /// The name as registered.
+        reviewer: String,
+        /// Their role.
+        role: Role,
+        /// What was refused (`approve`, `be assigned case-000001`, ...).
+        action: String,
+        /// The roles that may.
+        needs: &'static str,
+    },
+    /// The name, in this or another spelling, is already on the roster (removed reviewers included: a name is one
+    /// person for good).
+    #[error("{name:?} is already on the reviewer roster as {existing:?}{}", if *removed { " (removed)" } else { "" })]
+    ReviewerExists {
+        /// The name as given.
+        name: String,
+        /// The name as registered.
+        existing: String,
+        /// Whether that reviewer was removed.
+        removed: bool,
+    },
     /// Bad input: a missing reason, a decision without its unit, unreadable findings.
     #[error("{0}")]
     Input(String),
@@ -112,6 +166,31 @@ pub enum CaseError {
     /// A log entry could not be formed.
     #[error("log entry: {0}")]
     Entry(#[from] tlog::entry::EntryError),
+    /// There is no case store at the `--db` given (no such file, no such database, or no schema in it); nothing
+    /// was created.
+    #[error("no case store at {db}: {why}; create one with `oversight case init --db {db}`")]
+    NoStore {
+        /// The database argument (a URL's password masked).
+        db: String,
+        /// What is missing.
+        why: String,
+    },
+    /// The database server did not answer.
+    #[error("cannot reach the case store's database server {server}: {why}")]
+    Unreachable {
+        /// `host:port`.
+        server: String,
+        /// What the connection attempt said.
+        why: String,
+    },
+    /// The store's file could not be created.
+    #[error("creating the case store {path}: {source}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The database failed.
     #[error("case store: {0}")]
     Db(#[from] sqlx::Error),
@@ -138,8 +217,8 @@ pub enum CaseError {
 }
 
 impl CaseError {
-    /// Whether the error is a refusal of the action (a rule of the state machine, or a conflict), as opposed to a
-    /// failure of the store or the log. Nothing was written when this is true.
+    /// Whether the error is a refusal of the action (a rule of the state machine, the roster or a role, or a
+    /// conflict), as opposed to bad input or a failure of the store or the log. Nothing was written when this is true.
     pub fn is_refusal(&self) -> bool {
         matches!(
             self,
@@ -149,6 +228,9 @@ impl CaseError {
                 | CaseError::AlreadyApproved { .. }
                 | CaseError::NeedsApprovals { .. }
                 | CaseError::Conflict { .. }
+                | CaseError::UnknownReviewer(_)
+                | CaseError::RemovedReviewer { .. }
+                | CaseError::NotPermitted { .. }
         )
     }
 }

@@ -9,7 +9,7 @@
 //! The two-person rule: `restrict` and `suspend` are enforced only after two different reviewers approved them. The
 //! reviewer who decided may be one of the two: the rule asks for two people to agree before a provider acts, and
 //! a decider who approves is one of them. A decision is not an approval by itself, so a lone reviewer can never
-//! reach `enforced`.
+//! reach `enforced`. Reviewers are compared as identities ([`crate::identity`]): `ann` and `Ann` are one reviewer.
 
 use enforce::Family;
 
@@ -98,7 +98,8 @@ pub(crate) fn step(case: &Case, actor: &str, action: &Action) -> Result<Next, Ca
                 return Err(refuse());
             }
             // Active and decided means restrict or suspend (the other outcomes closed the case).
-            if case.approvals.iter().any(|a| a == actor) {
+            // One person under two spellings is one reviewer: compare identities, not strings.
+            if case.approvals.iter().any(|a| crate::identity::same(a, actor)) {
                 return Err(CaseError::SameReviewer { case: case.id.clone(), reviewer: actor.to_string() });
             }
             if case.approvals.len() >= 2 {
@@ -248,6 +249,12 @@ mod tests {
         let two = case(State::Decided, Some(Outcome::Suspend), &["ann", "bob"]);
         assert!(matches!(step(&two, "cat", &Action::Approve), Err(CaseError::AlreadyApproved { .. })));
         assert!(matches!(step(&two, "ann", &Action::Approve), Err(CaseError::SameReviewer { .. })));
+        // Another spelling of the same name is the same reviewer.
+        for spelling in ["Ann", "ANN", " ann ", "ann\u{200b}", "\u{ff41}nn"] {
+            assert!(matches!(step(&c, spelling, &Action::Approve), Err(CaseError::SameReviewer { .. })), "{spelling:?}");
+        }
+        let jose = case(State::Decided, Some(Outcome::Restrict), &["Jos\u{e9}"]);
+        assert!(matches!(step(&jose, "Jose\u{301}", &Action::Approve), Err(CaseError::SameReviewer { .. })));
     }
 
     #[test]

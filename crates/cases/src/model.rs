@@ -231,10 +231,101 @@ impl Action {
     }
 }
 
+/// A reviewer's role on the roster, and so the actions they may take:
+///
+/// | role       | assign, decide, be assigned | approve, enforce, lift |
+/// |------------|-----------------------------|------------------------|
+/// | `reviewer` | yes                         | no                     |
+/// | `approver` | yes                         | yes                    |
+/// | `admin`    | yes                         | yes                    |
+/// | `auditor`  | no                          | no                     |
+///
+/// An auditor reads cases and takes no action. `admin` acts as an approver and is the role the web console gives the
+/// right to manage the roster; this crate does not check who manages it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Assigns, decides, is assigned cases.
+    Reviewer,
+    /// A reviewer who also approves, enforces and lifts.
+    Approver,
+    /// An approver who also manages the roster.
+    Admin,
+    /// Reads only.
+    Auditor,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 4] = [Role::Reviewer, Role::Approver, Role::Admin, Role::Auditor];
+
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Reviewer => "reviewer",
+            Role::Approver => "approver",
+            Role::Admin => "admin",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    /// Parse the lowercase name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Whether the role reviews: assigns and decides cases, and may be assigned one.
+    pub fn reviews(self) -> bool {
+        matches!(self, Role::Reviewer | Role::Approver | Role::Admin)
+    }
+
+    /// Whether the role approves, enforces and lifts decisions.
+    pub fn approves(self) -> bool {
+        matches!(self, Role::Approver | Role::Admin)
+    }
+
+    /// Whether the role may take `action` (see the table on [`Role`]).
+    pub fn may(self, action: &Action) -> bool {
+        match action {
+            Action::Assign { .. } | Action::Decide(_) => self.reviews(),
+            Action::Approve | Action::Enforce | Action::Lift => self.approves(),
+        }
+    }
+
+    /// The roles that may take `action`, as a message says it.
+    pub(crate) fn needed_for(action: &Action) -> &'static str {
+        match action {
+            Action::Assign { .. } | Action::Decide(_) => "a reviewer, approver or admin",
+            Action::Approve | Action::Enforce | Action::Lift => "an approver or admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// A reviewer on the roster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reviewer {
+    /// The name as registered: the one transitions, approvals and the log record.
+    pub name: String,
+    /// Its canonical key ([`crate::identity::key`]); unique on the roster.
+    pub key: String,
+    /// What they may do.
+    pub role: Role,
+    /// When they were added.
+    pub created_at: DateTime<Utc>,
+    /// When they were removed; their past actions stand, new ones are refused.
+    pub removed_at: Option<DateTime<Utc>>,
+}
+
 /// Who acts, when and why. Every transition records all three.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Act {
-    /// The person acting.
+    /// The person acting: a name on the reviewer roster, in any spelling with its key.
     pub actor: String,
     /// Why (kept in the store; the log carries its SHA-256).
     pub reason: String,
@@ -397,4 +488,28 @@ pub struct CaseRecord {
     pub history: Vec<Transition>,
     /// Its enforcement documents.
     pub documents: Vec<IssuedDocument>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_role_takes_the_actions_of_its_table() {
+        let decide = Action::Decide(Ruling { outcome: Outcome::Notice, unit: None, services: vec![] });
+        let actions = [Action::Assign { reviewer: "x".into() }, decide, Action::Approve, Action::Enforce, Action::Lift];
+        let table = [
+            (Role::Reviewer, [true, true, false, false, false]),
+            (Role::Approver, [true, true, true, true, true]),
+            (Role::Admin, [true, true, true, true, true]),
+            (Role::Auditor, [false, false, false, false, false]),
+        ];
+        for (role, may) in table {
+            let got: Vec<bool> = actions.iter().map(|a| role.may(a)).collect();
+            assert_eq!(got, may, "{role}");
+            assert_eq!(role.reviews(), may[1], "{role}: whoever decides may be assigned");
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("Admin"), None);
+    }
 }

@@ -287,7 +287,9 @@ mod tests {
     async fn setup(url: &str) -> (Flaky, Cases) {
         let log = Flaky::default();
         Log::create_in(log.inner.clone(), "example.org/crash", &[1; 32]).unwrap();
+        Cases::init(url).await.unwrap();
         let cases = open(url, &log).await;
+        crate::fixtures::roster(&cases).await;
         (log, cases)
     }
 

@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use enforce::{DecisionKind, Document};
@@ -10,15 +12,16 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyPool, Connection, Row};
 use tlog::log::{Log, LogError};
 
 use crate::CaseError;
-use crate::machine;
+use crate::db::{Database, redact};
 use crate::model::{
     Act, Action, Case, CaseFinding, CaseRecord, EntryProof, Finding, IssuedDocument, LoggedEntry, Outcome, Placement,
-    State, SubjectKind, Transition, Unit,
+    Reviewer, Role, State, SubjectKind, Transition, Unit,
 };
+use crate::{identity, machine};
 use crate::outbox::{NewEntry, entry};
 use crate::route::{Target, route};
 
@@ -33,22 +36,32 @@ impl<'s> MigrationSource<'s> for Embedded {
     fn resolve(
         self,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send + 's>> {
-        Box::pin(async {
-            Ok(vec![Migration::new(
-                1,
-                Cow::Borrowed("cases"),
-                MigrationType::Simple,
-                Cow::Borrowed(include_str!("../migrations/0001_cases.sql")),
-                false,
-            )])
+        let migration = |version, name, sql| {
+            Migration::new(version, Cow::Borrowed(name), MigrationType::Simple, Cow::Borrowed(sql), false)
+        };
+        Box::pin(async move {
+            Ok(vec![
+                migration(1, "cases", include_str!("../migrations/0001_cases.sql")),
+                migration(2, "reviewers", include_str!("../migrations/0002_reviewers.sql")),
+            ])
         })
     }
 }
 
-/// A database argument as a URL: `postgres://…`, `postgresql://…` and `sqlite:…` are used as given; anything else
-/// is a SQLite file path, created if missing.
-pub fn db_url(db: &str) -> String {
-    if db.contains("://") || db.starts_with("sqlite:") { db.to_string() } else { format!("sqlite://{db}?mode=rwc") }
+/// How long an operation waits for one of the pool's connections (sqlx's default is 30 s).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Create a new SQLite file readable by its owner only (on unix); an existing file is left as it is.
+fn create_private(path: &Path) -> Result<(), CaseError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(CaseError::File { path: path.display().to_string(), source }),
+    }
 }
 
 /// The case store and the transparency log it records to.
@@ -114,6 +127,20 @@ fn case_from_row(r: &AnyRow, approvals: Vec<String>) -> Result<Case, CaseError> 
         version: r.try_get("version")?,
         opened_at: parse_time(&r.try_get::<String, _>("opened_at")?)?,
         updated_at: parse_time(&r.try_get::<String, _>("updated_at")?)?,
+    })
+}
+
+const REVIEWER_COLUMNS: &str = "canonical, name, role, created_at, removed_at";
+
+fn reviewer_from_row(r: &AnyRow) -> Result<Reviewer, CaseError> {
+    let role: String = r.try_get("role")?;
+    let removed_at: Option<String> = r.try_get("removed_at")?;
+    Ok(Reviewer {
+        name: r.try_get("name")?,
+        key: r.try_get("canonical")?,
+        role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+        created_at: parse_time(&r.try_get::<String, _>("created_at")?)?,
+        removed_at: removed_at.map(|t| parse_time(&t)).transpose()?,
     })
 }
 
@@ -246,9 +273,46 @@ fn enforce_decision(
     })
 }
 
+/// What [`Cases::init`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Init {
+    /// The store is new: its schema was created (and for SQLite its file, mode 0600).
+    Created,
+    /// A store was already there; its schema is brought up to date and nothing else changes.
+    Existing,
+}
+
 impl Cases {
-    /// Open the store at `db` (see [`db_url`]), bring its schema up to date, and reconcile it with the log:
-    /// pending log entries a crash left are appended (or found already appended) and recorded.
+    /// Create the case store at `db` (see [`db_url`](crate::db_url)): the SQLite file (mode 0600 on unix; its folder must exist)
+    /// or the PostgreSQL database when missing, and the schema. On an existing store it is idempotent: it brings
+    /// the schema up to date, never touches the data, and says [`Init::Existing`].
+    pub async fn init(db: &str) -> Result<Init, CaseError> {
+        sqlx::any::install_default_drivers();
+        let database = Database::parse(db);
+        if let Database::Sqlite { path: Some(path), .. } = &database {
+            create_private(path)?;
+        }
+        let mut conn = match database.connect(db).await {
+            // PostgreSQL: the database itself is missing, and its server can make it.
+            Err(CaseError::NoStore { .. }) => {
+                <sqlx::Any as sqlx::migrate::MigrateDatabase>::create_database(database.url())
+                    .await
+                    .map_err(|e| database.connect_error(db, e))?;
+                database.connect(db).await?
+            }
+            conn => conn?,
+        };
+        let existed = database.has_schema(&mut conn).await?;
+        Migrator::new(Embedded).await?.run(&mut conn).await?;
+        conn.close().await?;
+        Ok(if existed { Init::Existing } else { Init::Created })
+    }
+
+    /// Open the store at `db` (see [`db_url`](crate::db_url)), bring its schema up to date, and reconcile it with the log:
+    /// pending log entries a crash left are appended (or found already appended) and recorded. A store that does
+    /// not exist, or a database without its schema, is refused ([`CaseError::NoStore`]) and nothing is created:
+    /// [`Cases::init`] creates stores. A server that cannot be reached within a few seconds is named by host and
+    /// port ([`CaseError::Unreachable`]).
     ///
     /// `log` opens the transparency log; it is called again whenever a fresh handle is needed (another writer
     /// appended, or a crash left a batch to finish), e.g. `move || Log::open(&dir, &private)`. `pseudonym_key`
@@ -262,7 +326,25 @@ impl Cases {
             return Err(CaseError::Input("the pseudonym key is empty".into()));
         }
         sqlx::any::install_default_drivers();
-        let pool = AnyPoolOptions::new().max_connections(4).connect(&db_url(db)).await?;
+        let database = Database::parse(db);
+        if let Database::Sqlite { path: Some(path), .. } = &database
+            && !path.exists()
+        {
+            return Err(CaseError::NoStore { db: db.to_string(), why: "there is no such file".into() });
+        }
+        // One connection first, outside the pool: it fails fast and says why.
+        let mut conn = database.connect(db).await?;
+        let initialised = database.has_schema(&mut conn).await?;
+        conn.close().await?;
+        if !initialised {
+            return Err(CaseError::NoStore { db: redact(db), why: "the database has no case store schema".into() });
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(database.url())
+            .await
+            .map_err(|e| database.connect_error(db, e))?;
         Migrator::new(Embedded).await?.run(&pool).await?;
         let first = log()?;
         let mut cases = Cases {
@@ -287,6 +369,73 @@ impl Cases {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(|r| Ok(r.try_get("reviewer")?)).collect()
+    }
+
+    /// Put `name` on the reviewer roster with `role`. The name is kept as given (trimmed) and matched by its key
+    /// ([`identity::key`]); a name whose key is already on the roster, removed reviewers included, is refused.
+    pub async fn add_reviewer(&self, name: &str, role: Role) -> Result<Reviewer, CaseError> {
+        let key = identity::key(name)?;
+        let at = Utc::now();
+        let done = sqlx::query("INSERT INTO reviewers (canonical, name, role, created_at, removed_at, password_hash) VALUES ($1, $2, $3, $4, NULL, NULL) ON CONFLICT (canonical) DO NOTHING")
+            .bind(&key)
+            .bind(name.trim())
+            .bind(role.as_str())
+            .bind(time(at))
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() != 1 {
+            let existing = self.reviewer(name).await?;
+            return Err(CaseError::ReviewerExists {
+                name: name.to_string(),
+                existing: existing.name,
+                removed: existing.removed_at.is_some(),
+            });
+        }
+        self.reviewer(name).await
+    }
+
+    /// Every reviewer on the roster, removed ones included, in the order they were added.
+    pub async fn list_reviewers(&self) -> Result<Vec<Reviewer>, CaseError> {
+        let rows = sqlx::query(&format!("SELECT {REVIEWER_COLUMNS} FROM reviewers ORDER BY created_at, canonical"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(reviewer_from_row).collect()
+    }
+
+    /// The reviewer `name` (in any spelling with its key), removed or not.
+    pub async fn reviewer(&self, name: &str) -> Result<Reviewer, CaseError> {
+        let key = identity::key(name)?;
+        let row = sqlx::query(&format!("SELECT {REVIEWER_COLUMNS} FROM reviewers WHERE canonical = $1"))
+            .bind(&key)
+            .fetch_optional(&self.pool)
+            .await?;
+        reviewer_from_row(&row.ok_or_else(|| CaseError::UnknownReviewer(name.trim().to_string()))?)
+    }
+
+    /// Remove `name` (in any spelling with its key) from the roster: their past actions and approvals stand, new
+    /// actions are refused. The row stays, so the name cannot come back as someone else.
+    pub async fn remove_reviewer(&self, name: &str) -> Result<Reviewer, CaseError> {
+        let key = identity::key(name)?;
+        let done = sqlx::query("UPDATE reviewers SET removed_at = $1 WHERE canonical = $2 AND removed_at IS NULL")
+            .bind(time(Utc::now()))
+            .bind(&key)
+            .execute(&self.pool)
+            .await?;
+        let r = self.reviewer(name).await?;
+        match (done.rows_affected(), r.removed_at) {
+            (1, _) => Ok(r),
+            (_, Some(at)) => Err(CaseError::RemovedReviewer { name: r.name, removed_at: time(at) }),
+            _ => Err(CaseError::Corrupt(format!("reviewer {} was neither removed nor there to remove", r.name))),
+        }
+    }
+
+    /// The reviewer `name`, refused unless on the roster and not removed.
+    async fn active_reviewer(&self, name: &str) -> Result<Reviewer, CaseError> {
+        let r = self.reviewer(name).await?;
+        match r.removed_at {
+            Some(at) => Err(CaseError::RemovedReviewer { name: r.name, removed_at: time(at) }),
+            None => Ok(r),
+        }
     }
 
     /// One case.
@@ -326,7 +475,8 @@ impl Cases {
     /// Place findings: each joins the active case of its account (or organisation), or an enforced case it
     /// watches (its parent's or a sibling's), or opens a new case. All or nothing: a finding on an account the
     /// registry does not have refuses the whole batch. A finding a case already holds is not added again. Returns
-    /// where each finding went, in the order given.
+    /// where each finding went, in the order given. `actor` is recorded as given, not looked up on the roster:
+    /// placing findings is the scanner's work, not a review action.
     pub async fn add_findings(
         &mut self,
         findings: &[Finding],
@@ -527,18 +677,44 @@ impl Cases {
     /// Take `action` on a case as `act.actor`. The change, its transition (actor, time, reason) and its log
     /// entries commit together, then the entries are appended to the log. A refused action (see
     /// [`CaseError::is_refusal`]) writes nothing.
+    ///
+    /// The actor, and the reviewer an `assign` names, must be on the roster and not removed, matched by their key
+    /// (any spelling of the name); their role must allow the action (see [`Role`]). The transition, the approval
+    /// and the log record the name as registered, so the two-person rule compares people, not spellings.
     pub async fn apply(&mut self, case_id: &str, act: &Act, action: Action) -> Result<Applied, CaseError> {
-        let actor = act.actor.trim();
-        if actor.is_empty() || act.reason.trim().is_empty() {
+        if act.actor.trim().is_empty() || act.reason.trim().is_empty() {
             return Err(CaseError::Input(format!("{} needs an actor and a reason", action.name())));
         }
+        let who = self.active_reviewer(&act.actor).await?;
+        if !who.role.may(&action) {
+            return Err(CaseError::NotPermitted {
+                reviewer: who.name,
+                role: who.role,
+                action: action.name().into(),
+                needs: Role::needed_for(&action),
+            });
+        }
+        let actor = who.name.as_str();
         let case = self.get(case_id).await?;
         if let Some(v) = act.expect_version
             && v != case.version
         {
             return Err(CaseError::Conflict { case: case.id, expected: v });
         }
-        let next = machine::step(&case, actor, &action)?;
+        let mut next = machine::step(&case, actor, &action)?;
+        if let Action::Assign { reviewer } = &action {
+            // After the state machine, so a closed case says so whoever is named.
+            let assignee = self.active_reviewer(reviewer).await?;
+            if !assignee.role.reviews() {
+                return Err(CaseError::NotPermitted {
+                    reviewer: assignee.name,
+                    role: assignee.role,
+                    action: format!("be assigned {}", case.id),
+                    needs: Role::needed_for(&action),
+                });
+            }
+            next.assignee = Some(assignee.name);
+        }
         if let (Action::Decide(_), Some(outcome), Some(unit)) = (&action, next.outcome, &next.unit) {
             // Check the unit now (its ids, its provider's rules), not only when the documents are issued.
             let trial = Case {
@@ -694,5 +870,32 @@ impl Cases {
             documents.push(IssuedDocument { file_name: r.try_get("file_name")?, provider: r.try_get("provider")?, kind: r.try_get("kind")?, sha256: r.try_get("sha256")?, summary: r.try_get("summary")?, json: r.try_get("json")? });
         }
         Ok(CaseRecord { case, findings, history, documents })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store made before the roster (migration 0001 only) opens, gets the roster, and keeps its cases.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn open_brings_an_older_store_up_to_date() {
+        let tmp = tempfile::tempdir().unwrap();
+        for (name, url) in crate::fixtures::backends(tmp.path()).await {
+            sqlx::any::install_default_drivers();
+            if name == "sqlite" {
+                create_private(Path::new(&url)).unwrap();
+            }
+            let pool = AnyPoolOptions::new().connect(&crate::db_url(&url)).await.unwrap();
+            let mut first = Migrator::new(Embedded).await.unwrap();
+            first.migrations = Cow::Owned(first.migrations[..1].to_vec());
+            first.run(&pool).await.unwrap();
+            pool.close().await;
+            let storage = tlog::storage::MemStorage::new();
+            Log::create_in(storage.clone(), "example.org/old", &[3; 32]).unwrap();
+            let cases = Cases::open(&url, move || Log::open_in(storage.clone()), b"key").await.unwrap();
+            cases.add_reviewer("ann", Role::Approver).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(Cases::init(&url).await.unwrap(), Init::Existing, "{name}");
+        }
     }
 }

@@ -27,7 +27,7 @@ async fn findings_to_lift_with_watching_on_both_back_ends() {
     let tmp = tempfile::tempdir().unwrap();
     for (name, url) in common::fixtures::backends(tmp.path()).await {
         let log = mem_log();
-        let mut cases = open(&url, &log).await;
+        let mut cases = setup(&url, &log).await;
         let reg = registry();
 
         // Two findings on sub-a open one case; one on sub-x opens another. Placements come in the order given.
@@ -130,7 +130,7 @@ async fn refusals_are_typed_and_write_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     for (name, url) in common::fixtures::backends(tmp.path()).await {
         let log = mem_log();
-        let mut cases = open(&url, &log).await;
+        let mut cases = setup(&url, &log).await;
         let reg = registry();
         cases
             .add_findings(
@@ -191,7 +191,7 @@ async fn refusals_are_typed_and_write_nothing() {
             )
             .await
             .unwrap();
-        for action in [Action::Approve, Action::Enforce, Action::Assign { reviewer: "x".into() }, restrict()] {
+        for action in [Action::Approve, Action::Enforce, Action::Assign { reviewer: "dan".into() }, restrict()] {
             assert!(matches!(cases.apply("case-000002", &act("cat", 10), action).await, Err(CaseError::Closed { .. })));
         }
         // A stale version is a conflict.
@@ -211,7 +211,7 @@ async fn two_reviewers_deciding_at_once_get_one_success_and_one_conflict() {
     let tmp = tempfile::tempdir().unwrap();
     for (name, url) in common::fixtures::backends(tmp.path()).await {
         let log = mem_log();
-        let mut setup = open(&url, &log).await;
+        let mut setup = common::setup(&url, &log).await;
         let reg = registry();
         let accounts = ["sub-a", "sub-b", "sub-c", "sub-x"];
         let fs: Vec<_> = accounts.iter().map(|a| finding(a, "p", 1)).collect();

@@ -19,7 +19,8 @@ enum Op {
 }
 
 const ACCOUNTS: [&str; 4] = ["sub-a", "sub-b", "org-1", "sub-x"];
-const REVIEWERS: [&str; 3] = ["ann", "bob", "cat"];
+// Approvers, a reviewer (who may not approve, enforce or lift) and an auditor (who may do nothing).
+const REVIEWERS: [&str; 5] = ["ann", "bob", "cat", "dan", "aud"];
 
 #[derive(Debug, Clone, Copy)]
 enum Kind {
@@ -74,7 +75,7 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
 
 async fn run(url: &str, ops: &[Op]) {
     let log = mem_log();
-    let mut cases = open(url, &log).await;
+    let mut cases = setup(url, &log).await;
     let reg = registry();
     let size = || tlog::log::Log::open_in(log.clone()).unwrap().size();
     // Make sure case-000001 exists, so most actions land on a case.

@@ -13,6 +13,7 @@ use tlog::storage::MemStorage;
 
 #[path = "../../src/fixtures.rs"]
 pub mod fixtures;
+#[allow(unused_imports)] // not every test places findings
 pub use fixtures::finding;
 
 pub const KEY: &[u8] = b"provider pseudonym key";
@@ -49,6 +50,14 @@ pub fn mem_log() -> MemStorage {
 pub async fn open(url: &str, storage: &MemStorage) -> Cases {
     let s = storage.clone();
     Cases::open(url, move || Log::open_in(s.clone()), KEY).await.unwrap()
+}
+
+/// A new store at `url` over the log in `storage`, with the reviewers of [`fixtures::ROSTER`].
+pub async fn setup(url: &str, storage: &MemStorage) -> Cases {
+    assert_eq!(Cases::init(url).await.unwrap(), cases::Init::Created, "{url} is a new store");
+    let cases = open(url, storage).await;
+    fixtures::roster(&cases).await;
+    cases
 }
 
 /// Every entry of the log, parsed.
