@@ -45,6 +45,8 @@ enum Command {
     Verify(cmd::verify::VerifyArgs),
     /// Open cases from findings, review, decide, approve (two reviewers), enforce and lift them.
     Case(cmd::case::CaseArgs),
+    /// Keep the reviewer roster: who may act on cases, and in which role.
+    Reviewer(cmd::case::ReviewerArgs),
 }
 
 /// Exit codes, documented in `--help` of each command and in README.md.
@@ -106,6 +108,7 @@ fn main() -> ExitCode {
         Command::Log(a) => cmd::log::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Case(a) => cmd::case::run(a),
+        Command::Reviewer(a) => cmd::case::reviewer(a),
     };
     match result {
         Ok(code) => code,

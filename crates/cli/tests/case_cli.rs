@@ -122,6 +122,29 @@ fn a_case_from_scan_findings_to_lift() {
             serde_json::from_str(&run_ok(&[args, &["--json"]].concat())).unwrap()
         };
 
+        // A store is created by `case init` alone: a mistyped --db is an error, not a new empty history.
+        let (code, _, err) = run(&["list"]);
+        if db.ends_with("cases.db") {
+            assert_eq!(code, 1, "{err}");
+            assert!(err.contains("case init") && !Path::new(db).exists(), "{err}");
+        }
+        assert!(run_ok(&["init"]).contains(db.rsplit('/').next().unwrap()));
+        assert!(run_ok(&["init"]).contains("exists"), "init twice changes nothing");
+        #[cfg(unix)]
+        if db.ends_with("cases.db") {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(db).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        // The roster: actions by anyone else are refused.
+        for (name, role) in [("lead", "admin"), ("ann", "approver"), ("bob", "approver"), ("ops", "approver")] {
+            let v: Vec<&str> = ["reviewer"].into_iter().chain(common).chain(["add", name, "--role", role]).collect();
+            ok(&v);
+        }
+        let v: Vec<&str> = ["reviewer"].into_iter().chain(common).chain(["add", "Ann", "--role", "approver"]).collect();
+        assert_ne!(oversight(&v).0, 0, "a second spelling of ann is refused");
+        let v: Vec<&str> = ["reviewer"].into_iter().chain(common).chain(["list", "--json"]).collect();
+        assert_eq!(json(&v).as_array().unwrap().len(), 4);
+
         let placed = run_json(&["open", "--findings", &p("findings.json"), "--registry", &p("s/registry.csv")]);
         let placed = placed.as_array().unwrap();
         assert_eq!(placed.len(), scan["findings"].as_array().unwrap().len());
@@ -159,6 +182,14 @@ fn a_case_from_scan_findings_to_lift() {
         let (code, _, err) = run(&[&["approve", &id][..], &who("ann")].concat());
         assert_eq!(code, 5, "{err}");
         assert!(err.contains("two-person rule"), "{err}");
+        // Ann in capitals, or with a zero-width space, is still ann; a name not on the roster acts not at all.
+        let (code, _, err) = run(&[&["approve", &id][..], &who("Ann")].concat());
+        assert_eq!(code, 5, "{err}");
+        let (code, _, err) = run(&[&["approve", &id][..], &who("ann\u{200b}")].concat());
+        assert_ne!(code, 0, "{err}");
+        let (code, _, err) = run(&[&["approve", &id][..], &who("mallory")].concat());
+        assert_eq!(code, 5, "{err}");
+        assert!(err.contains("mallory"), "{err}");
         let (code, _, err) = run(&[&["approve", &id, "--expect-version", &version][..], &who("bob")].concat());
         assert_eq!(code, 5, "a stale version is a conflict: {err}");
         run_ok(&[&["approve", &id][..], &who("bob")].concat());

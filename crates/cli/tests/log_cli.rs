@@ -238,3 +238,29 @@ fn verify_refuses_urls_off_this_machine_and_bad_keys_as_usage_errors() {
     assert_eq!(code, 0);
     assert!(help.contains("--log <DIR|URL>") && help.contains("Exit codes: 0 every check holds; 1 a check fails"), "{help}");
 }
+
+#[test]
+fn the_private_folder_never_lands_in_the_public_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let public = tmp.path().join("pub");
+    std::fs::create_dir(&public).unwrap();
+    // `--dir .`: the private folder goes beside the served one, not into it.
+    let out = Command::new(env!("CARGO_BIN_EXE_oversight")).current_dir(&public).args(["log", "--dir", ".", "init", "--origin", "example.org/t"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(tmp.path().join("pub.private/key").exists());
+    for f in ["key", "lock", "stage", "pub.private"] {
+        assert!(!public.join(f).exists(), "{f} in the public folder");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(tmp.path().join("pub.private")).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(std::fs::metadata(tmp.path().join("pub.private/key")).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    // A private folder named inside the public one is refused, and nothing is written.
+    let other = tmp.path().join("other");
+    let (code, _, err) = oversight(&["log", "--dir", other.to_str().unwrap(), "--private", other.join("secret").to_str().unwrap(), "init", "--origin", "o"], "");
+    assert_eq!(code, 1);
+    assert!(err.contains("inside"), "{err}");
+    assert!(!other.join("secret").exists());
+}

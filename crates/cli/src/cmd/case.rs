@@ -14,12 +14,60 @@ use crate::exit;
 
 /// Cases and human review: findings open cases, a reviewer is assigned and decides, `restrict` and `suspend` need
 /// approvals by two different reviewers, `enforce` writes the provider's enforcement documents, `lift` ends it. The
-/// case keeps each log entry's index and inclusion proof (`show`). State lives in SQLite (a file, created if missing)
-/// or PostgreSQL (`--db postgres://user@host/db`). Logging and exit codes: [`EXIT_CODES`].
+/// case keeps each log entry's index and inclusion proof (`show`). State lives in SQLite (a file) or PostgreSQL
+/// (`--db postgres://user@host/db`), created by `oversight case init`. Logging and exit codes: [`EXIT_CODES`].
 #[derive(Args)]
 #[command(after_help = EXIT_CODES)]
 pub struct CaseArgs {
-    /// The case store: a SQLite file path, or a `postgres://` URL.
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    command: CaseCommand,
+}
+
+/// The reviewer roster: the people who may act on cases, each with a role. Names are compared after NFKC and case
+/// folding (`Ann` is `ann`); invisible and control characters are refused. A removed reviewer's past actions stand.
+///
+/// Roles: reviewer (assign, decide), approver and admin (also approve, enforce, lift), auditor (reads only).
+#[derive(Args)]
+pub struct ReviewerArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    command: ReviewerCommand,
+}
+
+#[derive(Subcommand)]
+enum ReviewerCommand {
+    /// Add a reviewer to the roster.
+    Add {
+        /// The name, as actions will give it (`--actor`).
+        name: String,
+        /// What they may do.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// List the roster, removed reviewers included.
+    List,
+    /// Remove a reviewer: their past actions stand, new ones are refused, and the name is never given again.
+    Remove {
+        /// The name (any spelling with the same key).
+        name: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Reviewer,
+    Approver,
+    Admin,
+    Auditor,
+}
+
+/// Where the case store and its log are.
+#[derive(Args)]
+struct StoreArgs {
+    /// The case store: a SQLite file path, or a `postgres://` URL (`oversight case init` creates it).
     #[arg(long, global = true, default_value = "oversight-cases.db", env = "OVERSIGHT_DB")]
     db: String,
     /// The public transparency-log folder (as `oversight log --dir`).
@@ -41,18 +89,18 @@ pub struct CaseArgs {
     /// Print JSON.
     #[arg(long, global = true)]
     json: bool,
-    #[command(subcommand)]
-    command: CaseCommand,
 }
 
 /// Shown after `oversight case --help`.
-const EXIT_CODES: &str = "Every change records who (--actor), when and why (--reason) and appends an entry to the \
-transparency log (`oversight log init` creates it), where the tenant appears only as its pseudonym and the reason and \
-each document only as their SHA-256. This command does not authenticate anyone: it records the names it is given.
+const EXIT_CODES: &str = "Every change records who (--actor, a name on the reviewer roster: `oversight reviewer add`), \
+when and why (--reason) and appends an entry to the transparency log (`oversight log init` creates it), where the \
+tenant appears only as its pseudonym and the reason and each document only as their SHA-256. Names are matched to \
+the roster exactly (after NFKC and case folding); this command does not authenticate anyone (the web console does).
 
 Exit codes: 0 done; 1 failed, or input refused (unknown case or account, bad flags for the decision); 2 bad command \
 line; 5 the review rules refused the action (the case is closed or in the wrong state, the same reviewer approved \
-twice, approvals are missing) or someone else changed the case first (a conflict): nothing was written.";
+twice, approvals are missing, the actor is not on the roster or their role does not allow the action) or someone \
+else changed the case first (a conflict): nothing was written.";
 
 /// Who acts and why, for every change.
 #[derive(Args)]
@@ -70,6 +118,9 @@ struct Who {
 
 #[derive(Subcommand)]
 enum CaseCommand {
+    /// Create the case store (the SQLite file, mode 0600, or the PostgreSQL database) and its schema; on an existing
+    /// store, bring the schema up to date. Every other command refuses a store that does not exist.
+    Init,
     /// Place findings (the JSON of `oversight scan --format json`): each joins the open case of its account, or an
     /// enforced case of its organisation (its parent or a sibling account), or opens a new case.
     Open {
@@ -206,8 +257,12 @@ pub fn run(a: CaseArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn run_async(a: CaseArgs) -> anyhow::Result<ExitCode> {
-    let private = a.private.clone().unwrap_or_else(|| a.dir.with_extension("private"));
+/// Open the case store and its log, with messages that say how to make either.
+async fn open_store(a: &StoreArgs) -> anyhow::Result<Cases> {
+    let private = match a.private.clone() {
+        Some(p) => p,
+        None => tlog::storage::private_beside(&a.dir)?,
+    };
     let key = pseudonym_key(a.pseudonym_key.as_deref(), &private)?;
     let (dir, priv_dir) = (a.dir.clone(), private.clone());
     // Check the log first, for a message that says how to make one.
@@ -218,13 +273,57 @@ async fn run_async(a: CaseArgs) -> anyhow::Result<ExitCode> {
             dir.display()
         )
     })?;
-    let mut store = Cases::open(&a.db, move || tlog::log::Log::open(&dir, &priv_dir), &key)
-        .await
-        .with_context(|| format!("opening the case store {}", a.db))?;
-    let json = a.json;
+    Cases::open(&a.db, move || tlog::log::Log::open(&dir, &priv_dir), &key).await.with_context(|| format!("opening the case store {}", a.db))
+}
+
+/// Run `oversight reviewer`.
+pub fn reviewer(a: ReviewerArgs) -> anyhow::Result<ExitCode> {
+    let rt = super::runtime()?;
+    rt.block_on(async {
+        let store = open_store(&a.store).await?;
+        let mut o = String::new();
+        let list = match a.command {
+            ReviewerCommand::Add { name, role } => {
+                let role = match role {
+                    RoleArg::Reviewer => cases::Role::Reviewer,
+                    RoleArg::Approver => cases::Role::Approver,
+                    RoleArg::Admin => cases::Role::Admin,
+                    RoleArg::Auditor => cases::Role::Auditor,
+                };
+                vec![store.add_reviewer(&name, role).await?]
+            }
+            ReviewerCommand::Remove { name } => vec![store.remove_reviewer(&name).await?],
+            ReviewerCommand::List => store.list_reviewers().await?,
+        };
+        if a.store.json {
+            writeln!(o, "{}", serde_json::to_string_pretty(&list)?)?;
+        } else {
+            for r in &list {
+                let removed = r.removed_at.map_or(String::new(), |t| format!(", removed {}", t.format("%Y-%m-%d %H:%M")));
+                writeln!(o, "{:<32} {:<9} added {}{removed}", r.name, r.role, r.created_at.format("%Y-%m-%d %H:%M"))?;
+            }
+        }
+        let o = if a.store.json { o.into() } else { crate::term::clean(&o) };
+        std::io::stdout().lock().write_all(o.as_bytes())?;
+        Ok(ExitCode::from(exit::OK))
+    })
+}
+
+async fn run_async(a: CaseArgs) -> anyhow::Result<ExitCode> {
+    if let CaseCommand::Init = a.command {
+        let done = Cases::init(&a.store.db).await.with_context(|| format!("creating the case store {}", a.store.db))?;
+        match done {
+            cases::Init::Created => println!("created the case store {}", a.store.db),
+            cases::Init::Existing => println!("the case store {} exists; its schema is up to date", a.store.db),
+        }
+        return Ok(ExitCode::from(exit::OK));
+    }
+    let mut store = open_store(&a.store).await?;
+    let json = a.store.json;
     // The output is written at the end in one go, so a closed pipe is an error main() recognises, not a panic.
     let mut o = String::new();
     match a.command {
+        CaseCommand::Init => unreachable!("handled above"),
         CaseCommand::Open { findings, registry, actor } => {
             let text = std::fs::read_to_string(&findings).with_context(|| format!("reading {}", findings.display()))?;
             let list = cases::findings_from_json(&text).with_context(|| format!("reading {}", findings.display()))?;
@@ -483,10 +582,19 @@ fn print_record(o: &mut String, rec: &cases::CaseRecord, out: Option<&Path>) -> 
     Ok(())
 }
 
+/// Write an enforcement document, readable by its owner only (mode 0600): it names the tenant's unit.
 fn write_document(out: &Path, name: &str, json: &str) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let path = out.join(name);
-    std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(&path).with_context(|| format!("writing {}", path.display()))?;
+    // `mode` applies only to a new file: an older one keeps its bits unless set here.
+    #[cfg(unix)]
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(json.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }
 

@@ -47,7 +47,12 @@ pub async fn run(out: &Path, lake_dir: &Path, scanner: &Scanner, pack: &[Loaded]
     let key = super::case::pseudonym_key(None, &private)?;
     let (p, q) = (public.clone(), private.clone());
     let db = out.join("cases.db");
+    Cases::init(&db.to_string_lossy()).await?;
     let mut store = Cases::open(&db.to_string_lossy(), move || tlog::log::Log::open(&p, &q), &key).await?;
+    // Both decide and approve: the two-person rule needs two approvers.
+    for r in REVIEWERS {
+        store.add_reviewer(r, cases::Role::Approver).await?;
+    }
 
     println!("\nreview and enforcement (cases in {}, log in {}):", db.display(), public.display());
     let found = scan_into_cases(&mut store, scanner, pack, review_on).await?;

@@ -81,7 +81,11 @@ enum LogCommand {
 
 /// Run the command.
 pub fn run(a: LogArgs) -> anyhow::Result<ExitCode> {
-    let private = a.private.clone().unwrap_or_else(|| a.dir.with_extension("private"));
+    let private = match a.private.clone() {
+        Some(p) => p,
+        // Beside the folder, `.` and `..` resolved first: `--dir .` must never put the key inside the served folder.
+        None => tlog::storage::private_beside(&a.dir)?,
+    };
     match a.command {
         LogCommand::Init { origin } => {
             let seed = super::random_seed()?;
