@@ -86,9 +86,7 @@ impl Database {
     pub(crate) async fn has_schema(&self, conn: &mut AnyConnection) -> Result<bool, CaseError> {
         let sql = match self {
             Database::Sqlite { .. } => "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'cases'",
-            Database::Postgres { .. } => {
-                "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'cases'"
-            }
+            Database::Postgres { .. } => "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'cases'",
         };
         let n: i64 = sqlx::query(sql).fetch_one(conn).await?.try_get("n")?;
         Ok(n > 0)

@@ -76,13 +76,9 @@ pub async fn backends(dir: &Path) -> Vec<(&'static str, String)> {
     match std::env::var("OVERSIGHT_TEST_PG") {
         Ok(base) if !base.is_empty() => out.push(("postgres", fresh_pg(&base).await)),
         _ if std::env::var("CI_REQUIRE_PG").is_ok_and(|v| v == "1") => {
-            panic!(
-                "CI_REQUIRE_PG=1 but OVERSIGHT_TEST_PG is not set: .ci/postgres.sh must start the server before the tests"
-            )
+            panic!("CI_REQUIRE_PG=1 but OVERSIGHT_TEST_PG is not set: .ci/postgres.sh must start the server before the tests")
         }
-        _ => eprintln!(
-            "note: OVERSIGHT_TEST_PG is not set, so this test ran on SQLite only (run .ci/postgres.sh for PostgreSQL)"
-        ),
+        _ => eprintln!("note: OVERSIGHT_TEST_PG is not set, so this test ran on SQLite only (run .ci/postgres.sh for PostgreSQL)"),
     }
     out
 }

@@ -89,8 +89,7 @@ fn fold(name: &str) -> String {
 pub(crate) fn same(a: &str, b: &str) -> bool {
     let lenient = |s: &str| {
         key(s).unwrap_or_else(|_| {
-            let visible: String =
-                s.chars().map(|c| if c.is_whitespace() { ' ' } else { c }).filter(|c| refused(*c).is_none()).collect();
+            let visible: String = s.chars().map(|c| if c.is_whitespace() { ' ' } else { c }).filter(|c| refused(*c).is_none()).collect();
             fold(&visible.split_whitespace().collect::<Vec<_>>().join(" "))
         })
     };
@@ -134,9 +133,32 @@ mod tests {
     #[test]
     fn invisible_and_control_characters_are_refused() {
         for c in [
-            '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
-            '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{00AD}', '\u{180E}', '\u{034F}', '\u{FE0F}',
-            '\u{3164}', '\u{115F}', '\u{E0041}', '\u{0000}', '\u{0007}', '\u{007F}', '\u{0085}', '\u{E000}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{2060}',
+            '\u{FEFF}',
+            '\u{202A}',
+            '\u{202B}',
+            '\u{202C}',
+            '\u{202D}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{00AD}',
+            '\u{180E}',
+            '\u{034F}',
+            '\u{FE0F}',
+            '\u{3164}',
+            '\u{115F}',
+            '\u{E0041}',
+            '\u{0000}',
+            '\u{0007}',
+            '\u{007F}',
+            '\u{0085}',
+            '\u{E000}',
         ] {
             let why = refused_why(&format!("an{c}n"));
             assert!(why.contains(&format!("U+{:04X}", c as u32)), "{why}");
@@ -180,8 +202,24 @@ mod tests {
     /// Characters that render as nothing.
     fn invisible() -> impl Strategy<Value = char> {
         prop::sample::select(vec![
-            '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}',
-            '\u{00AD}', '\u{180E}', '\u{034F}', '\u{FE0F}', '\u{3164}', '\u{E0020}', '\u{061C}', '\u{200E}', '\u{200F}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{2060}',
+            '\u{FEFF}',
+            '\u{202A}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{00AD}',
+            '\u{180E}',
+            '\u{034F}',
+            '\u{FE0F}',
+            '\u{3164}',
+            '\u{E0020}',
+            '\u{061C}',
+            '\u{200E}',
+            '\u{200F}',
         ])
     }
 

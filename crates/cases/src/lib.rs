@@ -47,12 +47,12 @@ mod store;
 #[cfg(test)]
 extern crate self as cases;
 
+pub use db::db_url;
 pub use enforce::{Document, Family, Provider, Scope};
 pub use model::{
-    Act, Action, Case, CaseFinding, CaseRecord, EntryProof, Finding, IssuedDocument, LoggedEntry, Outcome, Placement,
-    PolicyRef, Reviewer, Role, Ruling, State, SubjectKind, Transition, Unit, findings_from_json,
+    Act, Action, Case, CaseFinding, CaseRecord, EntryProof, Finding, IssuedDocument, LoggedEntry, Outcome, Placement, PolicyRef, Reviewer, Role, Ruling, State,
+    SubjectKind, Transition, Unit, findings_from_json,
 };
-pub use db::db_url;
 pub use store::{Applied, Cases, Init};
 
 /// Why a case operation was refused or failed.
@@ -105,9 +105,7 @@ pub enum CaseError {
         have: usize,
     },
     /// The case changed since the actor read it (another reviewer acted first); nothing was written.
-    #[error(
-        "case {case} changed since version {expected} was read (someone else acted on it); nothing was written: reload it and retry"
-    )]
+    #[error("case {case} changed since version {expected} was read (someone else acted on it); nothing was written: reload it and retry")]
     Conflict {
         /// The case.
         case: String,
@@ -202,9 +200,7 @@ pub enum CaseError {
     Log(#[from] tlog::log::LogError),
     /// The change is committed, but appending its log entries failed; they wait in the outbox and the next
     /// [`Cases::open`] or [`Cases::reconcile`] appends them. Do not repeat the change.
-    #[error(
-        "case {case}: the change is recorded, but its log entries are not in the log yet ({source}); the next open appends them"
-    )]
+    #[error("case {case}: the change is recorded, but its log entries are not in the log yet ({source}); the next open appends them")]
     Unlogged {
         /// The case.
         case: String,

@@ -60,30 +60,20 @@ pub(crate) fn step(case: &Case, actor: &str, action: &Action) -> Result<Next, Ca
             }
             match (ruling.outcome.enforces(), &ruling.unit) {
                 (true, None) => {
-                    return Err(CaseError::Input(format!(
-                        "{} needs the unit to enforce on (provider and scope)",
-                        ruling.outcome
-                    )));
+                    return Err(CaseError::Input(format!("{} needs the unit to enforce on (provider and scope)", ruling.outcome)));
                 }
                 (false, Some(_)) => {
                     return Err(CaseError::Input(format!("{} enforces nothing, so it takes no unit", ruling.outcome)));
                 }
                 (false, None) if !ruling.services.is_empty() => {
-                    return Err(CaseError::Input(format!(
-                        "{} enforces nothing, so it takes no services",
-                        ruling.outcome
-                    )));
+                    return Err(CaseError::Input(format!("{} enforces nothing, so it takes no services", ruling.outcome)));
                 }
                 _ => {}
             }
             if let Some(unit) = &ruling.unit
                 && unit.scope.provider() != unit.provider
             {
-                return Err(CaseError::Input(format!(
-                    "the unit is on {} but its scope is a {} unit",
-                    unit.provider,
-                    unit.scope.provider()
-                )));
+                return Err(CaseError::Input(format!("the unit is on {} but its scope is a {} unit", unit.provider, unit.scope.provider())));
             }
             let mut services = ruling.services.clone();
             services.sort();
@@ -146,11 +136,7 @@ mod tests {
     }
 
     fn unit() -> Unit {
-        Unit {
-            provider: Provider::Aws,
-            scope: Scope::Accounts(vec!["111122223333".into()]),
-            aws_management_account: None,
-        }
+        Unit { provider: Provider::Aws, scope: Scope::Accounts(vec!["111122223333".into()]), aws_management_account: None }
     }
 
     fn decide(outcome: Outcome) -> Action {
@@ -204,18 +190,9 @@ mod tests {
                     }
                     (None, Err(e)) => {
                         let closed = !c.is_active();
-                        assert_eq!(
-                            matches!(e, CaseError::Closed { .. }),
-                            closed,
-                            "{:?}/{:?} {a:?}: {e}",
-                            c.state,
-                            c.outcome
-                        );
+                        assert_eq!(matches!(e, CaseError::Closed { .. }), closed, "{:?}/{:?} {a:?}: {e}", c.state, c.outcome);
                     }
-                    (want, got) => panic!(
-                        "{:?}/{:?} {:?} approvals {:?}: expected {want:?}, got {got:?}",
-                        c.state, c.outcome, a, c.approvals
-                    ),
+                    (want, got) => panic!("{:?}/{:?} {:?} approvals {:?}: expected {want:?}, got {got:?}", c.state, c.outcome, a, c.approvals),
                 }
             }
         }
@@ -239,9 +216,7 @@ mod tests {
     #[test]
     fn two_person_rule() {
         let c = case(State::Decided, Some(Outcome::Restrict), &["ann"]);
-        assert!(
-            matches!(step(&c, "ann", &Action::Approve), Err(CaseError::SameReviewer { reviewer, .. }) if reviewer == "ann")
-        );
+        assert!(matches!(step(&c, "ann", &Action::Approve), Err(CaseError::SameReviewer { reviewer, .. }) if reviewer == "ann"));
         assert_eq!(step(&c, "bob", &Action::Approve).unwrap().approvals, vec!["ann", "bob"]);
         assert!(matches!(step(&c, "x", &Action::Enforce), Err(CaseError::NeedsApprovals { have: 1, .. })));
         let none = case(State::Decided, Some(Outcome::Suspend), &[]);
@@ -264,18 +239,13 @@ mod tests {
         assert!(matches!(step(&c, "x", &no_unit), Err(CaseError::Input(_))));
         let notice_unit = Action::Decide(Ruling { outcome: Outcome::Notice, unit: Some(unit()), services: vec![] });
         assert!(matches!(step(&c, "x", &notice_unit), Err(CaseError::Input(_))));
-        let notice_services =
-            Action::Decide(Ruling { outcome: Outcome::Notice, unit: None, services: vec![Family::Ai] });
+        let notice_services = Action::Decide(Ruling { outcome: Outcome::Notice, unit: None, services: vec![Family::Ai] });
         assert!(matches!(step(&c, "x", &notice_services), Err(CaseError::Input(_))));
         let mut wrong = unit();
         wrong.provider = Provider::Gcp;
         let mismatch = Action::Decide(Ruling { outcome: Outcome::Restrict, unit: Some(wrong), services: vec![] });
         assert!(matches!(step(&c, "x", &mismatch), Err(CaseError::Input(_))));
-        let ok = Action::Decide(Ruling {
-            outcome: Outcome::Restrict,
-            unit: Some(unit()),
-            services: vec![Family::Storage, Family::Ai, Family::Ai],
-        });
+        let ok = Action::Decide(Ruling { outcome: Outcome::Restrict, unit: Some(unit()), services: vec![Family::Storage, Family::Ai, Family::Ai] });
         let next = step(&c, "x", &ok).unwrap();
         assert_eq!(next.services, vec![Family::Storage, Family::Ai]);
         assert_eq!(next.outcome, Some(Outcome::Restrict));

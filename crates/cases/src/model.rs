@@ -168,9 +168,7 @@ pub struct Finding {
 pub fn findings_from_json(text: &str) -> Result<Vec<Finding>, CaseError> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| CaseError::Input(format!("findings: {e}")))?;
     let list = match v {
-        serde_json::Value::Object(mut o) => o
-            .remove("findings")
-            .ok_or_else(|| CaseError::Input("findings: the object has no \"findings\" array".into()))?,
+        serde_json::Value::Object(mut o) => o.remove("findings").ok_or_else(|| CaseError::Input("findings: the object has no \"findings\" array".into()))?,
         other => other,
     };
     serde_json::from_value(list).map_err(|e| CaseError::Input(format!("findings: {e}")))

@@ -34,12 +34,7 @@ pub(crate) struct NewEntry {
 }
 
 /// Make the entry `part` of a transition: `fields` plus its id and kind, as canonical JSON.
-pub(crate) fn entry(
-    transition: &str,
-    part: i64,
-    kind: &'static str,
-    mut fields: serde_json::Map<String, serde_json::Value>,
-) -> Result<NewEntry, CaseError> {
+pub(crate) fn entry(transition: &str, part: i64, kind: &'static str, mut fields: serde_json::Map<String, serde_json::Value>) -> Result<NewEntry, CaseError> {
     let id = format!("{transition}.{part}");
     fields.insert("entry".into(), id.clone().into());
     fields.insert("kind".into(), kind.into());
@@ -67,24 +62,23 @@ impl Cases {
         transition: &str,
         entries: &[NewEntry],
     ) -> Result<(), CaseError> {
-        let seq: i64 = sqlx::query("SELECT COALESCE(MAX(created_seq), 0) AS n FROM log_entries")
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("n")?;
+        let seq: i64 = sqlx::query("SELECT COALESCE(MAX(created_seq), 0) AS n FROM log_entries").fetch_one(&mut **tx).await?.try_get("n")?;
         // A size the log had before any of these entries can be in it: where reconciliation starts looking.
         let hint = self.log.size() as i64;
         for (i, e) in entries.iter().enumerate() {
-            sqlx::query("INSERT INTO log_entries (id, transition_id, case_id, part, kind, body, created_seq, log_size_hint) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                .bind(&e.id)
-                .bind(transition)
-                .bind(case_id)
-                .bind(e.part)
-                .bind(e.kind)
-                .bind(&e.body)
-                .bind(seq + 1 + i as i64)
-                .bind(hint)
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO log_entries (id, transition_id, case_id, part, kind, body, created_seq, log_size_hint) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&e.id)
+            .bind(transition)
+            .bind(case_id)
+            .bind(e.part)
+            .bind(e.kind)
+            .bind(&e.body)
+            .bind(seq + 1 + i as i64)
+            .bind(hint)
+            .execute(&mut **tx)
+            .await?;
         }
         Ok(())
     }
@@ -96,29 +90,20 @@ impl Cases {
         let mut tx = self.pool.begin().await?;
         // The first statement writes, so the lock is taken before anything is read (SQLite and PostgreSQL alike).
         sqlx::query("UPDATE locks SET n = n + 1 WHERE name = 'publish'").execute(&mut *tx).await?;
-        let rows = sqlx::query(
-            "SELECT id, body, log_size_hint FROM log_entries WHERE log_index IS NULL ORDER BY created_seq, id",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows = sqlx::query("SELECT id, body, log_size_hint FROM log_entries WHERE log_index IS NULL ORDER BY created_seq, id").fetch_all(&mut *tx).await?;
         if rows.is_empty() {
             tx.commit().await?;
             return Ok(0);
         }
         let mut pending = Vec::with_capacity(rows.len());
         for r in &rows {
-            pending.push((
-                r.try_get::<String, _>("id")?,
-                r.try_get::<String, _>("body")?,
-                r.try_get::<i64, _>("log_size_hint")?,
-            ));
+            pending.push((r.try_get::<String, _>("id")?, r.try_get::<String, _>("body")?, r.try_get::<i64, _>("log_size_hint")?));
         }
         // A fresh handle finishes a batch a crash left staged and sees what other writers appended.
         self.log = (self.reopen)()?;
         let size = self.log.size();
         let from = pending.iter().map(|p| p.2.max(0) as u64).min().unwrap_or(0).min(size);
-        let by_bytes: HashMap<&[u8], &str> =
-            pending.iter().map(|(id, body, _)| (body.as_bytes(), id.as_str())).collect();
+        let by_bytes: HashMap<&[u8], &str> = pending.iter().map(|(id, body, _)| (body.as_bytes(), id.as_str())).collect();
         let mut index: HashMap<String, u64> = HashMap::new();
         let reader = self.log.reader();
         for i in from..size {
@@ -174,10 +159,7 @@ impl Cases {
     #[cfg(test)]
     pub(crate) fn crash_point(&self, at: Crash) -> Result<(), CaseError> {
         if self.crash == Some(at) {
-            return Err(CaseError::Log(LogError::Io {
-                path: format!("crash point {at:?}"),
-                source: std::io::Error::other("injected crash"),
-            }));
+            return Err(CaseError::Log(LogError::Io { path: format!("crash point {at:?}"), source: std::io::Error::other("injected crash") }));
         }
         Ok(())
     }
@@ -208,9 +190,7 @@ mod tests {
         fn check(&self, area: Area, path: &str) -> io::Result<()> {
             match *self.fail.lock().unwrap() {
                 Some(None) => Err(io::Error::other("injected: the log's disk is gone")),
-                Some(Some(p)) if area == Area::Public && p == path => {
-                    Err(io::Error::other(format!("injected: writing {p} failed")))
-                }
+                Some(Some(p)) if area == Area::Public && p == path => Err(io::Error::other(format!("injected: writing {p} failed"))),
                 _ => Ok(()),
             }
         }
@@ -250,12 +230,7 @@ mod tests {
     }
 
     fn act(actor: &str) -> Act {
-        Act {
-            actor: actor.into(),
-            reason: "because".into(),
-            at: Utc.with_ymd_and_hms(2025, 6, 2, 0, 0, 0).unwrap(),
-            expect_version: None,
-        }
+        Act { actor: actor.into(), reason: "because".into(), at: Utc.with_ymd_and_hms(2025, 6, 2, 0, 0, 0).unwrap(), expect_version: None }
     }
 
     async fn open(url: &str, log: &Flaky) -> Cases {
@@ -294,11 +269,7 @@ mod tests {
     }
 
     async fn pending(cases: &Cases) -> i64 {
-        sqlx::query("SELECT COUNT(*) AS n FROM log_entries WHERE log_index IS NULL")
-            .fetch_one(&cases.pool)
-            .await
-            .unwrap()
-            .get("n")
+        sqlx::query("SELECT COUNT(*) AS n FROM log_entries WHERE log_index IS NULL").fetch_one(&cases.pool).await.unwrap().get("n")
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -309,8 +280,7 @@ mod tests {
             cases.add_findings(&[finding()], &registry(), "scan", act("scan").at).await.unwrap();
             let size = log_size(&log);
             cases.crash = Some(Crash::AfterCommit);
-            let e =
-                cases.apply("case-000001", &act("lead"), Action::Assign { reviewer: "ann".into() }).await.unwrap_err();
+            let e = cases.apply("case-000001", &act("lead"), Action::Assign { reviewer: "ann".into() }).await.unwrap_err();
             assert!(matches!(e, CaseError::Log(_)), "{name}: {e}");
             // The change is committed, its entry waits, the log does not have it.
             assert_eq!(cases.get("case-000001").await.unwrap().version, 2);
@@ -347,8 +317,7 @@ mod tests {
             cases.add_findings(&[finding()], &registry(), "scan", act("scan").at).await.unwrap();
             // Every write fails: the append never happens.
             *log.fail.lock().unwrap() = Some(None);
-            let e =
-                cases.apply("case-000001", &act("lead"), Action::Assign { reviewer: "ann".into() }).await.unwrap_err();
+            let e = cases.apply("case-000001", &act("lead"), Action::Assign { reviewer: "ann".into() }).await.unwrap_err();
             assert!(matches!(e, CaseError::Unlogged { .. }), "{name}: {e}");
             // Publishing fails after the log committed the batch: the entry is in the log, not yet served.
             *log.fail.lock().unwrap() = Some(Some("checkpoint"));

@@ -18,12 +18,12 @@ use tlog::log::{Log, LogError};
 use crate::CaseError;
 use crate::db::{Database, redact};
 use crate::model::{
-    Act, Action, Case, CaseFinding, CaseRecord, EntryProof, Finding, IssuedDocument, LoggedEntry, Outcome, Placement,
-    Reviewer, Role, State, SubjectKind, Transition, Unit,
+    Act, Action, Case, CaseFinding, CaseRecord, EntryProof, Finding, IssuedDocument, LoggedEntry, Outcome, Placement, Reviewer, Role, State, SubjectKind,
+    Transition, Unit,
 };
-use crate::{identity, machine};
 use crate::outbox::{NewEntry, entry};
 use crate::route::{Target, route};
+use crate::{identity, machine};
 
 /// Findings per `finding` log entry, so an entry stays far below the 65,535-byte limit.
 const FINDINGS_PER_ENTRY: usize = 50;
@@ -33,12 +33,8 @@ const FINDINGS_PER_ENTRY: usize = 50;
 struct Embedded;
 
 impl<'s> MigrationSource<'s> for Embedded {
-    fn resolve(
-        self,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send + 's>> {
-        let migration = |version, name, sql| {
-            Migration::new(version, Cow::Borrowed(name), MigrationType::Simple, Cow::Borrowed(sql), false)
-        };
+    fn resolve(self) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send + 's>> {
+        let migration = |version, name, sql| Migration::new(version, Cow::Borrowed(name), MigrationType::Simple, Cow::Borrowed(sql), false);
         Box::pin(async move {
             Ok(vec![
                 migration(1, "cases", include_str!("../migrations/0001_cases.sql")),
@@ -88,9 +84,7 @@ fn time(t: DateTime<Utc>) -> String {
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>, CaseError> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| CaseError::Corrupt(format!("time {s:?}: {e}")))
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| CaseError::Corrupt(format!("time {s:?}: {e}")))
 }
 
 fn corrupt(what: &str, value: &str) -> CaseError {
@@ -101,8 +95,7 @@ fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-const CASE_COLUMNS: &str =
-    "id, subject, subject_kind, parent_id, state, outcome, unit, services, assignee, version, opened_at, updated_at";
+const CASE_COLUMNS: &str = "id, subject, subject_kind, parent_id, state, outcome, unit, services, assignee, version, opened_at, updated_at";
 
 fn case_from_row(r: &AnyRow, approvals: Vec<String>) -> Result<Case, CaseError> {
     let kind: String = r.try_get("subject_kind")?;
@@ -118,10 +111,7 @@ fn case_from_row(r: &AnyRow, approvals: Vec<String>) -> Result<Case, CaseError> 
         state: State::parse(&state).ok_or_else(|| corrupt("state", &state))?,
         outcome: outcome.map(|o| Outcome::parse(&o).ok_or_else(|| corrupt("outcome", &o))).transpose()?,
         unit: unit.map(|u| serde_json::from_str(&u).map_err(|_| corrupt("unit", &u))).transpose()?,
-        services: services
-            .map(|s| serde_json::from_str(&s).map_err(|_| corrupt("services", &s)))
-            .transpose()?
-            .unwrap_or_default(),
+        services: services.map(|s| serde_json::from_str(&s).map_err(|_| corrupt("services", &s))).transpose()?.unwrap_or_default(),
         assignee: r.try_get("assignee")?,
         approvals,
         version: r.try_get("version")?,
@@ -167,12 +157,7 @@ struct Logged<'a> {
 
 impl Logged<'_> {
     /// Store the transition row, inside its database transaction.
-    async fn insert(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        version: i64,
-        detail: &Value,
-    ) -> Result<(), CaseError> {
+    async fn insert(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, version: i64, detail: &Value) -> Result<(), CaseError> {
         sqlx::query("INSERT INTO transitions (id, case_id, version, action, from_state, to_state, actor, at, reason, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(self.transition)
             .bind(&self.case.id)
@@ -206,12 +191,7 @@ impl Logged<'_> {
 }
 
 /// The log entries of a transition: its `decision` (or `lift`) entry, then an `enforcement` entry per document.
-fn transition_entries(
-    logged: &Logged,
-    action: &Action,
-    next: &machine::Next,
-    documents: &[Document],
-) -> Result<Vec<NewEntry>, CaseError> {
+fn transition_entries(logged: &Logged, action: &Action, next: &machine::Next, documents: &[Document]) -> Result<Vec<NewEntry>, CaseError> {
     let mut m = logged.fields();
     match action {
         Action::Assign { .. } => {
@@ -247,13 +227,8 @@ fn transition_entries(
 }
 
 /// The enforce crate's decision for a case decided to restrict or suspend.
-fn enforce_decision(
-    case: &Case,
-    approved_by: Vec<String>,
-    decided_at: DateTime<Utc>,
-) -> Result<enforce::Decision, CaseError> {
-    let (Some(outcome), Some(Unit { provider, scope, aws_management_account })) = (case.outcome, case.unit.clone())
-    else {
+fn enforce_decision(case: &Case, approved_by: Vec<String>, decided_at: DateTime<Utc>) -> Result<enforce::Decision, CaseError> {
+    let (Some(outcome), Some(Unit { provider, scope, aws_management_account })) = (case.outcome, case.unit.clone()) else {
         return Err(CaseError::Corrupt(format!("case {} is decided without an outcome and unit", case.id)));
     };
     let decision = match outcome {
@@ -295,9 +270,7 @@ impl Cases {
         let mut conn = match database.connect(db).await {
             // PostgreSQL: the database itself is missing, and its server can make it.
             Err(CaseError::NoStore { .. }) => {
-                <sqlx::Any as sqlx::migrate::MigrateDatabase>::create_database(database.url())
-                    .await
-                    .map_err(|e| database.connect_error(db, e))?;
+                <sqlx::Any as sqlx::migrate::MigrateDatabase>::create_database(database.url()).await.map_err(|e| database.connect_error(db, e))?;
                 database.connect(db).await?
             }
             conn => conn?,
@@ -317,11 +290,7 @@ impl Cases {
     /// `log` opens the transparency log; it is called again whenever a fresh handle is needed (another writer
     /// appended, or a crash left a batch to finish), e.g. `move || Log::open(&dir, &private)`. `pseudonym_key`
     /// is the provider's key for tenant pseudonyms (HMAC-SHA256, [`tlog::entry::pseudonym`]).
-    pub async fn open(
-        db: &str,
-        log: impl Fn() -> Result<Log, LogError> + Send + Sync + 'static,
-        pseudonym_key: &[u8],
-    ) -> Result<Cases, CaseError> {
+    pub async fn open(db: &str, log: impl Fn() -> Result<Log, LogError> + Send + Sync + 'static, pseudonym_key: &[u8]) -> Result<Cases, CaseError> {
         if pseudonym_key.is_empty() {
             return Err(CaseError::Input("the pseudonym key is empty".into()));
         }
@@ -364,10 +333,7 @@ impl Cases {
     }
 
     async fn approvals(&self, case: &str) -> Result<Vec<String>, CaseError> {
-        let rows = sqlx::query("SELECT reviewer FROM approvals WHERE case_id = $1 ORDER BY at, reviewer")
-            .bind(case)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query("SELECT reviewer FROM approvals WHERE case_id = $1 ORDER BY at, reviewer").bind(case).fetch_all(&self.pool).await?;
         rows.iter().map(|r| Ok(r.try_get("reviewer")?)).collect()
     }
 
@@ -385,30 +351,21 @@ impl Cases {
             .await?;
         if done.rows_affected() != 1 {
             let existing = self.reviewer(name).await?;
-            return Err(CaseError::ReviewerExists {
-                name: name.to_string(),
-                existing: existing.name,
-                removed: existing.removed_at.is_some(),
-            });
+            return Err(CaseError::ReviewerExists { name: name.to_string(), existing: existing.name, removed: existing.removed_at.is_some() });
         }
         self.reviewer(name).await
     }
 
     /// Every reviewer on the roster, removed ones included, in the order they were added.
     pub async fn list_reviewers(&self) -> Result<Vec<Reviewer>, CaseError> {
-        let rows = sqlx::query(&format!("SELECT {REVIEWER_COLUMNS} FROM reviewers ORDER BY created_at, canonical"))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!("SELECT {REVIEWER_COLUMNS} FROM reviewers ORDER BY created_at, canonical")).fetch_all(&self.pool).await?;
         rows.iter().map(reviewer_from_row).collect()
     }
 
     /// The reviewer `name` (in any spelling with its key), removed or not.
     pub async fn reviewer(&self, name: &str) -> Result<Reviewer, CaseError> {
         let key = identity::key(name)?;
-        let row = sqlx::query(&format!("SELECT {REVIEWER_COLUMNS} FROM reviewers WHERE canonical = $1"))
-            .bind(&key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!("SELECT {REVIEWER_COLUMNS} FROM reviewers WHERE canonical = $1")).bind(&key).fetch_optional(&self.pool).await?;
         reviewer_from_row(&row.ok_or_else(|| CaseError::UnknownReviewer(name.trim().to_string()))?)
     }
 
@@ -440,10 +397,7 @@ impl Cases {
 
     /// One case.
     pub async fn get(&self, id: &str) -> Result<Case, CaseError> {
-        let row = sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
         let row = row.ok_or_else(|| CaseError::UnknownCase(id.to_string()))?;
         case_from_row(&row, self.approvals(id).await?)
     }
@@ -451,25 +405,14 @@ impl Cases {
     /// Every case, oldest first; only those in `state` when given.
     pub async fn list(&self, state: Option<State>) -> Result<Vec<Case>, CaseError> {
         let rows = match state {
-            Some(s) => {
-                sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE state = $1 ORDER BY seq"))
-                    .bind(s.as_str())
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            None => {
-                sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases ORDER BY seq")).fetch_all(&self.pool).await?
-            }
+            Some(s) => sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE state = $1 ORDER BY seq")).bind(s.as_str()).fetch_all(&self.pool).await?,
+            None => sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases ORDER BY seq")).fetch_all(&self.pool).await?,
         };
         let mut approvals: HashMap<String, Vec<String>> = HashMap::new();
-        for r in
-            sqlx::query("SELECT case_id, reviewer FROM approvals ORDER BY at, reviewer").fetch_all(&self.pool).await?
-        {
+        for r in sqlx::query("SELECT case_id, reviewer FROM approvals ORDER BY at, reviewer").fetch_all(&self.pool).await? {
             approvals.entry(r.try_get("case_id")?).or_default().push(r.try_get("reviewer")?);
         }
-        rows.iter()
-            .map(|r| case_from_row(r, approvals.remove(&r.try_get::<String, _>("id")?).unwrap_or_default()))
-            .collect()
+        rows.iter().map(|r| case_from_row(r, approvals.remove(&r.try_get::<String, _>("id")?).unwrap_or_default())).collect()
     }
 
     /// Place findings: each joins the active case of its account (or organisation), or an enforced case it
@@ -477,13 +420,7 @@ impl Cases {
     /// registry does not have refuses the whole batch. A finding a case already holds is not added again. Returns
     /// where each finding went, in the order given. `actor` is recorded as given, not looked up on the roster:
     /// placing findings is the scanner's work, not a review action.
-    pub async fn add_findings(
-        &mut self,
-        findings: &[Finding],
-        registry: &Registry,
-        actor: &str,
-        at: DateTime<Utc>,
-    ) -> Result<Vec<Placement>, CaseError> {
+    pub async fn add_findings(&mut self, findings: &[Finding], registry: &Registry, actor: &str, at: DateTime<Utc>) -> Result<Vec<Placement>, CaseError> {
         let actor = actor.trim();
         if actor.is_empty() {
             return Err(CaseError::Input("adding findings needs an actor".into()));
@@ -496,17 +433,13 @@ impl Cases {
         // account. The first statement writes, which takes the lock before anything is read.
         sqlx::query("UPDATE locks SET n = n + 1 WHERE name = 'cases'").execute(&mut *tx).await?;
         let mut active = Vec::new();
-        for r in sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE state <> 'lifted' ORDER BY seq"))
-            .fetch_all(&mut *tx)
-            .await?
-        {
+        for r in sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE state <> 'lifted' ORDER BY seq")).fetch_all(&mut *tx).await? {
             let c = case_from_row(&r, Vec::new())?;
             if c.is_active() {
                 active.push(c);
             }
         }
-        let mut seq: i64 =
-            sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM cases").fetch_one(&mut *tx).await?.try_get("n")?;
+        let mut seq: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM cases").fetch_one(&mut *tx).await?.try_get("n")?;
         // Per case, in first-seen order: whether it is new, and its findings with how each came.
         let mut groups: Vec<Group> = Vec::new();
         for (n, f) in findings.iter().enumerate() {
@@ -546,17 +479,9 @@ impl Cases {
             let case = active.iter().find(|c| &c.id == id).expect("every group's case is active");
             let mut held: BTreeSet<(String, String, i64, String)> = BTreeSet::new();
             for r in
-                sqlx::query("SELECT account_id, policy_id, policy_version, as_of FROM case_findings WHERE case_id = $1")
-                    .bind(id)
-                    .fetch_all(&mut *tx)
-                    .await?
+                sqlx::query("SELECT account_id, policy_id, policy_version, as_of FROM case_findings WHERE case_id = $1").bind(id).fetch_all(&mut *tx).await?
             {
-                held.insert((
-                    r.try_get("account_id")?,
-                    r.try_get("policy_id")?,
-                    r.try_get("policy_version")?,
-                    r.try_get("as_of")?,
-                ));
+                held.insert((r.try_get("account_id")?, r.try_get("policy_id")?, r.try_get("policy_version")?, r.try_get("as_of")?));
             }
             let mut fresh = Vec::new();
             for (n, f, how) in list {
@@ -567,13 +492,7 @@ impl Cases {
                 } else {
                     "duplicate"
                 };
-                placements[*n] = Some(Placement {
-                    account_id: f.account_id.clone(),
-                    policy_id: f.policy.id.clone(),
-                    as_of: f.as_of,
-                    case_id: id.clone(),
-                    how,
-                });
+                placements[*n] = Some(Placement { account_id: f.account_id.clone(), policy_id: f.policy.id.clone(), as_of: f.as_of, case_id: id.clone(), how });
             }
             if fresh.is_empty() {
                 continue;
@@ -631,17 +550,7 @@ impl Cases {
         let action = if new { "open" } else { "findings" };
         let from = (!new).then_some(case.state);
         let detail = json!({"findings": fresh.iter().map(|(f, how)| json!({"account_id": f.account_id, "policy": f.policy.id, "version": f.policy.version, "as_of": f.as_of.to_string(), "how": how})).collect::<Vec<_>>()});
-        let logged = Logged {
-            case,
-            subject: self.pseudonym(&case.subject),
-            transition: &transition,
-            action,
-            from,
-            to: case.state,
-            actor,
-            at,
-            reason: &reason,
-        };
+        let logged = Logged { case, subject: self.pseudonym(&case.subject), transition: &transition, action, from, to: case.state, actor, at, reason: &reason };
         logged.insert(tx, version, &detail).await?;
         for (f, how) in fresh {
             let via = if *how == "watch" { "watch" } else { "subject" };
@@ -687,12 +596,7 @@ impl Cases {
         }
         let who = self.active_reviewer(&act.actor).await?;
         if !who.role.may(&action) {
-            return Err(CaseError::NotPermitted {
-                reviewer: who.name,
-                role: who.role,
-                action: action.name().into(),
-                needs: Role::needed_for(&action),
-            });
+            return Err(CaseError::NotPermitted { reviewer: who.name, role: who.role, action: action.name().into(), needs: Role::needed_for(&action) });
         }
         let actor = who.name.as_str();
         let case = self.get(case_id).await?;
@@ -717,17 +621,8 @@ impl Cases {
         }
         if let (Action::Decide(_), Some(outcome), Some(unit)) = (&action, next.outcome, &next.unit) {
             // Check the unit now (its ids, its provider's rules), not only when the documents are issued.
-            let trial = Case {
-                outcome: Some(outcome),
-                unit: Some(unit.clone()),
-                services: next.services.clone(),
-                ..case.clone()
-            };
-            enforce::documents(&enforce_decision(
-                &trial,
-                vec!["first reviewer".into(), "second reviewer".into()],
-                act.at,
-            )?)?;
+            let trial = Case { outcome: Some(outcome), unit: Some(unit.clone()), services: next.services.clone(), ..case.clone() };
+            enforce::documents(&enforce_decision(&trial, vec!["first reviewer".into(), "second reviewer".into()], act.at)?)?;
         }
         let documents = match action {
             Action::Enforce => enforce::documents(&self.decision(&case).await?)?,
@@ -737,18 +632,20 @@ impl Cases {
         let version = case.version + 1;
         let mut tx = self.pool.begin().await?;
         // Compare-and-set on the version, first in the transaction: a concurrent change makes it match no row.
-        let done = sqlx::query("UPDATE cases SET state = $1, outcome = $2, unit = $3, services = $4, assignee = $5, version = $6, updated_at = $7 WHERE id = $8 AND version = $9")
-            .bind(next.state.as_str())
-            .bind(next.outcome.map(|o| o.as_str()))
-            .bind(next.unit.as_ref().map(|u| serde_json::to_string(u).expect("units serialise")))
-            .bind(serde_json::to_string(&next.services).expect("families serialise"))
-            .bind(next.assignee.as_deref())
-            .bind(version)
-            .bind(time(act.at))
-            .bind(&case.id)
-            .bind(case.version)
-            .execute(&mut *tx)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE cases SET state = $1, outcome = $2, unit = $3, services = $4, assignee = $5, version = $6, updated_at = $7 WHERE id = $8 AND version = $9",
+        )
+        .bind(next.state.as_str())
+        .bind(next.outcome.map(|o| o.as_str()))
+        .bind(next.unit.as_ref().map(|u| serde_json::to_string(u).expect("units serialise")))
+        .bind(serde_json::to_string(&next.services).expect("families serialise"))
+        .bind(next.assignee.as_deref())
+        .bind(version)
+        .bind(time(act.at))
+        .bind(&case.id)
+        .bind(case.version)
+        .execute(&mut *tx)
+        .await?;
         if done.rows_affected() != 1 {
             return Err(CaseError::Conflict { case: case.id, expected: case.version });
         }
@@ -808,12 +705,10 @@ impl Cases {
     /// The enforce crate's decision for an approved case, decided when its last approval came.
     async fn decision(&self, case: &Case) -> Result<enforce::Decision, CaseError> {
         let mut decided_at = None;
-        for r in sqlx::query("SELECT at FROM approvals WHERE case_id = $1").bind(&case.id).fetch_all(&self.pool).await?
-        {
+        for r in sqlx::query("SELECT at FROM approvals WHERE case_id = $1").bind(&case.id).fetch_all(&self.pool).await? {
             decided_at = decided_at.max(Some(parse_time(&r.try_get::<String, _>("at")?)?));
         }
-        let decided_at =
-            decided_at.ok_or_else(|| CaseError::Corrupt(format!("case {} is approved without approvals", case.id)))?;
+        let decided_at = decided_at.ok_or_else(|| CaseError::Corrupt(format!("case {} is approved without approvals", case.id)))?;
         enforce_decision(case, case.approvals.clone(), decided_at)
     }
 
@@ -822,21 +717,26 @@ impl Cases {
     pub async fn show(&self, id: &str) -> Result<CaseRecord, CaseError> {
         let case = self.get(id).await?;
         let mut findings = Vec::new();
-        for r in sqlx::query("SELECT via, body, added_at FROM case_findings WHERE case_id = $1 ORDER BY added_at, as_of, account_id, policy_id").bind(id).fetch_all(&self.pool).await? {
+        for r in sqlx::query("SELECT via, body, added_at FROM case_findings WHERE case_id = $1 ORDER BY added_at, as_of, account_id, policy_id")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+        {
             let body: String = r.try_get("body")?;
-            findings.push(CaseFinding { via: r.try_get("via")?, added_at: parse_time(&r.try_get::<String, _>("added_at")?)?, finding: serde_json::from_str(&body).map_err(|_| corrupt("finding", &body))? });
+            findings.push(CaseFinding {
+                via: r.try_get("via")?,
+                added_at: parse_time(&r.try_get::<String, _>("added_at")?)?,
+                finding: serde_json::from_str(&body).map_err(|_| corrupt("finding", &body))?,
+            });
         }
         let mut entries: HashMap<String, Vec<LoggedEntry>> = HashMap::new();
-        for r in sqlx::query(
-            "SELECT id, transition_id, kind, body, log_index, proof FROM log_entries WHERE case_id = $1 ORDER BY part",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?
+        for r in sqlx::query("SELECT id, transition_id, kind, body, log_index, proof FROM log_entries WHERE case_id = $1 ORDER BY part")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
         {
             let proof: Option<String> = r.try_get("proof")?;
-            let proof: Option<EntryProof> =
-                proof.map(|p| serde_json::from_str(&p).map_err(|_| corrupt("proof", &p))).transpose()?;
+            let proof: Option<EntryProof> = proof.map(|p| serde_json::from_str(&p).map_err(|_| corrupt("proof", &p))).transpose()?;
             let index: Option<i64> = r.try_get("log_index")?;
             entries.entry(r.try_get("transition_id")?).or_default().push(LoggedEntry {
                 id: r.try_get("id")?,
@@ -847,7 +747,11 @@ impl Cases {
             });
         }
         let mut history = Vec::new();
-        for r in sqlx::query("SELECT id, version, action, from_state, to_state, actor, at, reason, detail FROM transitions WHERE case_id = $1 ORDER BY version").bind(id).fetch_all(&self.pool).await? {
+        for r in sqlx::query("SELECT id, version, action, from_state, to_state, actor, at, reason, detail FROM transitions WHERE case_id = $1 ORDER BY version")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+        {
             let tid: String = r.try_get("id")?;
             let from: Option<String> = r.try_get("from_state")?;
             let to: String = r.try_get("to_state")?;
@@ -866,8 +770,19 @@ impl Cases {
             });
         }
         let mut documents = Vec::new();
-        for r in sqlx::query("SELECT file_name, provider, kind, sha256, json, summary FROM documents WHERE case_id = $1 ORDER BY position").bind(id).fetch_all(&self.pool).await? {
-            documents.push(IssuedDocument { file_name: r.try_get("file_name")?, provider: r.try_get("provider")?, kind: r.try_get("kind")?, sha256: r.try_get("sha256")?, summary: r.try_get("summary")?, json: r.try_get("json")? });
+        for r in sqlx::query("SELECT file_name, provider, kind, sha256, json, summary FROM documents WHERE case_id = $1 ORDER BY position")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+        {
+            documents.push(IssuedDocument {
+                file_name: r.try_get("file_name")?,
+                provider: r.try_get("provider")?,
+                kind: r.try_get("kind")?,
+                sha256: r.try_get("sha256")?,
+                summary: r.try_get("summary")?,
+                json: r.try_get("json")?,
+            });
         }
         Ok(CaseRecord { case, findings, history, documents })
     }

@@ -7,19 +7,11 @@ use cases::{Action, CaseError, Family, Outcome, Provider, Ruling, Scope, State, 
 use common::*;
 
 fn aws_unit() -> Unit {
-    Unit {
-        provider: Provider::Aws,
-        scope: Scope::Accounts(vec!["111122223333".into()]),
-        aws_management_account: Some("999988887777".into()),
-    }
+    Unit { provider: Provider::Aws, scope: Scope::Accounts(vec!["111122223333".into()]), aws_management_account: Some("999988887777".into()) }
 }
 
 fn restrict() -> Action {
-    Action::Decide(Ruling {
-        outcome: Outcome::Restrict,
-        unit: Some(aws_unit()),
-        services: vec![Family::Storage, Family::Ai],
-    })
+    Action::Decide(Ruling { outcome: Outcome::Restrict, unit: Some(aws_unit()), services: vec![Family::Storage, Family::Ai] })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -32,12 +24,7 @@ async fn findings_to_lift_with_watching_on_both_back_ends() {
 
         // Two findings on sub-a open one case; one on sub-x opens another. Placements come in the order given.
         let placed = cases
-            .add_findings(
-                &[finding("sub-a", "interception", 1), finding("sub-x", "archive", 1), finding("sub-a", "archive", 1)],
-                &reg,
-                "scan",
-                at(0),
-            )
+            .add_findings(&[finding("sub-a", "interception", 1), finding("sub-x", "archive", 1), finding("sub-a", "archive", 1)], &reg, "scan", at(0))
             .await
             .unwrap();
         let how: Vec<(&str, &str)> = placed.iter().map(|p| (p.case_id.as_str(), p.how)).collect();
@@ -50,27 +37,15 @@ async fn findings_to_lift_with_watching_on_both_back_ends() {
         let id = "case-000001";
         cases.apply(id, &act("lead", 2), Action::Assign { reviewer: "ann".into() }).await.unwrap();
         let c = cases.apply(id, &act("ann", 3), restrict()).await.unwrap().case;
-        assert_eq!(
-            (c.state, c.outcome, c.services.clone()),
-            (State::Decided, Some(Outcome::Restrict), vec![Family::Storage, Family::Ai])
-        );
+        assert_eq!((c.state, c.outcome, c.services.clone()), (State::Decided, Some(Outcome::Restrict), vec![Family::Storage, Family::Ai]));
 
         // The two-person rule.
-        assert!(matches!(
-            cases.apply(id, &act("ops", 4), Action::Enforce).await,
-            Err(CaseError::NeedsApprovals { have: 0, .. })
-        ));
+        assert!(matches!(cases.apply(id, &act("ops", 4), Action::Enforce).await, Err(CaseError::NeedsApprovals { have: 0, .. })));
         cases.apply(id, &act("ann", 5), Action::Approve).await.unwrap();
         assert!(matches!(cases.apply(id, &act("ann", 6), Action::Approve).await, Err(CaseError::SameReviewer { .. })));
-        assert!(matches!(
-            cases.apply(id, &act("ops", 6), Action::Enforce).await,
-            Err(CaseError::NeedsApprovals { have: 1, .. })
-        ));
+        assert!(matches!(cases.apply(id, &act("ops", 6), Action::Enforce).await, Err(CaseError::NeedsApprovals { have: 1, .. })));
         cases.apply(id, &act("bob", 7), Action::Approve).await.unwrap();
-        assert!(matches!(
-            cases.apply(id, &act("cat", 7), Action::Approve).await,
-            Err(CaseError::AlreadyApproved { .. })
-        ));
+        assert!(matches!(cases.apply(id, &act("cat", 7), Action::Approve).await, Err(CaseError::AlreadyApproved { .. })));
         let enforced = cases.apply(id, &act("ops", 8), Action::Enforce).await.unwrap();
         assert_eq!(enforced.case.state, State::Enforced);
         assert_eq!(enforced.case.approvals, ["ann", "bob"]);
@@ -80,16 +55,7 @@ async fn findings_to_lift_with_watching_on_both_back_ends() {
 
         // Watching: a sibling's finding and the parent's join the enforced case; an unrelated account's does not.
         let watched = cases
-            .add_findings(
-                &[
-                    finding("sub-b", "exodus", 12),
-                    finding("org-1", "interception-parent", 12),
-                    finding("sub-x", "exodus", 12),
-                ],
-                &reg,
-                "scan",
-                at(9),
-            )
+            .add_findings(&[finding("sub-b", "exodus", 12), finding("org-1", "interception-parent", 12), finding("sub-x", "exodus", 12)], &reg, "scan", at(9))
             .await
             .unwrap();
         let how: Vec<(&str, &str)> = watched.iter().map(|p| (p.case_id.as_str(), p.how)).collect();
@@ -132,15 +98,7 @@ async fn refusals_are_typed_and_write_nothing() {
         let log = mem_log();
         let mut cases = setup(&url, &log).await;
         let reg = registry();
-        cases
-            .add_findings(
-                &[finding("sub-a", "p", 1), finding("sub-b", "p", 1), finding("sub-c", "p", 1)],
-                &reg,
-                "scan",
-                at(0),
-            )
-            .await
-            .unwrap();
+        cases.add_findings(&[finding("sub-a", "p", 1), finding("sub-b", "p", 1), finding("sub-c", "p", 1)], &reg, "scan", at(0)).await.unwrap();
         let size = || tlog::log::Log::open_in(log.clone()).unwrap().size();
         let before = size();
         let refused = [
@@ -159,10 +117,7 @@ async fn refusals_are_typed_and_write_nothing() {
         }
         // A reason is required; a decision to enforce needs its unit, one that enforces nothing refuses one.
         let no_reason = cases::Act { reason: " ".into(), ..act("ann", 1) };
-        assert!(matches!(
-            cases.apply("case-000001", &no_reason, Action::Assign { reviewer: "ann".into() }).await,
-            Err(CaseError::Input(_))
-        ));
+        assert!(matches!(cases.apply("case-000001", &no_reason, Action::Assign { reviewer: "ann".into() }).await, Err(CaseError::Input(_))));
         cases.apply("case-000001", &act("lead", 2), Action::Assign { reviewer: "ann".into() }).await.unwrap();
         let bare = Action::Decide(Ruling { outcome: Outcome::Suspend, unit: None, services: vec![] });
         assert!(matches!(cases.apply("case-000001", &act("ann", 3), bare).await, Err(CaseError::Input(_))));
@@ -172,35 +127,18 @@ async fn refusals_are_typed_and_write_nothing() {
         let v = cases.get("case-000001").await.unwrap().version;
         let mid = size();
         let on_mgmt = Action::Decide(Ruling { outcome: Outcome::Suspend, unit: Some(mgmt), services: vec![] });
-        assert!(matches!(
-            cases.apply("case-000001", &act("ann", 4), on_mgmt).await,
-            Err(CaseError::Enforce(enforce::EnforceError::ManagementAccount(_)))
-        ));
-        assert_eq!(
-            (cases.get("case-000001").await.unwrap().version, size()),
-            (v, mid),
-            "{name}: a refused decision wrote something"
-        );
+        assert!(matches!(cases.apply("case-000001", &act("ann", 4), on_mgmt).await, Err(CaseError::Enforce(enforce::EnforceError::ManagementAccount(_)))));
+        assert_eq!((cases.get("case-000001").await.unwrap().version, size()), (v, mid), "{name}: a refused decision wrote something");
         // No-action closes the case: nothing more happens to it.
         cases.apply("case-000002", &act("lead", 8), Action::Assign { reviewer: "cat".into() }).await.unwrap();
-        cases
-            .apply(
-                "case-000002",
-                &act("cat", 9),
-                Action::Decide(Ruling { outcome: Outcome::NoAction, unit: None, services: vec![] }),
-            )
-            .await
-            .unwrap();
+        cases.apply("case-000002", &act("cat", 9), Action::Decide(Ruling { outcome: Outcome::NoAction, unit: None, services: vec![] })).await.unwrap();
         for action in [Action::Approve, Action::Enforce, Action::Assign { reviewer: "dan".into() }, restrict()] {
             assert!(matches!(cases.apply("case-000002", &act("cat", 10), action).await, Err(CaseError::Closed { .. })));
         }
         // A stale version is a conflict.
         let stale = cases::Act { expect_version: Some(1), ..act("dan", 11) };
         cases.apply("case-000003", &stale, Action::Assign { reviewer: "dan".into() }).await.unwrap();
-        assert!(matches!(
-            cases.apply("case-000003", &stale, Action::Assign { reviewer: "eve".into() }).await,
-            Err(CaseError::Conflict { expected: 1, .. })
-        ));
+        assert!(matches!(cases.apply("case-000003", &stale, Action::Assign { reviewer: "eve".into() }).await, Err(CaseError::Conflict { expected: 1, .. })));
         assert!(size() > before);
         assert_agree(&cases, &log).await;
     }

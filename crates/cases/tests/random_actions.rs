@@ -36,16 +36,8 @@ fn action(kind: Kind, reviewer: &str) -> Action {
         Kind::Assign => Action::Assign { reviewer: reviewer.into() },
         Kind::Decide(outcome) => {
             let enforcing = outcome.enforces();
-            let unit = Unit {
-                provider: Provider::Gcp,
-                scope: Scope::Projects(vec!["unit-project-1".into()]),
-                aws_management_account: None,
-            };
-            Action::Decide(Ruling {
-                outcome,
-                unit: enforcing.then_some(unit),
-                services: if enforcing { vec![Family::Ai] } else { vec![] },
-            })
+            let unit = Unit { provider: Provider::Gcp, scope: Scope::Projects(vec!["unit-project-1".into()]), aws_management_account: None };
+            Action::Decide(Ruling { outcome, unit: enforcing.then_some(unit), services: if enforcing { vec![Family::Ai] } else { vec![] } })
         }
         Kind::Approve => Action::Approve,
         Kind::Enforce => Action::Enforce,
@@ -82,20 +74,16 @@ async fn run(url: &str, ops: &[Op]) {
     cases.add_findings(&[finding("sub-a", "p", 1)], &reg, "scan", at(0)).await.unwrap();
     for (step, op) in ops.iter().enumerate() {
         let before_size = size();
-        let before: BTreeMap<String, i64> =
-            cases.list(None).await.unwrap().into_iter().map(|c| (c.id, c.version)).collect();
+        let before: BTreeMap<String, i64> = cases.list(None).await.unwrap().into_iter().map(|c| (c.id, c.version)).collect();
         let minute = step as u32 + 1;
         let result = match op {
-            Op::Find(a, day) => {
-                cases.add_findings(&[finding(ACCOUNTS[*a], "p", *day)], &reg, "scan", at(minute)).await.map(|_| ())
-            }
+            Op::Find(a, day) => cases.add_findings(&[finding(ACCOUNTS[*a], "p", *day)], &reg, "scan", at(minute)).await.map(|_| ()),
             Op::Act(c, kind, r) => {
                 let id = format!("case-{c:06}");
                 cases.apply(&id, &act(REVIEWERS[*r], minute), action(*kind, REVIEWERS[*r])).await.map(|_| ())
             }
         };
-        let after: BTreeMap<String, i64> =
-            cases.list(None).await.unwrap().into_iter().map(|c| (c.id, c.version)).collect();
+        let after: BTreeMap<String, i64> = cases.list(None).await.unwrap().into_iter().map(|c| (c.id, c.version)).collect();
         match result {
             Ok(()) => assert!(size() >= before_size, "step {step} {op:?}"),
             Err(e @ (CaseError::UnknownCase(_) | CaseError::Input(_))) => {
@@ -118,8 +106,7 @@ async fn run(url: &str, ops: &[Op]) {
         }
     }
     for c in cases.list(None).await.unwrap() {
-        let history: Vec<(String, String)> =
-            cases.show(&c.id).await.unwrap().history.into_iter().map(|t| (t.id, t.to.as_str().to_string())).collect();
+        let history: Vec<(String, String)> = cases.show(&c.id).await.unwrap().history.into_iter().map(|t| (t.id, t.to.as_str().to_string())).collect();
         assert_eq!(from_log.get(&c.id), Some(&history), "{}", c.id);
         assert_eq!(history.last().unwrap().1, c.state.as_str());
     }

@@ -10,11 +10,7 @@ use common::*;
 fn suspend() -> Action {
     Action::Decide(Ruling {
         outcome: Outcome::Suspend,
-        unit: Some(Unit {
-            provider: Provider::Aws,
-            scope: Scope::Accounts(vec!["111122223333".into()]),
-            aws_management_account: None,
-        }),
+        unit: Some(Unit { provider: Provider::Aws, scope: Scope::Accounts(vec!["111122223333".into()]), aws_management_account: None }),
         services: vec![],
     })
 }
@@ -36,14 +32,8 @@ async fn second_spelling_cannot_approve(first: &str, second: &str) {
         cases.apply(id, &act(first, 3), Action::Approve).await.unwrap();
         let before = cases.get(id).await.unwrap();
         let e = cases.apply(id, &act(second, 4), Action::Approve).await.unwrap_err();
-        assert!(
-            matches!(&e, CaseError::SameReviewer { .. } | CaseError::Name { .. }),
-            "{name}: {second:?} after {first:?}: {e}"
-        );
-        assert!(matches!(
-            cases.apply(id, &act("ops", 5), Action::Enforce).await,
-            Err(CaseError::NeedsApprovals { have: 1, .. })
-        ));
+        assert!(matches!(&e, CaseError::SameReviewer { .. } | CaseError::Name { .. }), "{name}: {second:?} after {first:?}: {e}");
+        assert!(matches!(cases.apply(id, &act("ops", 5), Action::Enforce).await, Err(CaseError::NeedsApprovals { have: 1, .. })));
         let after = cases.get(id).await.unwrap();
         assert_eq!((after.state, after.version, after.approvals.len()), (State::Decided, before.version, 1), "{name}");
         assert_agree(&cases, &log).await;
@@ -94,10 +84,7 @@ async fn the_roster_keeps_one_name_per_person() {
         assert!(removed.removed_at.is_some());
         assert!(matches!(cases.remove_reviewer("ann lee").await, Err(CaseError::RemovedReviewer { .. })));
         assert!(matches!(cases.remove_reviewer("nobody").await, Err(CaseError::UnknownReviewer(_))));
-        assert!(matches!(
-            cases.add_reviewer("ann lee", Role::Approver).await,
-            Err(CaseError::ReviewerExists { removed: true, .. })
-        ));
+        assert!(matches!(cases.add_reviewer("ann lee", Role::Approver).await, Err(CaseError::ReviewerExists { removed: true, .. })));
         assert_eq!(cases.list_reviewers().await.unwrap().len(), 2);
     }
 }
@@ -145,8 +132,7 @@ async fn only_the_roster_acts_and_only_as_its_role_allows() {
         let rec = cases.show(id).await.unwrap();
         let actors: Vec<&str> = rec.history.iter().map(|t| t.actor.as_str()).collect();
         assert_eq!(actors, ["scan", "lead", "dan", "ann", "bob", "ops"], "{name}");
-        let logged: Vec<serde_json::Value> =
-            rec.history.iter().map(|t| serde_json::from_str(&t.entries[0].body).unwrap()).collect();
+        let logged: Vec<serde_json::Value> = rec.history.iter().map(|t| serde_json::from_str(&t.entries[0].body).unwrap()).collect();
         assert_eq!(logged[3]["actor"], "ann", "{name}: the log records the registered name");
         assert_agree(&cases, &log).await;
     }
@@ -172,10 +158,7 @@ async fn a_removed_reviewer_keeps_their_history_and_acts_no_more() {
             assert!(matches!(&e, CaseError::RemovedReviewer { name, .. } if name == "ann"), "{name}: {e}");
         }
         // Nor can a case be assigned to her.
-        assert!(matches!(
-            cases.apply("case-000002", &act("lead", 4), Action::Assign { reviewer: "ann".into() }).await,
-            Err(CaseError::RemovedReviewer { .. })
-        ));
+        assert!(matches!(cases.apply("case-000002", &act("lead", 4), Action::Assign { reviewer: "ann".into() }).await, Err(CaseError::RemovedReviewer { .. })));
         assert_eq!(cases.get(id).await.unwrap().version, v, "{name}: a refused action wrote");
         assert_eq!(cases.get("case-000002").await.unwrap().state, State::Open);
         // Ann's approval stands: with Bob's, the decision has the two it needs.

@@ -54,10 +54,30 @@ pub enum Kind {
 
 /// Every signal of DESIGN.md §4.
 pub const SIGNALS: &[SignalDef] = &[
-    SignalDef { name: "storage.stored_bytes", unit: "bytes", kind: Kind::Gauge, doc: "average bytes stored over the bucket (from GB-month, byte-hour and byte-second meters)" },
-    SignalDef { name: "network.egress_bytes", unit: "bytes", kind: Kind::Counter, doc: "bytes transferred out to the internet or another region (ingress, same-region and to-CDN traffic excluded)" },
-    SignalDef { name: "compute.vm_hours", unit: "hours", kind: Kind::Counter, doc: "instance hours (Google: vCPU hours; OCI: OCPU hours); GPU instances count in compute.gpu_hours instead" },
-    SignalDef { name: "compute.gpu_hours", unit: "hours", kind: Kind::Counter, doc: "GPU hours (Google) or GPU-instance hours (AWS, Azure: GPUs per instance not applied)" },
+    SignalDef {
+        name: "storage.stored_bytes",
+        unit: "bytes",
+        kind: Kind::Gauge,
+        doc: "average bytes stored over the bucket (from GB-month, byte-hour and byte-second meters)",
+    },
+    SignalDef {
+        name: "network.egress_bytes",
+        unit: "bytes",
+        kind: Kind::Counter,
+        doc: "bytes transferred out to the internet or another region (ingress, same-region and to-CDN traffic excluded)",
+    },
+    SignalDef {
+        name: "compute.vm_hours",
+        unit: "hours",
+        kind: Kind::Counter,
+        doc: "instance hours (Google: vCPU hours; OCI: OCPU hours); GPU instances count in compute.gpu_hours instead",
+    },
+    SignalDef {
+        name: "compute.gpu_hours",
+        unit: "hours",
+        kind: Kind::Counter,
+        doc: "GPU hours (Google) or GPU-instance hours (AWS, Azure: GPUs per instance not applied)",
+    },
     SignalDef { name: "ai.speech_seconds", unit: "seconds", kind: Kind::Counter, doc: "seconds of audio transcribed or translated" },
     SignalDef { name: "ai.translation_chars", unit: "characters", kind: Kind::Counter, doc: "characters translated" },
     SignalDef { name: "ai.face_transactions", unit: "transactions", kind: Kind::Counter, doc: "face detection / identification calls" },
@@ -435,11 +455,9 @@ fn parse_rule(t: &toml::Table, seen: &BTreeSet<String>) -> Result<Rule, String> 
     };
     let meter_ids = match t.get("meter_ids") {
         None => None,
-        Some(toml::Value::Array(a)) => Some(
-            a.iter()
-                .map(|v| v.as_str().map(|s| s.trim().to_ascii_lowercase()).ok_or("meter_ids must be strings"))
-                .collect::<Result<BTreeSet<_>, _>>()?,
-        ),
+        Some(toml::Value::Array(a)) => {
+            Some(a.iter().map(|v| v.as_str().map(|s| s.trim().to_ascii_lowercase()).ok_or("meter_ids must be strings")).collect::<Result<BTreeSet<_>, _>>()?)
+        }
         Some(_) => return Err("meter_ids must be an array".into()),
     };
     let block = match t.get("block") {
@@ -702,7 +720,15 @@ mod tests {
                 let k = MeterKey { usage_type: Some(&ut), consumed_unit: Some(unit), ..key("AWS") };
                 assert_eq!(signal(c.lookup(&k)).signal, sig, "{ut}");
             }
-            for suffix in ["DataTransfer-In-Bytes", "DataTransfer-Regional-Bytes", "DataTransfer-xAZ-Out-Bytes", "USE1-AWS-In-Bytes", "CloudFront-Out-Bytes", "C3DataTransfer-Out-Bytes", "EarlyDelete-ByteHrs"] {
+            for suffix in [
+                "DataTransfer-In-Bytes",
+                "DataTransfer-Regional-Bytes",
+                "DataTransfer-xAZ-Out-Bytes",
+                "USE1-AWS-In-Bytes",
+                "CloudFront-Out-Bytes",
+                "C3DataTransfer-Out-Bytes",
+                "EarlyDelete-ByteHrs",
+            ] {
                 let ut = format!("{prefix}-{suffix}");
                 let k = MeterKey { usage_type: Some(&ut), consumed_unit: Some("GB"), ..key("AWS") };
                 assert!(matches!(c.lookup(&k), Lookup::Ignored { .. }), "{ut}");
@@ -733,12 +759,32 @@ mod tests {
         let cases: &[(MeterKey, &str, f64)] = &[
             (MeterKey { usage_type: Some("USE1-DataTransfer-Out-Bytes"), consumed_unit: Some("GB"), ..key("AWS") }, "network.egress_bytes", GIB),
             (MeterKey { usage_type: Some("EU-TimedStorage-ByteHrs"), consumed_unit: Some("GB-Mo"), ..key("AWS") }, "storage.stored_bytes", GIB),
-            (MeterKey { charge_description: Some("Rtn Preference: MGN - Standard Data Transfer Out"), consumed_unit: Some("GB"), ..key("Microsoft") }, "network.egress_bytes", GIB),
-            (MeterKey { charge_description: Some("Tables - LRS Data Stored"), consumed_unit: Some("GB/Month"), ..key("Microsoft") }, "storage.stored_bytes", GIB),
+            (
+                MeterKey { charge_description: Some("Rtn Preference: MGN - Standard Data Transfer Out"), consumed_unit: Some("GB"), ..key("Microsoft") },
+                "network.egress_bytes",
+                GIB,
+            ),
+            (
+                MeterKey { charge_description: Some("Tables - LRS Data Stored"), consumed_unit: Some("GB/Month"), ..key("Microsoft") },
+                "storage.stored_bytes",
+                GIB,
+            ),
             (MeterKey { charge_description: Some("Some Data Stored"), consumed_unit: Some("1 GiB/Month"), ..key("Microsoft") }, "storage.stored_bytes", GIB),
-            (MeterKey { sku_meter: Some("Network Internet Egress from EMEA to Americas"), consumed_unit: Some("bytes"), ..key("Google Cloud") }, "network.egress_bytes", 1.0),
-            (MeterKey { sku_meter: Some("Network Internet Egress from EMEA to Americas"), consumed_unit: Some("gibibyte"), ..key("Google Cloud") }, "network.egress_bytes", GIB),
-            (MeterKey { sku_meter: Some("Standard Storage US Multi-region"), consumed_unit: Some("byte-seconds"), ..key("Google Cloud") }, "storage.stored_bytes", 1.0 / 3600.0),
+            (
+                MeterKey { sku_meter: Some("Network Internet Egress from EMEA to Americas"), consumed_unit: Some("bytes"), ..key("Google Cloud") },
+                "network.egress_bytes",
+                1.0,
+            ),
+            (
+                MeterKey { sku_meter: Some("Network Internet Egress from EMEA to Americas"), consumed_unit: Some("gibibyte"), ..key("Google Cloud") },
+                "network.egress_bytes",
+                GIB,
+            ),
+            (
+                MeterKey { sku_meter: Some("Standard Storage US Multi-region"), consumed_unit: Some("byte-seconds"), ..key("Google Cloud") },
+                "storage.stored_bytes",
+                1.0 / 3600.0,
+            ),
             (MeterKey { sku_id: Some("B91628"), consumed_unit: Some("GB Months"), ..key("Oracle") }, "storage.stored_bytes", GIB),
             (MeterKey { sku_id: Some("B90455"), consumed_unit: Some("TB"), ..key("Oracle") }, "storage.stored_bytes", GIB * 1024.0),
             (MeterKey { sku_id: Some("B88327"), consumed_unit: Some("GB Months"), ..key("Oracle") }, "network.egress_bytes", GIB),
@@ -822,7 +868,11 @@ mod tests {
         assert_eq!(c.conventions(Provider::Aws).month, MonthBasis::Calendar);
         assert_eq!(c.conventions(Provider::Azure).month, MonthBasis::Days(31));
         // The FOCUS sample's MySQL row: 3.225806 GB/Month on one September day is 100 GB held (meters.md §4.1).
-        let k = MeterKey { charge_description: Some("Azure Database for MySQL Single Server General Purpose - Storage - Data Stored - US East"), consumed_unit: Some("GB/Month"), ..key("Microsoft") };
+        let k = MeterKey {
+            charge_description: Some("Azure Database for MySQL Single Server General Purpose - Storage - Data Stored - US East"),
+            consumed_unit: Some("GB/Month"),
+            ..key("Microsoft")
+        };
         let m = signal(c.lookup(&k));
         let avg_gb = 3.225806451612901 * m.factor * m.month.hours(30) / 24.0 / GIB;
         assert!((avg_gb - 100.0).abs() < 1e-9, "{avg_gb}");
@@ -851,7 +901,12 @@ mod tests {
         // Names: translation, but not speech synthesis characters.
         let k = MeterKey { service_name: Some("Foundry Tools"), sku_meter: Some("S1 Characters"), consumed_unit: Some("Characters"), ..key("Microsoft") };
         assert_eq!(signal(c.lookup(&k)).factor, 1e6);
-        let k = MeterKey { service_name: Some("Foundry Tools"), sku_meter: Some("S1 Neural Text To Speech Characters"), consumed_unit: Some("1M"), ..key("Microsoft") };
+        let k = MeterKey {
+            service_name: Some("Foundry Tools"),
+            sku_meter: Some("S1 Neural Text To Speech Characters"),
+            consumed_unit: Some("1M"),
+            ..key("Microsoft")
+        };
         assert_eq!(c.lookup(&k), Lookup::Unknown);
         // A unit that does not fit the signal is reported, never guessed.
         let k = MeterKey { service_name: Some("Foundry Tools"), sku_meter: Some("S1 Characters"), consumed_unit: Some("1 Hour"), ..key("Microsoft") };
@@ -919,15 +974,24 @@ mod tests {
         let head = "version = \"x\"\n[gb]\naws = 1073741824\nazure = 1073741824\ngcp = 1073741824\noci = 1073741824\n[month]\naws = \"calendar\"\nazure = 31\ngcp = \"calendar\"\noci = \"calendar\"\n";
         let ok = format!("{head}[[rule]]\nid = \"r0\"\nprovider = \"aws\"\nsignal = \"ignore\"\nusage_type = 'x'\n");
         Catalog::parse(&ok).unwrap();
-        let err = |rule: &str| Catalog::parse(&format!("{head}{ok_rule}{rule}", ok_rule = "[[rule]]\nid = \"r0\"\nprovider = \"aws\"\nsignal = \"ignore\"\nusage_type = 'x'\n")).unwrap_err().to_string();
-        assert!(err("[[rule]]\nid = \"r1\"\nprovider = \"aws\"\nsignal = \"storage.stored_byte\"\nusage_type = 'x'\n").contains("rule #2 (r1): unknown signal"));
+        let err = |rule: &str| {
+            Catalog::parse(&format!("{head}{ok_rule}{rule}", ok_rule = "[[rule]]\nid = \"r0\"\nprovider = \"aws\"\nsignal = \"ignore\"\nusage_type = 'x'\n"))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(
+            err("[[rule]]\nid = \"r1\"\nprovider = \"aws\"\nsignal = \"storage.stored_byte\"\nusage_type = 'x'\n").contains("rule #2 (r1): unknown signal")
+        );
         assert!(err("[[rule]]\nid = \"r2\"\nprovider = \"aws\"\nsignal = \"ignore\"\nusage_type = '('\n").contains("rule #2 (r2): usage_type"));
         assert!(err("[[rule]]\nid = \"r3\"\nprovider = \"ibm\"\nsignal = \"ignore\"\nusage_type = 'x'\n").contains("(r3): unknown provider"));
         assert!(err("[[rule]]\nid = \"r4\"\nprovider = \"aws\"\nsignal = \"ignore\"\nusage_typ = 'x'\n").contains("(r4): unknown key usage_typ"));
         assert!(err("[[rule]]\nid = \"r0\"\nprovider = \"aws\"\nsignal = \"ignore\"\nusage_type = 'x'\n").contains("(r0): duplicate id"));
         assert!(err("[[rule]]\nid = \"r5\"\nprovider = \"aws\"\nsignal = \"ignore\"\n").contains("(r5): matches every row"));
         assert!(err("[[rule]]\nid = \"r6\"\nprovider = \"aws\"\nsignal = \"ignore\"\nusage_type = 'x'\nblock = 0\n").contains("(r6): block"));
-        assert!(err("[[rule]]\nid = \"r7\"\nprovider = \"aws\"\nsignal = \"ignore\"\nusage_type = 'x'\n[rule.not]\nfoo = 'y'\n").contains("(r7): unknown key not.foo"));
+        assert!(
+            err("[[rule]]\nid = \"r7\"\nprovider = \"aws\"\nsignal = \"ignore\"\nusage_type = 'x'\n[rule.not]\nfoo = 'y'\n")
+                .contains("(r7): unknown key not.foo")
+        );
         let bad_toml = Catalog::parse("version = \"x\"\n[gb\n").unwrap_err().to_string();
         assert!(bad_toml.contains("line 2"), "{bad_toml}");
         let bad_gb = Catalog::parse(&head.replace("azure = 1073741824", "azure = 1000")).unwrap_err().to_string();

@@ -54,18 +54,25 @@ pub fn parse(raw: &str, gb: f64) -> Option<Unit> {
     if !digits.is_empty() {
         for (suffix, mult) in [("K", 1e3), ("M", 1e6), ("B", 1e9)] {
             if let Some(r) = rest.strip_prefix(suffix)
-                && (r.is_empty() || r.starts_with([' ', '/'])) {
-                    block *= mult;
-                    rest = r.trim_start();
-                    break;
-                }
+                && (r.is_empty() || r.starts_with([' ', '/']))
+            {
+                block *= mult;
+                rest = r.trim_start();
+                break;
+            }
         }
     }
     let word = rest.to_ascii_lowercase().replace(['_'], " ").replace(" / ", "/").replace("(s)", "s");
     let word = word.trim();
     let binary = 1073741824.0;
     let scale = |prefix: &str| -> Option<f64> {
-        let (base, gb_bytes) = if prefix.ends_with("ib") { (1024.0, binary) } else if gb == binary { (1024.0, gb) } else { (1000.0, gb) };
+        let (base, gb_bytes) = if prefix.ends_with("ib") {
+            (1024.0, binary)
+        } else if gb == binary {
+            (1024.0, gb)
+        } else {
+            (1000.0, gb)
+        };
         Some(match prefix.trim_end_matches("ib").trim_end_matches('b') {
             "" => return Some(1.0),
             "k" => gb_bytes / base / base,
@@ -87,13 +94,15 @@ pub fn parse(raw: &str, gb: f64) -> Option<Unit> {
         }
     }
     if let Some(p) = word.strip_suffix("-seconds").or_else(|| word.strip_suffix(" seconds")).or_else(|| word.strip_suffix("-second"))
-        && let Some(f) = byte_prefix(p.trim()).and_then(&scale) {
-            return Some(Unit { dimension: Dimension::BytesOverTime(TimeBasis::Second), factor: block * f });
-        }
+        && let Some(f) = byte_prefix(p.trim()).and_then(&scale)
+    {
+        return Some(Unit { dimension: Dimension::BytesOverTime(TimeBasis::Second), factor: block * f });
+    }
     if let Some(p) = word.strip_suffix("-hours").or_else(|| word.strip_suffix("-hrs")).or_else(|| word.strip_suffix("hrs"))
-        && let Some(f) = byte_prefix(p.trim()).and_then(&scale) {
-            return Some(Unit { dimension: Dimension::BytesOverTime(TimeBasis::Hour), factor: block * f });
-        }
+        && let Some(f) = byte_prefix(p.trim()).and_then(&scale)
+    {
+        return Some(Unit { dimension: Dimension::BytesOverTime(TimeBasis::Hour), factor: block * f });
+    }
     if let Some(f) = byte_prefix(word).and_then(scale) {
         return Some(Unit { dimension: Dimension::Bytes, factor: block * f });
     }
@@ -101,16 +110,55 @@ pub fn parse(raw: &str, gb: f64) -> Option<Unit> {
     if word.contains('/') {
         return None;
     }
-    let time = [("second", 1.0), ("seconds", 1.0), ("sec", 1.0), ("secs", 1.0), ("minute", 60.0), ("minutes", 60.0), ("min", 60.0), ("mins", 60.0),
-        ("hour", 3600.0), ("hours", 3600.0), ("hrs", 3600.0), ("hr", 3600.0), ("h", 3600.0)];
+    let time = [
+        ("second", 1.0),
+        ("seconds", 1.0),
+        ("sec", 1.0),
+        ("secs", 1.0),
+        ("minute", 60.0),
+        ("minutes", 60.0),
+        ("min", 60.0),
+        ("mins", 60.0),
+        ("hour", 3600.0),
+        ("hours", 3600.0),
+        ("hrs", 3600.0),
+        ("hr", 3600.0),
+        ("h", 3600.0),
+    ];
     // "OCPU Hours", "OCPU Per Hour", "Instance Hours", "LCU-Hours": a resource-time, counted in time.
     let last = word.rsplit([' ', '-', '/']).next().unwrap_or("");
     if let Some((_, f)) = time.iter().find(|(w, _)| *w == last) {
         return Some(Unit { dimension: Dimension::Seconds, factor: block * f });
     }
-    let counts = ["", "unit", "units", "count", "counts", "request", "requests", "character", "characters", "chars", "page", "pages",
-        "image", "images", "transaction", "transactions", "query", "queries", "token", "tokens", "call", "calls", "faces", "operations",
-        "messages", "events", "predictions"];
+    let counts = [
+        "",
+        "unit",
+        "units",
+        "count",
+        "counts",
+        "request",
+        "requests",
+        "character",
+        "characters",
+        "chars",
+        "page",
+        "pages",
+        "image",
+        "images",
+        "transaction",
+        "transactions",
+        "query",
+        "queries",
+        "token",
+        "tokens",
+        "call",
+        "calls",
+        "faces",
+        "operations",
+        "messages",
+        "events",
+        "predictions",
+    ];
     if counts.contains(&last) {
         return Some(Unit { dimension: Dimension::Count, factor: block });
     }
@@ -177,11 +225,25 @@ mod tests {
                     let base = match u.dimension {
                         Dimension::Seconds => {
                             let l = uom.to_ascii_lowercase();
-                            if l.contains("hour") || l.contains("hr") { 3600.0 } else if l.contains("min") { 60.0 } else { 1.0 }
+                            if l.contains("hour") || l.contains("hr") {
+                                3600.0
+                            } else if l.contains("min") {
+                                60.0
+                            } else {
+                                1.0
+                            }
                         }
                         Dimension::Bytes | Dimension::BytesOverTime(_) => {
                             let l = uom.to_ascii_lowercase();
-                            if l.contains("tb") || l.contains("tib") { GIB * 1024.0 } else if l.contains("mb") { GIB / 1024.0 } else if l.contains("gb") || l.contains("gib") { GIB } else { u.factor / block }
+                            if l.contains("tb") || l.contains("tib") {
+                                GIB * 1024.0
+                            } else if l.contains("mb") {
+                                GIB / 1024.0
+                            } else if l.contains("gb") || l.contains("gib") {
+                                GIB
+                            } else {
+                                u.factor / block
+                            }
                         }
                         Dimension::Count => 1.0,
                     };

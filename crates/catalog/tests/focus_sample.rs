@@ -27,7 +27,13 @@ fn why_unmapped(desc: &str, unit: &str) -> &'static str {
         "operation or request counts: not a surveillance signal of DESIGN.md §4"
     } else if u.contains("lambda-gb-seconds") || u == "seconds" || d.contains("fargate") || u.contains("acu-hours") || u.contains("vcpu-hours") {
         "serverless / container / database compute: not VM or GPU hours"
-    } else if d.contains("nat gateway") || d.contains("load balancer") || d.contains("loadbalancer") || d.contains("ipv4") || d.contains("ip addresses") || u.contains("lcu") {
+    } else if d.contains("nat gateway")
+        || d.contains("load balancer")
+        || d.contains("loadbalancer")
+        || d.contains("ipv4")
+        || d.contains("ip addresses")
+        || u.contains("lcu")
+    {
         "network appliance hours or processed bytes: not egress"
     } else if u.contains("iops") || u.contains("second-months") || d.contains("throughput") || d.contains("capacity") || d.contains("ingested") {
         "provisioned performance, capacity units or ingestion: not bytes stored or sent"

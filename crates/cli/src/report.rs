@@ -73,18 +73,36 @@ fn chart(title: &str, unit: &str, points: &[(i64, f64)], (from, to): (i64, i64),
     let _ = write!(svg, "<path fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"1.5\" stroke-linecap=\"round\" d=\"{}\"/>", series_path(points, x, y));
     for (v, label) in lines {
         let _ = write!(svg, "<line x1=\"{pad}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#c0392b\" stroke-dasharray=\"6 4\"/>", w - pad, y(*v), y(*v));
-        let _ = write!(svg, "<text x=\"{}\" y=\"{:.1}\" font-size=\"10\" fill=\"#c0392b\" text-anchor=\"end\">threshold {label}: {}</text>", w - pad, y(*v) - 3.0, fmt(*v));
+        let _ = write!(
+            svg,
+            "<text x=\"{}\" y=\"{:.1}\" font-size=\"10\" fill=\"#c0392b\" text-anchor=\"end\">threshold {label}: {}</text>",
+            w - pad,
+            y(*v) - 3.0,
+            fmt(*v)
+        );
     }
     let _ = write!(svg, "<text x=\"4\" y=\"12\" font-size=\"11\">{} ({})</text>", esc(title), esc(unit));
     let _ = write!(svg, "<text x=\"4\" y=\"{:.1}\" font-size=\"10\">{}</text>", y(max / 1.1) + 10.0, fmt(max / 1.1));
     let (first, last) = (detect::engine::date(from), detect::engine::date(to));
-    let _ = write!(svg, "<text x=\"{pad}\" y=\"{}\" font-size=\"10\">{first}</text><text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{last}</text>", h - 4.0, w - pad, h - 4.0);
+    let _ = write!(
+        svg,
+        "<text x=\"{pad}\" y=\"{}\" font-size=\"10\">{first}</text><text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{last}</text>",
+        h - 4.0,
+        w - pad,
+        h - 4.0
+    );
     svg.push_str("</svg>");
     svg
 }
 
 fn fmt(v: f64) -> String {
-    if v >= 100.0 { format!("{v:.0}") } else if v >= 1.0 { format!("{v:.2}") } else { format!("{v:.4}") }
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.4}")
+    }
 }
 
 /// What the findings rest on, as a section: the rows kept and quarantined, the deliveries per provider and month
@@ -133,7 +151,15 @@ fn coverage_section(c: &signals::Coverage) -> String {
     if !not.is_empty() {
         out.push_str("<p>Not assessed:</p><table><tr><th>billing account</th><th>sub-account</th><th>days with rows in the window</th><th>last day</th></tr>");
         for a in not.iter().take(50) {
-            let _ = write!(out, "<tr><td>{}</td><td>{}</td><td>{} of {}</td><td>{}</td></tr>", esc(&a.billing_account_id), esc(&a.sub_account_id), a.days_in_window, a.window_days, a.last_day);
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{} of {}</td><td>{}</td></tr>",
+                esc(&a.billing_account_id),
+                esc(&a.sub_account_id),
+                a.days_in_window,
+                a.window_days,
+                a.last_day
+            );
         }
         out.push_str("</table>");
     }
@@ -143,12 +169,25 @@ fn coverage_section(c: &signals::Coverage) -> String {
 
 /// Render the report for the findings of one day: a chart per flagged account and signal, over `from..=to`, and
 /// the coverage they rest on when it is known.
-pub async fn html(scanner: &Scanner, pack: &[Loaded], findings: &[Finding], coverage: Option<&signals::Coverage>, (from, to): (i64, i64), title: &str) -> anyhow::Result<String> {
+pub async fn html(
+    scanner: &Scanner,
+    pack: &[Loaded],
+    findings: &[Finding],
+    coverage: Option<&signals::Coverage>,
+    (from, to): (i64, i64),
+    title: &str,
+) -> anyhow::Result<String> {
     let ranked = detect::rank(findings);
     let mut out = String::from("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
     out.push_str(&esc(title));
     out.push_str("</title><style>body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;font-size:12px;text-align:left}section{margin-bottom:2em}.charts{display:flex;flex-wrap:wrap;gap:8px}</style></head><body>");
-    let _ = write!(out, "<h1>{}</h1><p>{} flagged account(s), {} finding(s). Dashed red lines are policy thresholds.</p>", esc(title), ranked.len(), findings.len());
+    let _ = write!(
+        out,
+        "<h1>{}</h1><p>{} flagged account(s), {} finding(s). Dashed red lines are policy thresholds.</p>",
+        esc(title),
+        ranked.len(),
+        findings.len()
+    );
     if let Some(c) = coverage {
         out.push_str(&coverage_section(c));
     }
@@ -159,7 +198,15 @@ pub async fn html(scanner: &Scanner, pack: &[Loaded], findings: &[Finding], cove
     for (i, r) in ranked.iter().enumerate() {
         let fs = &by[r.account_id.as_str()];
         let name = scanner.registry().get(&r.account_id).map(|t| t.name.clone()).unwrap_or_default();
-        let _ = write!(out, "<section><h2>{}. {} <small>{} — {} — {:?}</small></h2><div class=\"charts\">", i + 1, esc(&r.account_id), esc(&name), esc(&r.sector), r.severity);
+        let _ = write!(
+            out,
+            "<section><h2>{}. {} <small>{} — {} — {:?}</small></h2><div class=\"charts\">",
+            i + 1,
+            esc(&r.account_id),
+            esc(&name),
+            esc(&r.sector),
+            r.severity
+        );
         let mut signals: BTreeMap<String, (detect::policy::Scope, Vec<(f64, String)>)> = BTreeMap::new();
         for f in fs {
             for m in &f.measured {

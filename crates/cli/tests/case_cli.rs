@@ -9,17 +9,8 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 fn oversight(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_oversight"))
-        .args(args)
-        .env_remove("OVERSIGHT_DB")
-        .env_remove("OVERSIGHT_ACTOR")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    let out = Command::new(env!("CARGO_BIN_EXE_oversight")).args(args).env_remove("OVERSIGHT_DB").env_remove("OVERSIGHT_ACTOR").output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8_lossy(&out.stderr).into())
 }
 
 fn ok(args: &[&str]) -> String {
@@ -37,13 +28,8 @@ fn databases(dir: &Path) -> Vec<String> {
     let mut out = vec![dir.join("cases.db").display().to_string()];
     match std::env::var("OVERSIGHT_TEST_PG") {
         Ok(base) if !base.is_empty() => {
-            let name = format!(
-                "t_cli_{}_{}",
-                std::process::id(),
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-            );
-            let st =
-                Command::new("psql").args([base.as_str(), "-qc", &format!("CREATE DATABASE {name}")]).status().unwrap();
+            let name = format!("t_cli_{}_{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+            let st = Command::new("psql").args([base.as_str(), "-qc", &format!("CREATE DATABASE {name}")]).status().unwrap();
             assert!(st.success(), "creating {name} on {base}");
             out.push(format!("{}/{name}", base.rsplit_once('/').unwrap().0));
         }
@@ -62,17 +48,8 @@ fn a_case_from_scan_findings_to_lift() {
     let p = |name: &str| t.join(name).display().to_string();
     ok(&["simulate", "--accounts", "46", "--days", "150", "--seed", "4", "--provider", "mixed", "--out", &p("s")]);
     ok(&["ingest", "--lake", &p("lake"), &p("s/exports")]);
-    let (code, findings, err) = oversight(&[
-        "scan",
-        "--lake",
-        &p("lake"),
-        "--registry",
-        &p("s/registry.csv"),
-        "--events",
-        &p("s/events.csv"),
-        "--format",
-        "json",
-    ]);
+    let (code, findings, err) =
+        oversight(&["scan", "--lake", &p("lake"), "--registry", &p("s/registry.csv"), "--events", &p("s/events.csv"), "--format", "json"]);
     assert_eq!(code, 4, "{err}");
     std::fs::write(t.join("findings.json"), &findings).unwrap();
     let scan: serde_json::Value = serde_json::from_str(&findings).unwrap();
@@ -85,17 +62,10 @@ fn a_case_from_scan_findings_to_lift() {
         .clone();
     let unit = interception["account_id"].as_str().unwrap().to_string();
     let registry = std::fs::read_to_string(t.join("s/registry.csv")).unwrap();
-    let parent_of = |a: &str| {
-        registry.lines().find(|l| l.starts_with(&format!("{a},"))).unwrap().split(',').nth(2).unwrap().to_string()
-    };
+    let parent_of = |a: &str| registry.lines().find(|l| l.starts_with(&format!("{a},"))).unwrap().split(',').nth(2).unwrap().to_string();
     let parent = parent_of(&unit);
-    let sibling = registry
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').next().unwrap())
-        .find(|a| *a != unit && !a.is_empty() && parent_of(a) == parent)
-        .unwrap()
-        .to_string();
+    let sibling =
+        registry.lines().skip(1).map(|l| l.split(',').next().unwrap()).find(|a| *a != unit && !a.is_empty() && parent_of(a) == parent).unwrap().to_string();
     // The same pattern reappearing under another sub-account of the unit's organisation, a day later.
     let mut again = interception.clone();
     again["account_id"] = sibling.clone().into();
@@ -106,9 +76,7 @@ fn a_case_from_scan_findings_to_lift() {
         let log = p(&format!("log{n}"));
         let vkey = ok(&["log", "--dir", &log, "init", "--origin", "example.org/case-cli"]).trim().to_string();
         let common = ["--db", db.as_str(), "--dir", log.as_str()];
-        let case = |args: &[&str]| -> Vec<String> {
-            ["case"].iter().chain(&common).chain(args).map(|s| s.to_string()).collect()
-        };
+        let case = |args: &[&str]| -> Vec<String> { ["case"].iter().chain(&common).chain(args).map(|s| s.to_string()).collect() };
         let run = |args: &[&str]| {
             let v = case(args);
             oversight(&v.iter().map(String::as_str).collect::<Vec<_>>())
@@ -118,9 +86,7 @@ fn a_case_from_scan_findings_to_lift() {
             assert_eq!(code, 0, "{db}: case {args:?}: {err}");
             out
         };
-        let run_json = |args: &[&str]| -> serde_json::Value {
-            serde_json::from_str(&run_ok(&[args, &["--json"]].concat())).unwrap()
-        };
+        let run_json = |args: &[&str]| -> serde_json::Value { serde_json::from_str(&run_ok(&[args, &["--json"]].concat())).unwrap() };
 
         // A store is created by `case init` alone: a mistyped --db is an error, not a new empty history.
         let (code, _, err) = run(&["list"]);
@@ -148,10 +114,7 @@ fn a_case_from_scan_findings_to_lift() {
         let placed = run_json(&["open", "--findings", &p("findings.json"), "--registry", &p("s/registry.csv")]);
         let placed = placed.as_array().unwrap();
         assert_eq!(placed.len(), scan["findings"].as_array().unwrap().len());
-        let id = placed.iter().find(|x| x["policy_id"] == "interception-pipeline").unwrap()["case_id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let id = placed.iter().find(|x| x["policy_id"] == "interception-pipeline").unwrap()["case_id"].as_str().unwrap().to_string();
         // Opening the same findings again adds nothing.
         let again = run_json(&["open", "--findings", &p("findings.json"), "--registry", &p("s/registry.csv")]);
         assert!(again.as_array().unwrap().iter().all(|x| x["how"] == "duplicate"));
@@ -160,19 +123,9 @@ fn a_case_from_scan_findings_to_lift() {
 
         let who = |actor: &'static str| ["--actor", actor, "--reason", "reviewed the evidence points"];
         run_ok(&[&["assign", &id, "--reviewer", "ann"][..], &who("lead")].concat());
-        let decided = run_json(
-            &[
-                &["decide", &id, "--outcome", "suspend", "--provider", "azure", "--services", "storage,ai"][..],
-                &who("ann"),
-            ]
-            .concat(),
-        );
+        let decided = run_json(&[&["decide", &id, "--outcome", "suspend", "--provider", "azure", "--services", "storage,ai"][..], &who("ann")].concat());
         assert_eq!(decided["case"]["state"], "decided");
-        assert_eq!(
-            decided["case"]["unit"]["scope"]["subscriptions"][0],
-            unit.as_str(),
-            "the unit defaults to the case's subject"
-        );
+        assert_eq!(decided["case"]["unit"]["scope"]["subscriptions"][0], unit.as_str(), "the unit defaults to the case's subject");
         let version = decided["case"]["version"].as_i64().unwrap().to_string();
         // Refusals exit 5 and change nothing.
         let (code, _, err) = run(&[&["enforce", &id, "--out", &p("docs")][..], &who("ops")].concat());
@@ -204,11 +157,7 @@ fn a_case_from_scan_findings_to_lift() {
 
         // Watching: the sibling's finding joins the enforced case.
         let watched = run_json(&["open", "--findings", &p("sibling.json"), "--registry", &p("s/registry.csv")]);
-        assert_eq!(
-            (watched[0]["case_id"].as_str().unwrap(), watched[0]["how"].as_str().unwrap()),
-            (id.as_str(), "watch"),
-            "{db}"
-        );
+        assert_eq!((watched[0]["case_id"].as_str().unwrap(), watched[0]["how"].as_str().unwrap()), (id.as_str(), "watch"), "{db}");
 
         run_ok(&[&["lift", &id][..], &who("lead")].concat());
         let (code, _, err) = run(&[&["decide", &id, "--outcome", "notice"][..], &who("ann")].concat());
@@ -219,21 +168,14 @@ fn a_case_from_scan_findings_to_lift() {
         assert_eq!(code, 2);
 
         let rec = run_json(&["show", &id]);
-        let actions: Vec<&str> =
-            rec["history"].as_array().unwrap().iter().map(|t| t["action"].as_str().unwrap()).collect();
+        let actions: Vec<&str> = rec["history"].as_array().unwrap().iter().map(|t| t["action"].as_str().unwrap()).collect();
         assert_eq!(actions, ["open", "assign", "decide", "approve", "approve", "enforce", "findings", "lift"]);
-        let entries: Vec<&serde_json::Value> =
-            rec["history"].as_array().unwrap().iter().flat_map(|t| t["entries"].as_array().unwrap()).collect();
+        let entries: Vec<&serde_json::Value> = rec["history"].as_array().unwrap().iter().flat_map(|t| t["entries"].as_array().unwrap()).collect();
         assert!(entries.iter().all(|e| e["index"].is_u64() && e["proof"]["hashes"].is_array()));
         let logged_hashes: Vec<String> = entries
             .iter()
             .filter(|e| e["kind"] == "enforcement")
-            .map(|e| {
-                serde_json::from_str::<serde_json::Value>(e["body"].as_str().unwrap()).unwrap()["sha256"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
+            .map(|e| serde_json::from_str::<serde_json::Value>(e["body"].as_str().unwrap()).unwrap()["sha256"].as_str().unwrap().to_string())
             .collect();
         let doc_hashes: Vec<String> = docs.iter().map(|d| d["sha256"].as_str().unwrap().to_string()).collect();
         assert_eq!(logged_hashes, doc_hashes);
@@ -243,8 +185,7 @@ fn a_case_from_scan_findings_to_lift() {
         let checkpoint = std::fs::read_to_string(Path::new(&log).join("checkpoint")).unwrap();
         let size: u64 = checkpoint.lines().nth(1).unwrap().parse().unwrap();
         assert!(entries.iter().all(|e| e["index"].as_u64().unwrap() < size));
-        let pseudonym =
-            ok(&["log", "pseudonym", "--key-file", &format!("{log}.private/pseudonym-key"), "--tenant", &unit]);
+        let pseudonym = ok(&["log", "pseudonym", "--key-file", &format!("{log}.private/pseudonym-key"), "--tenant", &unit]);
         for e in &entries {
             let body = e["body"].as_str().unwrap();
             assert!(!body.contains(&unit), "{body}");

@@ -112,7 +112,9 @@ fn a_delivery_refused_at_ingest_shows_as_missing_until_it_is_ingested() {
     oversight(&["ingest", "--lake", l, tmp.path().join("exports").to_str().unwrap()]);
     let (_, out, _) = oversight(&["scan", "--lake", l]);
     assert!(out.contains("MISSING azure 2025-02: 1 deliveries"), "{out}");
-    let data = format!("{HEAD}sub1,sub1,2025-02-01T00:00:00Z,2025-03-01T00:00:00Z,2025-02-01T00:00:00Z,2025-02-02T00:00:00Z,Usage,USD,1,1,Microsoft,Storage,Storage,1,GB,1,GB,Hot LRS,\n");
+    let data = format!(
+        "{HEAD}sub1,sub1,2025-02-01T00:00:00Z,2025-03-01T00:00:00Z,2025-02-01T00:00:00Z,2025-02-02T00:00:00Z,Usage,USD,1,1,Microsoft,Storage,Storage,1,GB,1,GB,Hot LRS,\n"
+    );
     let padded = format!("{data}{}", "\n".repeat(1000 - data.len()));
     std::fs::write(run.join("part_0_0001.csv"), padded).unwrap();
     let (code, _, err) = oversight(&["ingest", "--lake", l, tmp.path().join("exports").to_str().unwrap()]);

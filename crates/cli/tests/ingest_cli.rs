@@ -75,12 +75,18 @@ fn kill_9_mid_ingest_leaves_the_old_state_or_the_new_one() {
     let mut body = String::from(head);
     for i in 0..100_000u32 {
         let d = i % 28 + 1;
-        body.push_str(&format!("acct,2025-01-01T00:00:00Z,2025-02-01T00:00:00Z,2025-01-{d:02}T00:00:00Z,2025-01-{d:02}T01:00:00Z,Usage,USD,0.{i},0.{i},Microsoft,Storage,{i}\n"));
+        body.push_str(&format!(
+            "acct,2025-01-01T00:00:00Z,2025-02-01T00:00:00Z,2025-01-{d:02}T00:00:00Z,2025-01-{d:02}T01:00:00Z,Usage,USD,0.{i},0.{i},Microsoft,Storage,{i}\n"
+        ));
     }
     let big = tmp.path().join("big.csv");
     std::fs::write(&big, &body).unwrap();
     let small = tmp.path().join("small.csv");
-    std::fs::write(&small, format!("{head}acct2,2025-01-01T00:00:00Z,2025-02-01T00:00:00Z,2025-01-01T00:00:00Z,2025-01-01T01:00:00Z,Usage,USD,1,1,Microsoft,Storage,1\n")).unwrap();
+    std::fs::write(
+        &small,
+        format!("{head}acct2,2025-01-01T00:00:00Z,2025-02-01T00:00:00Z,2025-01-01T00:00:00Z,2025-01-01T01:00:00Z,Usage,USD,1,1,Microsoft,Storage,1\n"),
+    )
+    .unwrap();
 
     // Kill points from before the first byte is written to after the commit (None: let it finish).
     let mut versions = Vec::new();

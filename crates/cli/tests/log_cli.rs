@@ -4,7 +4,8 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 fn oversight(args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_oversight")).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        Command::new(env!("CARGO_BIN_EXE_oversight")).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
@@ -101,7 +102,11 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
         let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() { copy_dir(&e.path(), &dest) } else { std::fs::copy(e.path(), dest).unwrap(); }
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest)
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
     }
 }
 
@@ -184,7 +189,12 @@ fn verify_reads_a_served_log_over_http_and_catches_a_tampered_tile() {
     let url = format!("http://{}/", good.addr);
     let (code, out, err) = oversight(&["verify", "--log", &url, "--key", &vkey, "--state", s, "--entry", "5", "--full"], "");
     assert_eq!(code, 0, "{out}{err}");
-    for line in ["holds: log signature", "holds: root from tiles: size 601", "holds: every tile: 601 entries", "holds: entry inclusion: entry 5: {\"kind\":\"scan\",\"n\":5}"] {
+    for line in [
+        "holds: log signature",
+        "holds: root from tiles: size 601",
+        "holds: every tile: 601 entries",
+        "holds: entry inclusion: entry 5: {\"kind\":\"scan\",\"n\":5}",
+    ] {
         assert!(out.contains(line), "{line}\n{out}");
     }
     // The same answers as from the folder.
@@ -245,7 +255,8 @@ fn the_private_folder_never_lands_in_the_public_one() {
     let public = tmp.path().join("pub");
     std::fs::create_dir(&public).unwrap();
     // `--dir .`: the private folder goes beside the served one, not into it.
-    let out = Command::new(env!("CARGO_BIN_EXE_oversight")).current_dir(&public).args(["log", "--dir", ".", "init", "--origin", "example.org/t"]).output().unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_oversight")).current_dir(&public).args(["log", "--dir", ".", "init", "--origin", "example.org/t"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(tmp.path().join("pub.private/key").exists());
     for f in ["key", "lock", "stage", "pub.private"] {
@@ -259,7 +270,8 @@ fn the_private_folder_never_lands_in_the_public_one() {
     }
     // A private folder named inside the public one is refused, and nothing is written.
     let other = tmp.path().join("other");
-    let (code, _, err) = oversight(&["log", "--dir", other.to_str().unwrap(), "--private", other.join("secret").to_str().unwrap(), "init", "--origin", "o"], "");
+    let (code, _, err) =
+        oversight(&["log", "--dir", other.to_str().unwrap(), "--private", other.join("secret").to_str().unwrap(), "init", "--origin", "o"], "");
     assert_eq!(code, 1);
     assert!(err.contains("inside"), "{err}");
     assert!(!other.join("secret").exists());

@@ -47,7 +47,19 @@ fn the_built_in_pack_catches_every_scenario_and_no_benign_account() {
     assert_eq!((c1, c2), (4, 4));
     assert_eq!(a, b);
     let pq = tmp.path().join("findings.parquet");
-    let (code, _, err) = oversight(&["scan", "--lake", l, "--registry", reg.to_str().unwrap(), "--events", ev.to_str().unwrap(), "--format", "parquet", "--out", pq.to_str().unwrap()]);
+    let (code, _, err) = oversight(&[
+        "scan",
+        "--lake",
+        l,
+        "--registry",
+        reg.to_str().unwrap(),
+        "--events",
+        ev.to_str().unwrap(),
+        "--format",
+        "parquet",
+        "--out",
+        pq.to_str().unwrap(),
+    ]);
     assert_eq!(code, 4, "{err}");
     assert_eq!(&std::fs::read(&pq).unwrap()[..4], b"PAR1");
     let v: serde_json::Value = serde_json::from_str(&a).unwrap();
@@ -106,7 +118,16 @@ fn the_demo_runs_the_whole_pipeline_and_catches_every_scenario() {
     assert!(!html.contains("were refused and not ingested"), "the simulated deliveries are all ingested");
     let png = tmp.path().join("report.png");
     let shot = Command::new("chromium")
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
         .arg(format!("--user-data-dir={}", tmp.path().join("chromium").display()))
         .args(["--window-size=1400,2400", &format!("--screenshot={}", png.display()), &format!("file://{}", report.display())])
         .output()

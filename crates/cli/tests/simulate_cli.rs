@@ -57,7 +57,8 @@ fn every_scenario_signature_is_in_the_series_the_lake_computes() {
     let (scenario, lake): (PathBuf, PathBuf) = (tmp.path().join("scenario"), tmp.path().join("lake"));
     let s = scenario.to_str().unwrap();
     oversight(&["simulate", "--accounts", "50", "--days", "100", "--seed", "3", "--provider", "mixed", "--format", "csv.gz", "--out", s]);
-    let ingest: serde_json::Value = serde_json::from_str(&oversight(&["ingest", "--json", "--strict", "--lake", lake.to_str().unwrap(), &format!("{s}/exports")])).unwrap();
+    let ingest: serde_json::Value =
+        serde_json::from_str(&oversight(&["ingest", "--json", "--strict", "--lake", lake.to_str().unwrap(), &format!("{s}/exports")])).unwrap();
     assert_eq!(ingest["rows_quarantined"], 0);
     assert_eq!(ingest["refused"].as_array().unwrap().len(), 0);
     let labels = Labels::parse(&std::fs::read_to_string(scenario.join("labels.json")).unwrap()).unwrap();
@@ -88,7 +89,11 @@ fn every_scenario_signature_is_in_the_series_the_lake_computes() {
     assert!(around >= 0.8 * SPEECH_OBSERVABLE, "speech from the observable day: {}", around / 3600.0);
     let peak = days(o, last).map(sp).fold(0.0, f64::max);
     assert!(peak > 0.8 * 800_000.0 * 3600.0, "peak {} audio hours a day", peak / 3600.0);
-    let weekly: Vec<f64> = days(o, last).collect::<Vec<_>>().chunks(7).map(|w| w.iter().map(|d| sr.get(&l.account_id, "storage.stored_bytes", *d)).sum::<f64>() / w.len() as f64).collect();
+    let weekly: Vec<f64> = days(o, last)
+        .collect::<Vec<_>>()
+        .chunks(7)
+        .map(|w| w.iter().map(|d| sr.get(&l.account_id, "storage.stored_bytes", *d)).sum::<f64>() / w.len() as f64)
+        .collect();
     assert!(weekly.windows(2).all(|w| w[1] >= 0.99 * w[0]), "storage falls: {weekly:?}");
 
     // exodus: the day after the suspension (an event in events.csv), more than 1,000 TB leaves.
@@ -152,13 +157,36 @@ fn every_scenario_signature_is_in_the_series_the_lake_computes() {
 /// is read whole, and every meter maps.
 #[test]
 fn every_cloud_in_every_container_and_version_is_read_whole() {
-    let cases = [("azure", "csv", "1.0"), ("azure", "parquet", "1.2"), ("aws", "csv.gz", "1.2"), ("aws", "parquet", "1.0"), ("gcp", "csv", "1.0"), ("gcp", "parquet", "1.2"), ("oci", "csv.gz", "1.0")];
+    let cases = [
+        ("azure", "csv", "1.0"),
+        ("azure", "parquet", "1.2"),
+        ("aws", "csv.gz", "1.2"),
+        ("aws", "parquet", "1.0"),
+        ("gcp", "csv", "1.0"),
+        ("gcp", "parquet", "1.2"),
+        ("oci", "csv.gz", "1.0"),
+    ];
     for (provider, format, version) in cases {
         let tmp = tempfile::tempdir().unwrap();
         let s = tmp.path().join("s");
         let lake = tmp.path().join("lake");
-        oversight(&["simulate", "--accounts", "50", "--days", "20", "--focus-version", version, "--provider", provider, "--format", format, "--out", s.to_str().unwrap()]);
-        let v: serde_json::Value = serde_json::from_str(&oversight(&["ingest", "--json", "--strict", "--lake", lake.to_str().unwrap(), s.join("exports").to_str().unwrap()])).unwrap();
+        oversight(&[
+            "simulate",
+            "--accounts",
+            "50",
+            "--days",
+            "20",
+            "--focus-version",
+            version,
+            "--provider",
+            provider,
+            "--format",
+            format,
+            "--out",
+            s.to_str().unwrap(),
+        ]);
+        let v: serde_json::Value =
+            serde_json::from_str(&oversight(&["ingest", "--json", "--strict", "--lake", lake.to_str().unwrap(), s.join("exports").to_str().unwrap()])).unwrap();
         assert_eq!(v["rows_quarantined"], 0, "{provider} {format} {version}: {}", v["quarantine_sample"]);
         assert!(v["rows_kept"].as_u64().unwrap() > 500, "{provider} {format} {version}");
         let unmapped = oversight(&["signals", "--lake", lake.to_str().unwrap(), "--unmapped", "--format", "json"]);

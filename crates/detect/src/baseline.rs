@@ -102,7 +102,9 @@ fn robust(v: &mut [f64]) -> (f64, f64) {
 
 /// The detector's parameters as text, hashed into its findings like a policy file.
 fn parameters() -> String {
-    format!("{ID}, {FIRST_USE_ID} v{VERSION}: history {HISTORY} days, z >= {Z}, peer z >= {Z_PEER} with {MIN_PEERS} peers, week-on-week >= {MIN_RATIO}, signals {SIGNALS:?}, sectors {SECTORS:?}")
+    format!(
+        "{ID}, {FIRST_USE_ID} v{VERSION}: history {HISTORY} days, z >= {Z}, peer z >= {Z_PEER} with {MIN_PEERS} peers, week-on-week >= {MIN_RATIO}, signals {SIGNALS:?}, sectors {SECTORS:?}"
+    )
 }
 
 /// Days from an account's first row to the first day with two full weeks of it, as a growth needs.
@@ -310,7 +312,10 @@ pub async fn surges(scanner: &Scanner, days: Option<(i64, i64)>) -> Result<Vec<(
         }
         let quiet = start - tenure[a.account_id.as_str()];
         if quiet >= HISTORY as i64 {
-            out.push((Hit { account_id: a.account_id.clone(), day, sector: a.sector.clone(), values: vec![total, quiet as f64] }, Trigger { signal, kind: Kind::FirstUse }));
+            out.push((
+                Hit { account_id: a.account_id.clone(), day, sector: a.sector.clone(), values: vec![total, quiet as f64] },
+                Trigger { signal, kind: Kind::FirstUse },
+            ));
         }
     }
     out.sort_by(|a, b| (&a.0.account_id, a.0.day, a.1).cmp(&(&b.0.account_id, b.0.day, b.1)));
@@ -328,7 +333,13 @@ pub async fn finding(scanner: &Scanner, hit: &Hit, trigger: Trigger) -> Result<F
         Kind::Surge => {
             let mut measured = vec![
                 Measured { signal: signal.into(), measure: "week-on-week ratio of 7-day totals".into(), value: v[0], op: ">=".into(), threshold: MIN_RATIO },
-                Measured { signal: signal.into(), measure: format!("robust z of log growth against the account's own {HISTORY} days"), value: v[1], op: ">=".into(), threshold: Z },
+                Measured {
+                    signal: signal.into(),
+                    measure: format!("robust z of log growth against the account's own {HISTORY} days"),
+                    value: v[1],
+                    op: ">=".into(),
+                    threshold: Z,
+                },
             ];
             let title = if let [_, _, peer_z, peers, ratio] = v[..] {
                 measured.push(Measured {
@@ -350,7 +361,13 @@ pub async fn finding(scanner: &Scanner, hit: &Hit, trigger: Trigger) -> Result<F
             v[0] / floor,
             vec![
                 Measured { signal: signal.into(), measure: "total of the first 7 days of use".into(), value: v[0], op: ">=".into(), threshold: floor },
-                Measured { signal: signal.into(), measure: "days of account history without the signal".into(), value: v[1], op: ">=".into(), threshold: HISTORY as f64 },
+                Measured {
+                    signal: signal.into(),
+                    measure: "days of account history without the signal".into(),
+                    value: v[1],
+                    op: ">=".into(),
+                    threshold: HISTORY as f64,
+                },
             ],
         ),
     };

@@ -24,8 +24,8 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use registry::{EventKind, Events, Registry};
 
-use crate::policy::{Loaded, Measure, Per, Scope};
 use crate::DetectError;
+use crate::policy::{Loaded, Measure, Per, Scope};
 
 /// The first day of the integer day scale.
 pub fn epoch() -> NaiveDate {
@@ -161,7 +161,12 @@ fn side_tables(registry: &Registry, events: &Events) -> Result<Vec<(&'static str
             "events",
             table(
                 vec![text("account_id", false), text("kind", false), int("at_us", false), int("day", false)],
-                vec![Arc::new(StringArray::from(e_ids)), Arc::new(StringArray::from(e_kinds)), Arc::new(Int64Array::from(e_at)), Arc::new(Int64Array::from(e_day))],
+                vec![
+                    Arc::new(StringArray::from(e_ids)),
+                    Arc::new(StringArray::from(e_kinds)),
+                    Arc::new(Int64Array::from(e_at)),
+                    Arc::new(Int64Array::from(e_day)),
+                ],
             )?,
         ),
     ])
@@ -283,11 +288,15 @@ impl Scanner {
         // A scan answers a few days: the windows then need only the days they look back over, and reading only those
         // is what makes a daily scan cost days, not the whole history (the frames see exactly the same rows).
         let account = match days {
-            Some((first, last)) => format!("{account} WHERE {} AND {}", days_between(first - p.conditions.iter().map(|c| c.reach()).max().unwrap_or(0), last), signals),
+            Some((first, last)) => {
+                format!("{account} WHERE {} AND {}", days_between(first - p.conditions.iter().map(|c| c.reach()).max().unwrap_or(0), last), signals)
+            }
             None => format!("{account} WHERE {signals}"),
         };
         let base = match p.scope {
-            Scope::Account => format!("SELECT account_id, sector, signal, day, SUM(value) AS value FROM ({account}) a GROUP BY account_id, sector, signal, day"),
+            Scope::Account => {
+                format!("SELECT account_id, sector, signal, day, SUM(value) AS value FROM ({account}) a GROUP BY account_id, sector, signal, day")
+            }
             Scope::Parent => format!(
                 "SELECT a.parent_id AS account_id, COALESCE(t.sector, 'unknown') AS sector, a.signal, a.day, SUM(a.value) AS value \
                  FROM ({account}) a LEFT JOIN tenants t ON t.account_id = a.parent_id GROUP BY a.parent_id, COALESCE(t.sector, 'unknown'), a.signal, a.day"
@@ -306,7 +315,10 @@ impl Scanner {
         for (i, c) in p.conditions.iter().enumerate() {
             let n = c.window_days;
             // An account has one sector, so grouping by it too carries it to the result without another pass.
-            let daily = format!("SELECT account_id, sector, day, SUM(value) AS v FROM base WHERE signal = {} GROUP BY account_id, sector, day", quote(c.signal.get_ref()));
+            let daily = format!(
+                "SELECT account_id, sector, day, SUM(value) AS v FROM base WHERE signal = {} GROUP BY account_id, sector, day",
+                quote(c.signal.get_ref())
+            );
             // Each aggregate over days `from..=to` before the answered day: a window frame when every day is
             // answered, and on a one-day scan a conditional aggregate per account (a plain aggregation, far cheaper
             // than a window over thousands of partitions).
@@ -327,9 +339,15 @@ impl Scanner {
             };
             let cte = if let Some(d) = one_day {
                 // As with the window, an account is answered only if it has a value on the day itself.
-                format!("c{i} AS (SELECT account_id, sector, {d} AS day, {expr} AS m FROM ({daily}) d GROUP BY account_id, sector HAVING {} > 0)", agg("COUNT", 0, 0))
+                format!(
+                    "c{i} AS (SELECT account_id, sector, {d} AS day, {expr} AS m FROM ({daily}) d GROUP BY account_id, sector HAVING {} > 0)",
+                    agg("COUNT", 0, 0)
+                )
             } else if c.measure == Measure::Monotonic {
-                format!("c{i} AS (SELECT account_id, sector, day, MIN(r) {} AS m FROM (SELECT account_id, sector, day, {expr} AS r FROM ({daily}) d) w)", frame(n - 1, 0))
+                format!(
+                    "c{i} AS (SELECT account_id, sector, day, MIN(r) {} AS m FROM (SELECT account_id, sector, day, {expr} AS r FROM ({daily}) d) w)",
+                    frame(n - 1, 0)
+                )
             } else {
                 format!("c{i} AS (SELECT account_id, sector, day, {expr} AS m FROM ({daily}) d)")
             };
@@ -382,7 +400,12 @@ impl Scanner {
             let sector = b.column(2).as_any().downcast_ref::<StringArray>().expect("sector is text");
             let ms: Vec<&Float64Array> = (0..n).map(|i| b.column(3 + i).as_any().downcast_ref::<Float64Array>().expect("measures are doubles")).collect();
             for r in 0..b.num_rows() {
-                out.push(Hit { account_id: ids.value(r).to_string(), day: day.value(r), sector: sector.value(r).to_string(), values: ms.iter().map(|m| if m.is_null(r) { f64::NAN } else { m.value(r) }).collect() });
+                out.push(Hit {
+                    account_id: ids.value(r).to_string(),
+                    day: day.value(r),
+                    sector: sector.value(r).to_string(),
+                    values: ms.iter().map(|m| if m.is_null(r) { f64::NAN } else { m.value(r) }).collect(),
+                });
             }
         }
         Ok(out)

@@ -11,9 +11,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use simulate::Labels;
 
+use crate::DetectError;
 use crate::engine::{Scanner, date, day_number};
 use crate::policy::Loaded;
-use crate::DetectError;
 
 /// One scenario's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,7 +121,13 @@ pub async fn evaluate(scanner: &Scanner, pack: &[Loaded], labels: &Labels) -> Re
             let names: Vec<String> = policies.map(|p| p.keys().cloned().collect()).unwrap_or_default();
             if let Some(p) = policies {
                 let first = p.values().filter_map(|d| d.first()).min().copied().expect("a policy held on some day");
-                fps.push(FalsePositive { account_id: l.account_id.clone(), kind: l.kind.clone().unwrap_or_default(), hard_negative: l.hard_negative == Some(true), first_finding: date(first).to_string(), policies: names.clone() });
+                fps.push(FalsePositive {
+                    account_id: l.account_id.clone(),
+                    kind: l.kind.clone().unwrap_or_default(),
+                    hard_negative: l.hard_negative == Some(true),
+                    first_finding: date(first).to_string(),
+                    policies: names.clone(),
+                });
             }
             if l.hard_negative == Some(true) {
                 hard.push(HardNegative { account_id: l.account_id.clone(), kind: l.kind.clone().unwrap_or_default(), policies: names });
@@ -141,7 +147,13 @@ pub async fn evaluate(scanner: &Scanner, pack: &[Loaded], labels: &Labels) -> Re
                 before.push(id.clone());
             }
         }
-        let s = scenarios.entry(l.label.clone()).or_insert_with(|| ScenarioScore { scenario: l.label.clone(), accounts: 0, caught: 0, recall: 0.0, detail: vec![] });
+        let s = scenarios.entry(l.label.clone()).or_insert_with(|| ScenarioScore {
+            scenario: l.label.clone(),
+            accounts: 0,
+            caught: 0,
+            recall: 0.0,
+            detail: vec![],
+        });
         s.accounts += 1;
         s.caught += usize::from(first.is_some());
         s.detail.push(Detection {

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::DetectError;
 use crate::engine::{Hit, Scanner, date, day_number};
 use crate::policy::{Loaded, Measure, Op, Per, Scope, Severity};
-use crate::DetectError;
 
 /// The policy a finding applies, by id, version and the hash of its text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,7 +109,13 @@ pub async fn findings(scanner: &Scanner, policy: &Loaded, hits: &[Hit]) -> Resul
                 Op::Le | Op::Lt => c.threshold / v,
             };
             score = score.min(ratio);
-            measured.push(Measured { signal: c.signal.get_ref().clone(), measure: describe(c.measure, c.per, c.window_days), value: *v, op: op(c.op).into(), threshold: c.threshold });
+            measured.push(Measured {
+                signal: c.signal.get_ref().clone(),
+                measure: describe(c.measure, c.per, c.window_days),
+                value: *v,
+                op: op(c.op).into(),
+                threshold: c.threshold,
+            });
             let from = hit.day - c.reach();
             let e = evidence.entry(c.signal.get_ref().clone()).or_insert((from, hit.day));
             e.0 = e.0.min(from);
@@ -136,7 +142,12 @@ pub async fn findings(scanner: &Scanner, policy: &Loaded, hits: &[Hit]) -> Resul
             ev.push(Evidence { signal, points: points.into_iter().map(|(d, v)| (date(d).to_string(), v)).collect() });
         }
         out.push(Finding {
-            policy: PolicyRef { id: p.id.clone(), version: p.version, sha256: policy.sha256.clone(), clause: format!("{}: {}", p.clause.provider, p.clause.source) },
+            policy: PolicyRef {
+                id: p.id.clone(),
+                version: p.version,
+                sha256: policy.sha256.clone(),
+                clause: format!("{}: {}", p.clause.provider, p.clause.source),
+            },
             title: p.title.clone(),
             account_id: hit.account_id.clone(),
             scope: p.scope,
@@ -186,7 +197,13 @@ pub struct AccountSummary {
 pub fn rank(findings: &[Finding]) -> Vec<AccountSummary> {
     let mut by: BTreeMap<&str, AccountSummary> = BTreeMap::new();
     for f in findings {
-        let s = by.entry(&f.account_id).or_insert_with(|| AccountSummary { account_id: f.account_id.clone(), sector: f.sector.clone(), severity: f.severity, score: 0.0, policies: vec![] });
+        let s = by.entry(&f.account_id).or_insert_with(|| AccountSummary {
+            account_id: f.account_id.clone(),
+            sector: f.sector.clone(),
+            severity: f.severity,
+            score: 0.0,
+            policies: vec![],
+        });
         s.severity = s.severity.max(f.severity);
         s.score = s.score.max(f.score);
         s.policies.push(f.policy.id.clone());

@@ -33,10 +33,10 @@
 
 use std::path::Path;
 
+use registry::{EventKind, Sector, did_you_mean};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use toml::Spanned;
-use registry::{EventKind, Sector, did_you_mean};
 
 /// How serious a policy's finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -271,7 +271,10 @@ impl Loaded {
         for c in &policy.conditions {
             let name = c.signal.get_ref();
             if !known.iter().any(|s| s.name == name) {
-                return Err(err(c.signal.span().start, format!("condition.signal: unknown signal \"{name}\"{}", did_you_mean(name, known.iter().map(|s| s.name)))));
+                return Err(err(
+                    c.signal.span().start,
+                    format!("condition.signal: unknown signal \"{name}\"{}", did_you_mean(name, known.iter().map(|s| s.name))),
+                ));
             }
             if c.window_days == 0 || c.window_days > 366 {
                 return Err(err(c.signal.span().start, format!("condition.window_days: {} is not between 1 and 366", c.window_days)));
@@ -338,7 +341,11 @@ pub fn load_pack(dir: Option<&Path>) -> Result<Vec<Loaded>, PolicyError> {
     let mut ids: Vec<&str> = out.iter().map(|l| l.policy.id.as_str()).collect();
     ids.sort_unstable();
     if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
-        return Err(PolicyError { file: dir.map(|d| d.display().to_string()).unwrap_or_default(), line: 0, message: format!("two policies have id \"{}\"", w[0]) });
+        return Err(PolicyError {
+            file: dir.map(|d| d.display().to_string()).unwrap_or_default(),
+            line: 0,
+            message: format!("two policies have id \"{}\"", w[0]),
+        });
     }
     Ok(out)
 }

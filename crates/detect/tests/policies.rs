@@ -27,7 +27,11 @@ fn policy(id: &str) -> Loaded {
 
 /// A policy's condition on a signal with a measure.
 fn cond<'a>(p: &'a Loaded, signal: &str, measure: Measure) -> &'a Condition {
-    p.policy.conditions.iter().find(|c| c.signal.get_ref() == signal && c.measure == measure).unwrap_or_else(|| panic!("{} has no {measure:?} condition on {signal}", p.policy.id))
+    p.policy
+        .conditions
+        .iter()
+        .find(|c| c.signal.get_ref() == signal && c.measure == measure)
+        .unwrap_or_else(|| panic!("{} has no {measure:?} condition on {signal}", p.policy.id))
 }
 
 /// The daily value that meets a rate, sum or max condition exactly when held over its whole window.
@@ -162,7 +166,12 @@ async fn hits(scanner: &Scanner, p: &Loaded) -> Vec<Hit> {
         assert_eq!(one.len(), expected.len(), "{} on day {}: one-day scan {one:?}, every-day walk {expected:?}", p.policy.id, day - day0());
         for (a, b) in one.iter().zip(expected) {
             assert_eq!((&a.account_id, &a.sector), (&b.account_id, &b.sector), "{} on day {}", p.policy.id, day - day0());
-            assert!(a.values.iter().zip(&b.values).all(|(x, y)| close(*x, *y) || (x.is_nan() && y.is_nan())), "{} on day {}: {a:?} vs {b:?}", p.policy.id, day - day0());
+            assert!(
+                a.values.iter().zip(&b.values).all(|(x, y)| close(*x, *y) || (x.is_nan() && y.is_nan())),
+                "{} on day {}: {a:?} vs {b:?}",
+                p.policy.id,
+                day - day0()
+            );
         }
     }
     all
@@ -220,7 +229,9 @@ async fn interception_pipeline() {
         if (start..=stop).contains(&d) { on } else { TRICKLE * on }
     };
     let mut world = World::default();
-    for (id, sector) in [("mil", Sector::Military), ("cc", Sector::Commercial), ("at", Sector::Military), ("low", Sector::Military), ("spike", Sector::Intelligence)] {
+    for (id, sector) in
+        [("mil", Sector::Military), ("cc", Sector::Commercial), ("at", Sector::Military), ("low", Sector::Military), ("spike", Sector::Intelligence)]
+    {
         world.tenant(id, None, sector);
     }
     world.series("mil", "ai.speech_seconds", 0..end, burst);
@@ -540,7 +551,9 @@ async fn baseline_surge() {
     let end = start + 30;
     let surge = move |level: f64| move |d: i64| level * wobble(d) * if d >= start { jump } else { 1.0 };
     let mut world = World::default();
-    for (id, sector) in [("mil", Sector::Military), ("co", Sector::Commercial), ("small", Sector::Military), ("growing", Sector::Military), ("young", Sector::Military)] {
+    for (id, sector) in
+        [("mil", Sector::Military), ("co", Sector::Commercial), ("small", Sector::Military), ("growing", Sector::Military), ("young", Sector::Military)]
+    {
         world.tenant(id, None, sector);
     }
     assert!(baseline::SECTORS.contains(&"military") && !baseline::SECTORS.contains(&"commercial"));
@@ -577,7 +590,10 @@ async fn baseline_surge() {
     assert!(found.iter().any(|(h, _)| h.account_id == "gap" && (start..start + 7).contains(&(h.day - day0()))), "the jump after the gap: {found:?}");
     assert!(s.statements().iter().any(|st| st.label == "before"), "the one-day scans asked for the history before their window");
     let f = baseline::finding(&s, first, baseline::Trigger { signal, kind: baseline::Kind::Surge }).await.expect("a finding");
-    assert_eq!((f.policy.id.as_str(), f.severity, f.measured[0].value, f.measured[1].threshold), (baseline::ID, detect::policy::Severity::Low, first.values[0], baseline::Z));
+    assert_eq!(
+        (f.policy.id.as_str(), f.severity, f.measured[0].value, f.measured[1].threshold),
+        (baseline::ID, detect::policy::Severity::Low, first.values[0], baseline::Z)
+    );
 }
 
 #[tokio::test]
@@ -638,7 +654,14 @@ async fn baseline_first_use() {
     let start = baseline::HISTORY as i64 + 30;
     let end = start + 30;
     let mut world = World::default();
-    for (id, sector) in [("est", Sector::Military), ("new", Sector::Military), ("slow", Sector::Military), ("co", Sector::Commercial), ("back", Sector::Military), ("recent", Sector::Military)] {
+    for (id, sector) in [
+        ("est", Sector::Military),
+        ("new", Sector::Military),
+        ("slow", Sector::Military),
+        ("co", Sector::Commercial),
+        ("back", Sector::Military),
+        ("recent", Sector::Military),
+    ] {
         world.tenant(id, None, sector);
     }
     // Established accounts: storage since day 0 (`recent` only since shortly before the speech starts).
@@ -664,7 +687,10 @@ async fn baseline_first_use() {
 
     assert!(s.statements().iter().any(|st| st.label == "before"), "the one-day scans asked for the history before their window");
     let (first, surges): (Vec<_>, Vec<_>) = found.iter().partition(|(_, t)| t.kind == baseline::Kind::FirstUse);
-    assert!(!surges.is_empty() && surges.iter().all(|(h, _)| h.account_id == "back"), "resuming after months of nothing is a surge, not a first use: {surges:?}");
+    assert!(
+        !surges.is_empty() && surges.iter().all(|(h, _)| h.account_id == "back"),
+        "resuming after months of nothing is a surge, not a first use: {surges:?}"
+    );
     assert_eq!(first.len(), 1, "{first:?}");
     let (hit, trigger) = first[0];
     assert_eq!((hit.account_id.as_str(), hit.day - day0(), *trigger), ("est", start + 2, baseline::Trigger { signal, kind: baseline::Kind::FirstUse }));

@@ -11,23 +11,14 @@ use enforce::{Decision, DecisionKind, Family, Scope, documents};
 /// Every provider, both decisions, all families and the storage + AI pair of the public record.
 pub fn example_decisions() -> Vec<Decision> {
     let scopes = [
-        (
-            "azure",
-            Scope::Subscriptions(vec!["3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c".into()]),
-        ),
-        (
-            "aws",
-            Scope::Accounts(vec!["210987654321".into(), "123456789012".into()]),
-        ),
+        ("azure", Scope::Subscriptions(vec!["3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c".into()])),
+        ("aws", Scope::Accounts(vec!["210987654321".into(), "123456789012".into()])),
         ("gcp", Scope::Projects(vec!["unit-8200-archive".into()])),
     ];
     let mut out = Vec::new();
     for (name, scope) in scopes {
         for kind in [DecisionKind::Restrict, DecisionKind::Suspend] {
-            for (services, label) in [
-                (vec![Family::Storage, Family::Ai], "storage-ai"),
-                (vec![], "all"),
-            ] {
+            for (services, label) in [(vec![Family::Storage, Family::Ai], "storage-ai"), (vec![], "all")] {
                 out.push(Decision {
                     case_id: format!("example-{name}-{}-{label}", kind.as_str()),
                     provider: scope.provider(),

@@ -38,23 +38,8 @@ pub fn actions(family: Family, kind: DecisionKind) -> &'static [&'static str] {
             "s3:ReplicateObject",
             "s3express:CreateBucket",
         ],
-        (Family::Storage, DecisionKind::Suspend) => &[
-            "elasticfilesystem:*",
-            "fsx:*",
-            "glacier:*",
-            "s3:*",
-            "s3express:*",
-        ],
-        (Family::Ai, _) => &[
-            "bedrock:*",
-            "comprehend:*",
-            "kendra:*",
-            "rekognition:*",
-            "sagemaker:*",
-            "textract:*",
-            "transcribe:*",
-            "translate:*",
-        ],
+        (Family::Storage, DecisionKind::Suspend) => &["elasticfilesystem:*", "fsx:*", "glacier:*", "s3:*", "s3express:*"],
+        (Family::Ai, _) => &["bedrock:*", "comprehend:*", "kendra:*", "rekognition:*", "sagemaker:*", "textract:*", "transcribe:*", "translate:*"],
         (Family::Compute, _) => &[
             "batch:SubmitJob",
             "ec2:RunInstances",
@@ -90,10 +75,7 @@ enum Target {
 
 pub(crate) fn documents(d: &Checked) -> Result<Vec<Document>, EnforceError> {
     let targets = match &d.decision.scope {
-        Scope::Accounts(list) => ids(list, "account", account_id)?
-            .into_iter()
-            .map(Target::Account)
-            .collect(),
+        Scope::Accounts(list) => ids(list, "account", account_id)?.into_iter().map(Target::Account).collect(),
         Scope::OrganizationalUnit(ou) => vec![Target::Ou(ou_id(ou.trim())?)],
         _ => unreachable!("Checked::new matched the scope to the provider"),
     };
@@ -105,18 +87,9 @@ pub(crate) fn documents(d: &Checked) -> Result<Vec<Document>, EnforceError> {
             return Err(EnforceError::ManagementAccount(a.clone()));
         }
     }
-    let statements: Vec<(Family, &[&str])> = d
-        .families
-        .iter()
-        .map(|f| (*f, actions(*f, d.kind())))
-        .collect();
+    let statements: Vec<(Family, &[&str])> = d.families.iter().map(|f| (*f, actions(*f, d.kind()))).collect();
     let scp = scp_json(&statements)?;
-    let scp_doc = d.document(
-        DocumentKind::Scp,
-        None,
-        &serde_json::from_str(&scp).expect("own JSON"),
-        scp_summary(d),
-    );
+    let scp_doc = d.document(DocumentKind::Scp, None, &serde_json::from_str(&scp).expect("own JSON"), scp_summary(d));
     let attachment = attachment(d, &targets, &scp_doc.sha256, management);
     Ok(vec![scp_doc, attachment])
 }
@@ -134,10 +107,7 @@ pub(crate) fn scp_json(statements: &[(Family, &[&str])]) -> Result<String, Enfor
     let json = crate::canonical(&json!({ "Version": "2012-10-17", "Statement": statements }));
     // Counted in bytes, which is never fewer than characters: the check holds whichever AWS counts.
     if json.len() > SCP_MAX_CHARS {
-        return Err(EnforceError::ScpTooLong {
-            len: json.len(),
-            limit: SCP_MAX_CHARS,
-        });
+        return Err(EnforceError::ScpTooLong { len: json.len(), limit: SCP_MAX_CHARS });
     }
     Ok(json)
 }
@@ -161,12 +131,7 @@ fn scp_summary(d: &Checked) -> String {
     )
 }
 
-fn attachment(
-    d: &Checked,
-    targets: &[Target],
-    scp_sha256: &str,
-    management: Option<&str>,
-) -> Document {
+fn attachment(d: &Checked, targets: &[Target], scp_sha256: &str, management: Option<&str>) -> Document {
     let name = format!("oversight-{}", d.case());
     let targets_json: Vec<Value> = targets
         .iter()
@@ -196,9 +161,7 @@ fn attachment(
         })
         .collect();
     let warning = match (management, targets.iter().any(|t| matches!(t, Target::Ou(_)))) {
-        (Some(m), true) => format!(
-            " Warning: if the management account {m} is in this OU it is not restricted: SCPs never affect it."
-        ),
+        (Some(m), true) => format!(" Warning: if the management account {m} is in this OU it is not restricted: SCPs never affect it."),
         (Some(_), false) => String::new(),
         (None, _) => " Warning: the management account is unknown to this decision; if a target is or contains the \
                       management account, the SCP does nothing there."
@@ -217,19 +180,12 @@ fn account_id(id: &str) -> Result<String, EnforceError> {
     if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
         Ok(id.into())
     } else {
-        Err(EnforceError::BadId {
-            what: "AWS account id",
-            id: id.into(),
-            rule: "exactly 12 digits",
-        })
+        Err(EnforceError::BadId { what: "AWS account id", id: id.into(), rule: "exactly 12 digits" })
     }
 }
 
 fn ou_id(id: &str) -> Result<String, EnforceError> {
-    let lower_alnum = |s: &str| {
-        s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    };
+    let lower_alnum = |s: &str| s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     let parts: Vec<&str> = id.split('-').collect();
     let ok = parts.len() == 3
         && parts[0] == "ou"
@@ -255,32 +211,14 @@ mod tests {
     use crate::test_support::{decision, value};
 
     fn all_actions(v: &Value) -> Vec<String> {
-        v["Statement"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|s| {
-                s["Action"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|a| a.as_str().unwrap().to_string())
-            })
-            .collect()
+        v["Statement"].as_array().unwrap().iter().flat_map(|s| s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string())).collect()
     }
 
     #[test]
     fn scp_denies_only_the_decided_families() {
-        let d = decision(
-            Scope::Accounts(vec!["111122223333".into()]),
-            DecisionKind::Suspend,
-            &[Family::Ai],
-        );
+        let d = decision(Scope::Accounts(vec!["111122223333".into()]), DecisionKind::Suspend, &[Family::Ai]);
         let docs = documents(&d).unwrap();
-        assert_eq!(
-            docs.iter().map(|d| d.kind).collect::<Vec<_>>(),
-            [DocumentKind::Scp, DocumentKind::ScpAttachment]
-        );
+        assert_eq!(docs.iter().map(|d| d.kind).collect::<Vec<_>>(), [DocumentKind::Scp, DocumentKind::ScpAttachment]);
         let v = value(&docs[0]);
         assert_eq!(v["Version"], "2012-10-17");
         let st = v["Statement"].as_array().unwrap();
@@ -288,14 +226,7 @@ mod tests {
         assert_eq!(st[0]["Effect"], "Deny");
         assert_eq!(st[0]["Resource"], "*");
         assert_eq!(all_actions(&v), actions(Family::Ai, DecisionKind::Suspend));
-        for a in [
-            "transcribe:*",
-            "translate:*",
-            "rekognition:*",
-            "textract:*",
-            "comprehend:*",
-            "bedrock:*",
-        ] {
+        for a in ["transcribe:*", "translate:*", "rekognition:*", "textract:*", "comprehend:*", "bedrock:*"] {
             assert!(docs[0].json.contains(a), "{a}");
         }
         assert!(!docs[0].json.contains("s3") && !docs[0].json.contains("ec2:"));
@@ -305,59 +236,30 @@ mod tests {
     #[test]
     fn restrict_denies_storage_writes_and_suspend_denies_storage_whole() {
         let scope = Scope::Accounts(vec!["111122223333".into()]);
-        let restrict = value(
-            &documents(&decision(
-                scope.clone(),
-                DecisionKind::Restrict,
-                &[Family::Storage],
-            ))
-            .unwrap()[0],
-        );
-        let suspend = value(
-            &documents(&decision(scope, DecisionKind::Suspend, &[Family::Storage])).unwrap()[0],
-        );
+        let restrict = value(&documents(&decision(scope.clone(), DecisionKind::Restrict, &[Family::Storage])).unwrap()[0]);
+        let suspend = value(&documents(&decision(scope, DecisionKind::Suspend, &[Family::Storage])).unwrap()[0]);
         let r = all_actions(&restrict);
-        assert!(
-            r.contains(&"s3:PutObject".to_string())
-                && !r.iter().any(|a| a == "s3:*" || a == "s3:GetObject")
-        );
+        assert!(r.contains(&"s3:PutObject".to_string()) && !r.iter().any(|a| a == "s3:*" || a == "s3:GetObject"));
         assert!(all_actions(&suspend).contains(&"s3:*".to_string()));
     }
 
     #[test]
     fn all_families_fit_in_the_limit_and_an_oversized_scp_is_refused() {
         for kind in [DecisionKind::Restrict, DecisionKind::Suspend] {
-            let docs = documents(&decision(
-                Scope::Accounts(vec!["111122223333".into()]),
-                kind,
-                &[],
-            ))
-            .unwrap();
-            assert!(
-                docs[0].json.len() <= SCP_MAX_CHARS,
-                "{}",
-                docs[0].json.len()
-            );
+            let docs = documents(&decision(Scope::Accounts(vec!["111122223333".into()]), kind, &[])).unwrap();
+            assert!(docs[0].json.len() <= SCP_MAX_CHARS, "{}", docs[0].json.len());
         }
-        let many: Vec<String> = (0..400)
-            .map(|i| format!("service{i}:DoSomething"))
-            .collect();
+        let many: Vec<String> = (0..400).map(|i| format!("service{i}:DoSomething")).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
         match scp_json(&[(Family::Ai, &many)]) {
-            Err(EnforceError::ScpTooLong {
-                len,
-                limit: SCP_MAX_CHARS,
-            }) => assert!(len > SCP_MAX_CHARS),
+            Err(EnforceError::ScpTooLong { len, limit: SCP_MAX_CHARS }) => assert!(len > SCP_MAX_CHARS),
             other => panic!("expected ScpTooLong, got {other:?}"),
         }
         // Exactly at the limit passes.
         let base = scp_json(&[(Family::Ai, &["a:B"])]).unwrap().len();
         let pad = "x".repeat(SCP_MAX_CHARS - base);
         let action = format!("a:B{pad}");
-        assert_eq!(
-            scp_json(&[(Family::Ai, &[action.as_str()])]).unwrap().len(),
-            SCP_MAX_CHARS
-        );
+        assert_eq!(scp_json(&[(Family::Ai, &[action.as_str()])]).unwrap().len(), SCP_MAX_CHARS);
         let over = format!("{action}y");
         assert!(scp_json(&[(Family::Ai, &[over.as_str()])]).is_err());
     }
@@ -365,20 +267,13 @@ mod tests {
     #[test]
     fn attachment_names_only_the_units_targets_and_the_scp_hash() {
         let d = decision(
-            Scope::Accounts(vec![
-                "444455556666".into(),
-                "111122223333".into(),
-                "111122223333".into(),
-            ]),
+            Scope::Accounts(vec!["444455556666".into(), "111122223333".into(), "111122223333".into()]),
             DecisionKind::Restrict,
             &[Family::Ai, Family::Storage],
         );
         let docs = documents(&d).unwrap();
         let v = value(&docs[1]);
-        assert_eq!(
-            v["attach"],
-            json!([{"targetId": "111122223333", "type": "ACCOUNT"}, {"targetId": "444455556666", "type": "ACCOUNT"}])
-        );
+        assert_eq!(v["attach"], json!([{"targetId": "111122223333", "type": "ACCOUNT"}, {"targetId": "444455556666", "type": "ACCOUNT"}]));
         assert_eq!(v["policy"]["contentSha256"], docs[0].sha256);
         assert_eq!(v["policy"]["type"], "SERVICE_CONTROL_POLICY");
         assert!(docs[1].summary.contains("management account is unknown"));
@@ -386,32 +281,14 @@ mod tests {
 
     #[test]
     fn refuses_the_management_account_and_warns_for_an_ou() {
-        let mut d = decision(
-            Scope::Accounts(vec!["111122223333".into()]),
-            DecisionKind::Suspend,
-            &[],
-        );
+        let mut d = decision(Scope::Accounts(vec!["111122223333".into()]), DecisionKind::Suspend, &[]);
         d.aws_management_account = Some("111122223333".into());
-        assert_eq!(
-            documents(&d),
-            Err(EnforceError::ManagementAccount("111122223333".into()))
-        );
-        let mut d = decision(
-            Scope::OrganizationalUnit("ou-ab12-cdef3456".into()),
-            DecisionKind::Suspend,
-            &[],
-        );
+        assert_eq!(documents(&d), Err(EnforceError::ManagementAccount("111122223333".into())));
+        let mut d = decision(Scope::OrganizationalUnit("ou-ab12-cdef3456".into()), DecisionKind::Suspend, &[]);
         d.aws_management_account = Some("999988887777".into());
         let docs = documents(&d).unwrap();
-        assert_eq!(
-            value(&docs[1])["attach"],
-            json!([{"targetId": "ou-ab12-cdef3456", "type": "ORGANIZATIONAL_UNIT"}])
-        );
-        assert!(
-            docs[1]
-                .summary
-                .contains("999988887777 is in this OU it is not restricted")
-        );
+        assert_eq!(value(&docs[1])["attach"], json!([{"targetId": "ou-ab12-cdef3456", "type": "ORGANIZATIONAL_UNIT"}]));
+        assert!(docs[1].summary.contains("999988887777 is in this OU it is not restricted"));
     }
 
     #[test]
@@ -423,10 +300,7 @@ mod tests {
             Scope::Accounts(vec!["1111222233334".into()]),
         ] {
             let d = decision(scope.clone(), DecisionKind::Restrict, &[]);
-            assert!(
-                matches!(documents(&d), Err(EnforceError::BadId { .. })),
-                "{scope:?}"
-            );
+            assert!(matches!(documents(&d), Err(EnforceError::BadId { .. })), "{scope:?}");
         }
     }
 }

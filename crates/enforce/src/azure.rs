@@ -22,13 +22,10 @@
 
 use serde_json::json;
 
-use crate::{
-    Checked, DecisionKind, Document, DocumentKind, EnforceError, Family, Scope, ids, sha256_hex,
-};
+use crate::{Checked, DecisionKind, Document, DocumentKind, EnforceError, Family, Scope, ids, sha256_hex};
 
 /// The built-in "Not allowed resource types" policy definition.
-pub const NOT_ALLOWED_RESOURCE_TYPES: &str =
-    "/providers/Microsoft.Authorization/policyDefinitions/6c112d4e-5bc7-47ae-a041-ea2d9dccd749";
+pub const NOT_ALLOWED_RESOURCE_TYPES: &str = "/providers/Microsoft.Authorization/policyDefinitions/6c112d4e-5bc7-47ae-a041-ea2d9dccd749";
 /// The policy assignment API version the documents are written for.
 pub const POLICY_API_VERSION: &str = "2023-04-01";
 /// The Microsoft.Subscription API version of the cancel and enable calls.
@@ -80,22 +77,14 @@ pub(crate) fn documents(d: &Checked) -> Result<Vec<Document>, EnforceError> {
     let (scopes, subscriptions) = match &d.decision.scope {
         Scope::Subscriptions(list) => {
             let subs = ids(list, "subscription", subscription_id)?;
-            (
-                subs.iter().map(|s| format!("/subscriptions/{s}")).collect(),
-                subs,
-            )
+            (subs.iter().map(|s| format!("/subscriptions/{s}")).collect(), subs)
         }
         Scope::ManagementGroup(group) => {
             let group = management_group_id(group.trim())?;
             if d.kind() == DecisionKind::Suspend {
                 return Err(EnforceError::SuspendNeedsSubscriptions(group));
             }
-            (
-                vec![format!(
-                    "/providers/Microsoft.Management/managementGroups/{group}"
-                )],
-                vec![],
-            )
+            (vec![format!("/providers/Microsoft.Management/managementGroups/{group}")], vec![])
         }
         _ => unreachable!("Checked::new matched the scope to the provider"),
     };
@@ -112,11 +101,7 @@ pub fn assignment_name(case_id: &str) -> String {
 }
 
 fn assignment(d: &Checked, scope: &str) -> Document {
-    let mut types: Vec<&str> = d
-        .families
-        .iter()
-        .flat_map(|f| resource_types(*f).iter().copied())
-        .collect();
+    let mut types: Vec<&str> = d.families.iter().flat_map(|f| resource_types(*f).iter().copied()).collect();
     types.sort_unstable();
     types.dedup();
     let name = assignment_name(d.case());
@@ -155,12 +140,7 @@ fn assignment(d: &Checked, scope: &str) -> Document {
         n = types.len(),
         families = d.family_list(),
     );
-    d.document(
-        DocumentKind::PolicyAssignment,
-        Some(scope.rsplit('/').next().unwrap_or(scope)),
-        &value,
-        summary,
-    )
+    d.document(DocumentKind::PolicyAssignment, Some(scope.rsplit('/').next().unwrap_or(scope)), &value, summary)
 }
 
 fn cancel(d: &Checked, subscription: &str) -> Document {
@@ -185,43 +165,24 @@ fn cancel(d: &Checked, subscription: &str) -> Document {
          the undo request) before then.",
         families = d.family_list(),
     );
-    d.document(
-        DocumentKind::SubscriptionCancel,
-        Some(subscription),
-        &value,
-        summary,
-    )
+    d.document(DocumentKind::SubscriptionCancel, Some(subscription), &value, summary)
 }
 
 /// A subscription id: a GUID, lowercased.
 fn subscription_id(id: &str) -> Result<String, EnforceError> {
     let groups: Vec<&str> = id.split('-').collect();
-    let ok = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
-        && groups
-            .iter()
-            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()));
+    let ok = groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12]) && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()));
     if !ok {
-        return Err(EnforceError::BadId {
-            what: "subscription id",
-            id: id.into(),
-            rule: "a GUID",
-        });
+        return Err(EnforceError::BadId { what: "subscription id", id: id.into(), rule: "a GUID" });
     }
     Ok(id.to_ascii_lowercase())
 }
 
 /// A management group id: a path segment (letters, digits, `-`, `_`, `.`, `(`, `)`), 1 to 90 characters.
 fn management_group_id(id: &str) -> Result<String, EnforceError> {
-    let ok = (1..=90).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'(' | b')'));
+    let ok = (1..=90).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'(' | b')'));
     if !ok {
-        return Err(EnforceError::BadId {
-            what: "management group id",
-            id: id.into(),
-            rule: "1 to 90 letters, digits, '-', '_', '.', '(' or ')'",
-        });
+        return Err(EnforceError::BadId { what: "management group id", id: id.into(), rule: "1 to 90 letters, digits, '-', '_', '.', '(' or ')'" });
     }
     Ok(id.into())
 }
@@ -241,50 +202,25 @@ mod tests {
 
     #[test]
     fn restrict_assigns_one_deny_per_subscription_with_only_the_decided_types() {
-        let docs = documents(&decision(
-            subs(),
-            DecisionKind::Restrict,
-            &[Family::Storage, Family::Ai],
-        ))
-        .unwrap();
+        let docs = documents(&decision(subs(), DecisionKind::Restrict, &[Family::Storage, Family::Ai])).unwrap();
         assert_eq!(docs.len(), 2, "no cancel step for restrict");
         for (doc, sub) in docs.iter().zip([SUB_A.to_ascii_lowercase(), SUB_B.into()]) {
             assert_eq!(doc.kind, DocumentKind::PolicyAssignment);
             let v = value(doc);
             let name = assignment_name("case-42");
-            assert_eq!(
-                v["id"],
-                format!(
-                    "/subscriptions/{sub}/providers/Microsoft.Authorization/policyAssignments/{name}"
-                )
-            );
+            assert_eq!(v["id"], format!("/subscriptions/{sub}/providers/Microsoft.Authorization/policyAssignments/{name}"));
             assert!(name.len() <= 24);
             let p = &v["properties"];
             assert_eq!(p["policyDefinitionId"], NOT_ALLOWED_RESOURCE_TYPES);
             assert_eq!(p["parameters"]["effect"]["value"], "Deny");
             assert_eq!(p["enforcementMode"], "Default");
-            let types: Vec<&str> = p["parameters"]["listOfResourceTypesNotAllowed"]["value"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t.as_str().unwrap())
-                .collect();
-            let mut want: Vec<&str> = resource_types(Family::Storage)
-                .iter()
-                .chain(resource_types(Family::Ai))
-                .copied()
-                .collect();
+            let types: Vec<&str> = p["parameters"]["listOfResourceTypesNotAllowed"]["value"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+            let mut want: Vec<&str> = resource_types(Family::Storage).iter().chain(resource_types(Family::Ai)).copied().collect();
             want.sort_unstable();
             assert_eq!(types, want);
-            assert!(types.iter().all(
-                |t| !t.starts_with("Microsoft.Compute") && !t.starts_with("Microsoft.Network")
-            ));
+            assert!(types.iter().all(|t| !t.starts_with("Microsoft.Compute") && !t.starts_with("Microsoft.Network")));
             // Only this unit's subscription appears anywhere in the document.
-            let other = if sub == SUB_B {
-                SUB_A.to_ascii_lowercase()
-            } else {
-                SUB_B.to_string()
-            };
+            let other = if sub == SUB_B { SUB_A.to_ascii_lowercase() } else { SUB_B.to_string() };
             assert!(!doc.json.contains(&other));
             assert!(doc.summary.contains("does not stop"), "{}", doc.summary);
         }
@@ -295,76 +231,36 @@ mod tests {
         let docs = documents(&decision(subs(), DecisionKind::Suspend, &[Family::Ai])).unwrap();
         let kinds: Vec<DocumentKind> = docs.iter().map(|d| d.kind).collect();
         use DocumentKind::*;
-        assert_eq!(
-            kinds,
-            [
-                PolicyAssignment,
-                PolicyAssignment,
-                SubscriptionCancel,
-                SubscriptionCancel
-            ]
-        );
+        assert_eq!(kinds, [PolicyAssignment, PolicyAssignment, SubscriptionCancel, SubscriptionCancel]);
         let v = value(&docs[2]);
         assert_eq!(
             v["request"]["url"],
-            format!(
-                "https://management.azure.com/subscriptions/{}/providers/Microsoft.Subscription/cancel?api-version=2021-10-01",
-                SUB_A.to_ascii_lowercase()
-            )
+            format!("https://management.azure.com/subscriptions/{}/providers/Microsoft.Subscription/cancel?api-version=2021-10-01", SUB_A.to_ascii_lowercase())
         );
-        assert!(
-            v["undo"]["request"]["url"]
-                .as_str()
-                .unwrap()
-                .contains("/Microsoft.Subscription/enable?")
-        );
-        assert_eq!(
-            docs[2].file_name,
-            format!(
-                "case-42.azure.subscription-cancel.{}.json",
-                SUB_A.to_ascii_lowercase()
-            )
-        );
+        assert!(v["undo"]["request"]["url"].as_str().unwrap().contains("/Microsoft.Subscription/enable?"));
+        assert_eq!(docs[2].file_name, format!("case-42.azure.subscription-cancel.{}.json", SUB_A.to_ascii_lowercase()));
     }
 
     #[test]
     fn management_group_scope_restricts_but_cannot_suspend() {
         let mg = Scope::ManagementGroup("unit-7".into());
-        let docs = documents(&decision(
-            mg.clone(),
-            DecisionKind::Restrict,
-            &[Family::Compute],
-        ))
-        .unwrap();
+        let docs = documents(&decision(mg.clone(), DecisionKind::Restrict, &[Family::Compute])).unwrap();
         assert_eq!(docs.len(), 1);
-        assert!(value(&docs[0])["id"].as_str().unwrap()
-            .starts_with("/providers/Microsoft.Management/managementGroups/unit-7/providers/Microsoft.Authorization/"));
-        assert_eq!(
-            documents(&decision(mg, DecisionKind::Suspend, &[Family::Compute])),
-            Err(EnforceError::SuspendNeedsSubscriptions("unit-7".into()))
+        assert!(
+            value(&docs[0])["id"].as_str().unwrap().starts_with("/providers/Microsoft.Management/managementGroups/unit-7/providers/Microsoft.Authorization/")
         );
+        assert_eq!(documents(&decision(mg, DecisionKind::Suspend, &[Family::Compute])), Err(EnforceError::SuspendNeedsSubscriptions("unit-7".into())));
     }
 
     #[test]
     fn refuses_ids_that_are_not_subscriptions() {
         for bad in ["sub-1", "00000000-0000-0000-0000-00000000000g", "../x"] {
-            let d = decision(
-                Scope::Subscriptions(vec![bad.into()]),
-                DecisionKind::Restrict,
-                &[],
-            );
-            assert!(
-                matches!(documents(&d), Err(EnforceError::BadId { .. })),
-                "{bad}"
-            );
+            let d = decision(Scope::Subscriptions(vec![bad.into()]), DecisionKind::Restrict, &[]);
+            assert!(matches!(documents(&d), Err(EnforceError::BadId { .. })), "{bad}");
         }
         let d = decision(Scope::Subscriptions(vec![]), DecisionKind::Restrict, &[]);
         assert_eq!(documents(&d), Err(EnforceError::EmptyScope("subscription")));
-        let d = decision(
-            Scope::ManagementGroup("a/b".into()),
-            DecisionKind::Restrict,
-            &[],
-        );
+        let d = decision(Scope::ManagementGroup("a/b".into()), DecisionKind::Restrict, &[]);
         assert!(matches!(documents(&d), Err(EnforceError::BadId { .. })));
     }
 }

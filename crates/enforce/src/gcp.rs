@@ -38,17 +38,11 @@ pub struct Service {
 }
 
 const fn covered(name: &'static str) -> Service {
-    Service {
-        name,
-        covered: true,
-    }
+    Service { name, covered: true }
 }
 
 const fn disable(name: &'static str) -> Service {
-    Service {
-        name,
-        covered: false,
-    }
+    Service { name, covered: false }
 }
 
 const STORAGE: [Service; 1] = [covered("storage.googleapis.com")];
@@ -60,11 +54,7 @@ const AI: [Service; 6] = [
     disable("videointelligence.googleapis.com"),
     disable("vision.googleapis.com"),
 ];
-const COMPUTE: [Service; 3] = [
-    covered("batch.googleapis.com"),
-    covered("compute.googleapis.com"),
-    disable("container.googleapis.com"),
-];
+const COMPUTE: [Service; 3] = [covered("batch.googleapis.com"), covered("compute.googleapis.com"), disable("container.googleapis.com")];
 // VPC networks, addresses, Cloud NAT, VPN and Interconnect are compute.googleapis.com resources and cannot be denied
 // apart from compute; Network Connectivity Center is the separable part.
 const NETWORK: [Service; 1] = [disable("networkconnectivity.googleapis.com")];
@@ -83,32 +73,19 @@ pub(crate) fn documents(d: &Checked) -> Result<Vec<Document>, EnforceError> {
     let mut denied: Vec<&str> = Vec::new();
     let mut to_disable: Vec<&str> = Vec::new();
     for s in d.families.iter().flat_map(|f| services(*f)) {
-        if s.covered {
-            denied.push(s.name)
-        } else {
-            to_disable.push(s.name)
-        }
+        if s.covered { denied.push(s.name) } else { to_disable.push(s.name) }
     }
     denied.sort_unstable();
     to_disable.sort_unstable();
     let (parents, projects) = match &d.decision.scope {
         Scope::Projects(list) => {
             let projects = ids(list, "project", project_id)?;
-            (
-                projects
-                    .iter()
-                    .map(|p| format!("projects/{p}"))
-                    .collect::<Vec<_>>(),
-                projects,
-            )
+            (projects.iter().map(|p| format!("projects/{p}")).collect::<Vec<_>>(), projects)
         }
         Scope::Folder(folder) => {
             let folder = folder_id(folder.trim())?;
             if !to_disable.is_empty() {
-                return Err(EnforceError::NeedsProjects {
-                    folder,
-                    services: to_disable.join(", "),
-                });
+                return Err(EnforceError::NeedsProjects { folder, services: to_disable.join(", ") });
             }
             (vec![format!("folders/{folder}")], vec![])
         }
@@ -116,15 +93,8 @@ pub(crate) fn documents(d: &Checked) -> Result<Vec<Document>, EnforceError> {
     };
     let mut out = Vec::new();
     if !denied.is_empty() {
-        for (spec_field, kind) in [
-            ("dryRunSpec", DocumentKind::OrgPolicyDryRun),
-            ("spec", DocumentKind::OrgPolicy),
-        ] {
-            out.extend(
-                parents
-                    .iter()
-                    .map(|parent| policy(d, parent, spec_field, kind, &denied)),
-            );
+        for (spec_field, kind) in [("dryRunSpec", DocumentKind::OrgPolicyDryRun), ("spec", DocumentKind::OrgPolicy)] {
+            out.extend(parents.iter().map(|parent| policy(d, parent, spec_field, kind, &denied)));
         }
     }
     if !to_disable.is_empty() {
@@ -133,15 +103,8 @@ pub(crate) fn documents(d: &Checked) -> Result<Vec<Document>, EnforceError> {
     Ok(out)
 }
 
-fn policy(
-    d: &Checked,
-    parent: &str,
-    spec_field: &str,
-    kind: DocumentKind,
-    denied: &[&str],
-) -> Document {
-    let spec =
-        json!({ "inheritFromParent": true, "rules": [{ "values": { "deniedValues": denied } }] });
+fn policy(d: &Checked, parent: &str, spec_field: &str, kind: DocumentKind, denied: &[&str]) -> Document {
+    let spec = json!({ "inheritFromParent": true, "rules": [{ "values": { "deniedValues": denied } }] });
     let mut value = json!({ "name": format!("{parent}/policies/{CONSTRAINT}") });
     value[spec_field] = spec;
     let mode = if kind == DocumentKind::OrgPolicyDryRun {
@@ -161,18 +124,11 @@ fn policy(
         families = d.family_list(),
         decision = d.kind().as_str(),
     );
-    d.document(
-        kind,
-        Some(parent.rsplit('/').next().unwrap_or(parent)),
-        &value,
-        summary,
-    )
+    d.document(kind, Some(parent.rsplit('/').next().unwrap_or(parent)), &value, summary)
 }
 
 fn disable_services(d: &Checked, project: &str, names: &[&str]) -> Document {
-    let url = |s: &str, verb: &str| {
-        format!("https://serviceusage.googleapis.com/v1/projects/{project}/services/{s}:{verb}")
-    };
+    let url = |s: &str, verb: &str| format!("https://serviceusage.googleapis.com/v1/projects/{project}/services/{s}:{verb}");
     let requests: Vec<Value> = names
         .iter()
         .map(|s| {
@@ -183,10 +139,7 @@ fn disable_services(d: &Checked, project: &str, names: &[&str]) -> Document {
             })
         })
         .collect();
-    let undo: Vec<Value> = names
-        .iter()
-        .map(|s| json!({ "method": "POST", "url": url(s, "enable") }))
-        .collect();
+    let undo: Vec<Value> = names.iter().map(|s| json!({ "method": "POST", "url": url(s, "enable") })).collect();
     let value = json!({
         "project": project,
         "requests": requests,
@@ -214,8 +167,7 @@ fn project_id(id: &str) -> Result<String, EnforceError> {
     let name = (6..=30).contains(&b.len())
         && b[0].is_ascii_lowercase()
         && b[b.len() - 1] != b'-'
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-');
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-');
     if number || name {
         Ok(id.into())
     } else {
@@ -231,11 +183,7 @@ fn folder_id(id: &str) -> Result<String, EnforceError> {
     if !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()) {
         Ok(id.into())
     } else {
-        Err(EnforceError::BadId {
-            what: "folder",
-            id: id.into(),
-            rule: "a folder number",
-        })
+        Err(EnforceError::BadId { what: "folder", id: id.into(), rule: "a folder number" })
     }
 }
 
@@ -246,64 +194,28 @@ mod tests {
     use crate::{DecisionKind, documents};
 
     fn denied(v: &Value, field: &str) -> Vec<String> {
-        v[field]["rules"][0]["values"]["deniedValues"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s.as_str().unwrap().to_string())
-            .collect()
+        v[field]["rules"][0]["values"]["deniedValues"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect()
     }
 
     #[test]
     fn dry_runs_come_first_then_enforced_then_disables() {
         let scope = Scope::Projects(vec!["unit-b-123".into(), "unit-a-123".into()]);
-        let docs = documents(&decision(
-            scope,
-            DecisionKind::Suspend,
-            &[Family::Storage, Family::Ai],
-        ))
-        .unwrap();
+        let docs = documents(&decision(scope, DecisionKind::Suspend, &[Family::Storage, Family::Ai])).unwrap();
         use DocumentKind::*;
         let kinds: Vec<_> = docs.iter().map(|d| d.kind).collect();
-        assert_eq!(
-            kinds,
-            [
-                OrgPolicyDryRun,
-                OrgPolicyDryRun,
-                OrgPolicy,
-                OrgPolicy,
-                ServiceDisable,
-                ServiceDisable
-            ]
-        );
+        assert_eq!(kinds, [OrgPolicyDryRun, OrgPolicyDryRun, OrgPolicy, OrgPolicy, ServiceDisable, ServiceDisable]);
         let dry = value(&docs[0]);
-        assert_eq!(
-            dry["name"],
-            "projects/unit-a-123/policies/gcp.restrictServiceUsage"
-        );
+        assert_eq!(dry["name"], "projects/unit-a-123/policies/gcp.restrictServiceUsage");
         assert!(dry.get("spec").is_none(), "the dry run enforces nothing");
-        assert_eq!(
-            denied(&dry, "dryRunSpec"),
-            ["aiplatform.googleapis.com", "storage.googleapis.com"]
-        );
+        assert_eq!(denied(&dry, "dryRunSpec"), ["aiplatform.googleapis.com", "storage.googleapis.com"]);
         let enforced = value(&docs[2]);
         assert!(enforced.get("dryRunSpec").is_none());
         assert_eq!(denied(&enforced, "spec"), denied(&dry, "dryRunSpec"));
         assert_eq!(enforced["spec"]["inheritFromParent"], true);
         let disable = value(&docs[4]);
-        let urls: Vec<&str> = disable["requests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["url"].as_str().unwrap())
-            .collect();
-        assert!(urls.iter().all(|u| {
-            u.starts_with("https://serviceusage.googleapis.com/v1/projects/unit-a-123/services/")
-        }));
-        assert!(
-            urls.iter()
-                .any(|u| u.ends_with("/speech.googleapis.com:disable"))
-        );
+        let urls: Vec<&str> = disable["requests"].as_array().unwrap().iter().map(|r| r["url"].as_str().unwrap()).collect();
+        assert!(urls.iter().all(|u| { u.starts_with("https://serviceusage.googleapis.com/v1/projects/unit-a-123/services/") }));
+        assert!(urls.iter().any(|u| u.ends_with("/speech.googleapis.com:disable")));
         assert!(!docs[4].json.contains("unit-b-123"));
     }
 
@@ -314,13 +226,7 @@ mod tests {
         assert_eq!(docs.len(), 2, "storage needs no disable step");
         for doc in &docs {
             assert!(doc.json.contains("storage.googleapis.com"));
-            for other in [
-                "aiplatform",
-                "speech",
-                "compute",
-                "batch",
-                "networkconnectivity",
-            ] {
+            for other in ["aiplatform", "speech", "compute", "batch", "networkconnectivity"] {
                 assert!(!doc.json.contains(other), "{other} in {}", doc.json);
             }
         }
@@ -335,10 +241,7 @@ mod tests {
         for (a, b) in r.iter().zip(&s) {
             assert_eq!(a.kind, b.kind);
             if a.kind != DocumentKind::ServiceDisable {
-                assert_eq!(
-                    a.json, b.json,
-                    "the policy itself does not name the decision"
-                );
+                assert_eq!(a.json, b.json, "the policy itself does not name the decision");
             }
         }
     }
@@ -346,40 +249,23 @@ mod tests {
     #[test]
     fn a_folder_takes_the_policy_but_not_disables() {
         let folder = Scope::Folder("123456789".into());
-        let docs = documents(&decision(
-            folder.clone(),
-            DecisionKind::Restrict,
-            &[Family::Storage],
-        ))
-        .unwrap();
-        assert_eq!(
-            value(&docs[0])["name"],
-            "folders/123456789/policies/gcp.restrictServiceUsage"
-        );
+        let docs = documents(&decision(folder.clone(), DecisionKind::Restrict, &[Family::Storage])).unwrap();
+        assert_eq!(value(&docs[0])["name"], "folders/123456789/policies/gcp.restrictServiceUsage");
         assert_eq!(
             documents(&decision(folder, DecisionKind::Restrict, &[Family::Ai])),
             Err(EnforceError::NeedsProjects {
                 folder: "123456789".into(),
-                services:
-                    "documentai.googleapis.com, speech.googleapis.com, translate.googleapis.com, \
+                services: "documentai.googleapis.com, speech.googleapis.com, translate.googleapis.com, \
                        videointelligence.googleapis.com, vision.googleapis.com"
-                        .into(),
+                    .into(),
             })
         );
     }
 
     #[test]
     fn network_alone_is_only_a_disable_step() {
-        let docs = documents(&decision(
-            Scope::Projects(vec!["123456789012".into()]),
-            DecisionKind::Restrict,
-            &[Family::Network],
-        ))
-        .unwrap();
-        assert_eq!(
-            docs.iter().map(|d| d.kind).collect::<Vec<_>>(),
-            [DocumentKind::ServiceDisable]
-        );
+        let docs = documents(&decision(Scope::Projects(vec!["123456789012".into()]), DecisionKind::Restrict, &[Family::Network])).unwrap();
+        assert_eq!(docs.iter().map(|d| d.kind).collect::<Vec<_>>(), [DocumentKind::ServiceDisable]);
     }
 
     #[test]
@@ -390,10 +276,7 @@ mod tests {
             Scope::Projects(vec!["unit-a-".into()]),
             Scope::Folder("folders/12".into()),
         ] {
-            assert!(matches!(
-                documents(&decision(scope, DecisionKind::Restrict, &[])),
-                Err(EnforceError::BadId { .. })
-            ));
+            assert!(matches!(documents(&decision(scope, DecisionKind::Restrict, &[])), Err(EnforceError::BadId { .. })));
         }
     }
 }

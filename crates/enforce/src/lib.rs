@@ -119,12 +119,7 @@ pub enum Family {
 
 impl Family {
     /// Every family, in canonical order.
-    pub const ALL: [Family; 4] = [
-        Family::Storage,
-        Family::Ai,
-        Family::Compute,
-        Family::Network,
-    ];
+    pub const ALL: [Family; 4] = [Family::Storage, Family::Ai, Family::Compute, Family::Network];
 
     /// The lowercase name.
     pub fn as_str(self) -> &'static str {
@@ -245,14 +240,10 @@ pub enum EnforceError {
     #[error("restrict and suspend need two different approvers; this decision has {0}")]
     TwoPersonRule(usize),
     /// AWS: the target is the management account, which SCPs do not affect.
-    #[error(
-        "account {0} is the organization's management account: SCPs do not affect it, so this enforcement would do nothing there"
-    )]
+    #[error("account {0} is the organization's management account: SCPs do not affect it, so this enforcement would do nothing there")]
     ManagementAccount(String),
     /// AWS: the SCP would be longer than the 5,120 characters AWS Organizations accepts.
-    #[error(
-        "the service control policy is {len} characters; AWS Organizations accepts at most {limit}"
-    )]
+    #[error("the service control policy is {len} characters; AWS Organizations accepts at most {limit}")]
     ScpTooLong {
         /// Its length.
         len: usize,
@@ -260,14 +251,10 @@ pub enum EnforceError {
         limit: usize,
     },
     /// Azure: `suspend` on a management group; the subscriptions to cancel must be named.
-    #[error(
-        "suspend cancels subscriptions, so it needs the unit's subscription ids, not management group {0}"
-    )]
+    #[error("suspend cancels subscriptions, so it needs the unit's subscription ids, not management group {0}")]
     SuspendNeedsSubscriptions(String),
     /// Google Cloud: services that only `services disable` can stop, on a folder (disable works per project).
-    #[error(
-        "{services} can only be stopped per project (services disable), so folder {folder} needs its project ids"
-    )]
+    #[error("{services} can only be stopped per project (services disable), so folder {folder} needs its project ids")]
     NeedsProjects {
         /// The folder.
         folder: String,
@@ -298,27 +285,15 @@ pub(crate) struct Checked<'a> {
 impl<'a> Checked<'a> {
     fn new(decision: &'a Decision) -> Result<Self, EnforceError> {
         let id = &decision.case_id;
-        let id_ok = !id.is_empty()
-            && id.len() <= 64
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        let id_ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
         if !id_ok || id.starts_with('.') {
             return Err(EnforceError::CaseId(id.clone()));
         }
         let scope = decision.scope.provider();
         if scope != decision.provider {
-            return Err(EnforceError::ProviderMismatch {
-                provider: decision.provider,
-                scope,
-            });
+            return Err(EnforceError::ProviderMismatch { provider: decision.provider, scope });
         }
-        let approvers: BTreeSet<&str> = decision
-            .approved_by
-            .iter()
-            .map(|a| a.trim())
-            .filter(|a| !a.is_empty())
-            .collect();
+        let approvers: BTreeSet<&str> = decision.approved_by.iter().map(|a| a.trim()).filter(|a| !a.is_empty()).collect();
         if approvers.len() < 2 {
             return Err(EnforceError::TwoPersonRule(approvers.len()));
         }
@@ -328,13 +303,7 @@ impl<'a> Checked<'a> {
         }
         families.sort();
         families.dedup();
-        Ok(Checked {
-            decision,
-            families,
-            decided_at: decision
-                .decided_at
-                .to_rfc3339_opts(SecondsFormat::AutoSi, true),
-        })
+        Ok(Checked { decision, families, decided_at: decision.decided_at.to_rfc3339_opts(SecondsFormat::AutoSi, true) })
     }
 
     pub(crate) fn case(&self) -> &str {
@@ -347,11 +316,7 @@ impl<'a> Checked<'a> {
 
     /// The families as a comma-separated list, for summaries.
     pub(crate) fn family_list(&self) -> String {
-        self.families
-            .iter()
-            .map(|f| f.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.families.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")
     }
 
     /// The families as a JSON array of names.
@@ -360,32 +325,14 @@ impl<'a> Checked<'a> {
     }
 
     /// A document from its JSON value: canonical bytes, their hash, and a file name.
-    pub(crate) fn document(
-        &self,
-        kind: DocumentKind,
-        scope_id: Option<&str>,
-        value: &serde_json::Value,
-        summary: String,
-    ) -> Document {
+    pub(crate) fn document(&self, kind: DocumentKind, scope_id: Option<&str>, value: &serde_json::Value, summary: String) -> Document {
         let json = canonical(value);
         let provider = self.decision.provider;
         let file_name = match scope_id {
-            Some(s) => format!(
-                "{}.{provider}.{}.{}.json",
-                self.case(),
-                kind.as_str(),
-                file_safe(s)
-            ),
+            Some(s) => format!("{}.{provider}.{}.{}.json", self.case(), kind.as_str(), file_safe(s)),
             None => format!("{}.{provider}.{}.json", self.case(), kind.as_str()),
         };
-        Document {
-            provider,
-            kind,
-            file_name,
-            sha256: sha256_hex(json.as_bytes()),
-            json,
-            summary,
-        }
+        Document { provider, kind, file_name, sha256: sha256_hex(json.as_bytes()), json, summary }
     }
 }
 
@@ -401,30 +348,15 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// A scope id as it may appear in a file name.
 fn file_safe(id: &str) -> String {
-    id.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect()
 }
 
 /// Sorted, without repeats, trimmed; checked one by one with `check`.
-pub(crate) fn ids(
-    ids: &[String],
-    what: &'static str,
-    check: impl Fn(&str) -> Result<String, EnforceError>,
-) -> Result<Vec<String>, EnforceError> {
+pub(crate) fn ids(ids: &[String], what: &'static str, check: impl Fn(&str) -> Result<String, EnforceError>) -> Result<Vec<String>, EnforceError> {
     if ids.is_empty() {
         return Err(EnforceError::EmptyScope(what));
     }
-    let mut out = ids
-        .iter()
-        .map(|i| check(i.trim()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = ids.iter().map(|i| check(i.trim())).collect::<Result<Vec<_>, _>>()?;
     out.sort();
     out.dedup();
     Ok(out)
@@ -461,46 +393,24 @@ mod tests {
 
     #[test]
     fn refuses_a_single_approver_and_repeats_of_one() {
-        let mut d = decision(
-            Scope::Accounts(vec!["111122223333".into()]),
-            DecisionKind::Restrict,
-            &[Family::Ai],
-        );
+        let mut d = decision(Scope::Accounts(vec!["111122223333".into()]), DecisionKind::Restrict, &[Family::Ai]);
         d.approved_by = vec!["alice".into(), " alice ".into(), "".into()];
         assert_eq!(documents(&d), Err(EnforceError::TwoPersonRule(1)));
     }
 
     #[test]
     fn refuses_a_scope_of_another_provider() {
-        let mut d = decision(
-            Scope::Projects(vec!["my-project-1".into()]),
-            DecisionKind::Restrict,
-            &[],
-        );
+        let mut d = decision(Scope::Projects(vec!["my-project-1".into()]), DecisionKind::Restrict, &[]);
         d.provider = Provider::Azure;
-        assert_eq!(
-            documents(&d),
-            Err(EnforceError::ProviderMismatch {
-                provider: Provider::Azure,
-                scope: Provider::Gcp
-            })
-        );
+        assert_eq!(documents(&d), Err(EnforceError::ProviderMismatch { provider: Provider::Azure, scope: Provider::Gcp }));
     }
 
     #[test]
     fn refuses_case_ids_that_are_not_names() {
         for bad in ["", "../x", "a b", ".hidden", &"x".repeat(65)] {
-            let mut d = decision(
-                Scope::Accounts(vec!["111122223333".into()]),
-                DecisionKind::Restrict,
-                &[],
-            );
+            let mut d = decision(Scope::Accounts(vec!["111122223333".into()]), DecisionKind::Restrict, &[]);
             d.case_id = bad.to_string();
-            assert_eq!(
-                documents(&d),
-                Err(EnforceError::CaseId(bad.to_string())),
-                "{bad:?}"
-            );
+            assert_eq!(documents(&d), Err(EnforceError::CaseId(bad.to_string())), "{bad:?}");
         }
     }
 
@@ -535,16 +445,9 @@ mod tests {
                 for doc in &a {
                     assert_eq!(doc.sha256, sha256_hex(doc.json.as_bytes()));
                     let v: serde_json::Value = serde_json::from_str(&doc.json).unwrap();
-                    assert_eq!(
-                        canonical(&v),
-                        doc.json,
-                        "{} is not canonical",
-                        doc.file_name
-                    );
+                    assert_eq!(canonical(&v), doc.json, "{} is not canonical", doc.file_name);
                     assert!(!doc.summary.is_empty());
-                    assert!(
-                        doc.file_name.starts_with("case-42.") && doc.file_name.ends_with(".json")
-                    );
+                    assert!(doc.file_name.starts_with("case-42.") && doc.file_name.ends_with(".json"));
                 }
             }
         }

@@ -181,11 +181,11 @@ impl Builder {
             self.cells.push(parsed);
         }
         let (start, end) = self.period;
-        if let (Cell::Time(s), Cell::Time(e)) = (&self.cells[start], &self.cells[end]) {
-            if s >= e {
-                let raw = self.known_at[end].and_then(&cell).unwrap_or("");
-                out.push(self.bad(row, line, end, raw, "ChargePeriodEnd is not after ChargePeriodStart".into()));
-            }
+        if let (Cell::Time(s), Cell::Time(e)) = (&self.cells[start], &self.cells[end])
+            && s >= e
+        {
+            let raw = self.known_at[end].and_then(&cell).unwrap_or("");
+            out.push(self.bad(row, line, end, raw, "ChargePeriodEnd is not after ChargePeriodStart".into()));
         }
         if out.len() > before {
             let (account, month) = self.context(&cell);
@@ -251,7 +251,16 @@ impl Builder {
 
     fn bad(&self, row: u64, line: u64, k: usize, raw: &str, reason: String) -> Quarantined {
         let column = self.known_at[k].map_or_else(|| COLUMNS[k].name.to_string(), |i| self.names[i].clone());
-        Quarantined { file: self.file.clone(), row, line, column, raw: raw.chars().take(200).collect(), reason, billing_account: String::new(), month: String::new() }
+        Quarantined {
+            file: self.file.clone(),
+            row,
+            line,
+            column,
+            raw: raw.chars().take(200).collect(),
+            reason,
+            billing_account: String::new(),
+            month: String::new(),
+        }
     }
 
     /// Take the buffered rows as one batch.

@@ -48,7 +48,9 @@ fn generate(root: &Path, accounts: u32, months: u32, per_day: u32, oci: u32) {
             let days = days_in(m);
             let range = format!("2025{m:02}01-2025{m:02}{days:02}");
             // The mid-month run, then the final run of the month (submitted later).
-            for (run, upto, submitted) in [("run-mid", 15, format!("2025-{m:02}-16T06:00:00Z")), ("run-final", days, format!("2025-{m:02}-{days:02}T18:00:00Z"))] {
+            for (run, upto, submitted) in
+                [("run-mid", 15, format!("2025-{m:02}-16T06:00:00Z")), ("run-final", days, format!("2025-{m:02}-{days:02}T18:00:00Z"))]
+            {
                 let rel = format!("exports/{acct}/focus-daily/{range}/{run}");
                 let body = month_csv("Microsoft", &acct, m, upto, per_day, "1");
                 put(&root.join(&rel).join("part_0_0001.csv"), &body);
@@ -70,14 +72,21 @@ fn generate(root: &Path, accounts: u32, months: u32, per_day: u32, oci: u32) {
         let after = day + chrono::Days::new(1);
         let next = if m == 12 { "2026-01".to_string() } else { format!("2025-{:02}", m + 1) };
         for r in 0..per_day {
-            let _ = writeln!(body, "ocid1.tenancy.oc1..t,sub-{r},2025-{m:02}-01T00:00:00Z,{next}-01T00:00:00Z,{day}T00:00:00Z,{after}T00:00:00Z,Usage,USD,0.5,0.5,Oracle,Storage,1,GB");
+            let _ = writeln!(
+                body,
+                "ocid1.tenancy.oc1..t,sub-{r},2025-{m:02}-01T00:00:00Z,{next}-01T00:00:00Z,{day}T00:00:00Z,{after}T00:00:00Z,Usage,USD,0.5,0.5,Oracle,Storage,1,GB"
+            );
         }
         put(&root.join(format!("exports/FOCUS Reports/2025/{m:02}/{d:02}/{i:016}-00001.csv")), &body);
     }
 }
 
 fn dir_bytes(p: &Path) -> (u64, u64) {
-    walkdir::WalkDir::new(p).into_iter().filter_map(Result::ok).filter(|e| e.file_type().is_file()).fold((0, 0), |(n, b), e| (n + 1, b + e.metadata().map(|m| m.len()).unwrap_or(0)))
+    walkdir::WalkDir::new(p)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .fold((0, 0), |(n, b), e| (n + 1, b + e.metadata().map(|m| m.len()).unwrap_or(0)))
 }
 
 #[tokio::main]

@@ -311,22 +311,18 @@ fn listed_files(manifest: &Path, name: &str, tree: &Path, blobs: Vec<(String, Op
     let mut out = Vec::new();
     let base = Path::new(name).parent().unwrap_or(Path::new(""));
     for (blob, expected_bytes) in blobs {
-        let path = resolve(manifest, &blob, tree)
-            .map_err(|reason| LakeError::Input { path: format!("{name}: {blob}"), reason })?
-            .ok_or_else(|| LakeError::Incomplete {
+        let path = resolve(manifest, &blob, tree).map_err(|reason| LakeError::Input { path: format!("{name}: {blob}"), reason })?.ok_or_else(|| {
+            LakeError::Incomplete {
                 manifest: name.to_string(),
                 file: blob.clone(),
                 reason: format!("listed in the manifest but not found in {}", tree.display()),
-            })?;
-        let actual = std::fs::metadata(&path).map_err(|e| LakeError::Io { path: path.display().to_string(), source: e })?.len();
-        if let Some(want) = expected_bytes {
-            if want != actual {
-                return Err(LakeError::Incomplete {
-                    manifest: name.to_string(),
-                    file: blob,
-                    reason: format!("manifest says {want} bytes, found {actual}"),
-                });
             }
+        })?;
+        let actual = std::fs::metadata(&path).map_err(|e| LakeError::Io { path: path.display().to_string(), source: e })?.len();
+        if let Some(want) = expected_bytes
+            && want != actual
+        {
+            return Err(LakeError::Incomplete { manifest: name.to_string(), file: blob, reason: format!("manifest says {want} bytes, found {actual}") });
         }
         let rel = path.strip_prefix(manifest.parent().unwrap_or(Path::new(""))).map(|r| base.join(r)).unwrap_or_else(|_| path.clone());
         out.push(DataFile { path, name: rel.to_string_lossy().into_owned(), expected_bytes });

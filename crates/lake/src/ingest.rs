@@ -212,7 +212,12 @@ impl Lake {
     /// fatal. Of several deliveries of one replacement unit, only the newest is read; the others are recorded as
     /// [`Outcome::Superseded`]. Storage failures and manifest conflicts end the run with an error; what earlier
     /// commits of the run made live stays live.
-    pub async fn ingest(&mut self, deliveries: &[Delivery], opts: &IngestOptions, progress: &(dyn Fn(Progress) + Sync)) -> Result<Vec<DeliveryOutcome>, LakeError> {
+    pub async fn ingest(
+        &mut self,
+        deliveries: &[Delivery],
+        opts: &IngestOptions,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<Vec<DeliveryOutcome>, LakeError> {
         let n = deliveries.len();
         let mut run = Run {
             deliveries,
@@ -264,7 +269,8 @@ impl Lake {
         let months = if singles.len() + work.len() < 2 {
             vec![None; singles.len()]
         } else {
-            let files: Vec<Option<(std::path::PathBuf, String)>> = singles.iter().map(|i| deliveries[*i].files.first().map(|f| (f.path.clone(), f.name.clone()))).collect();
+            let files: Vec<Option<(std::path::PathBuf, String)>> =
+                singles.iter().map(|i| deliveries[*i].files.first().map(|f| (f.path.clone(), f.name.clone()))).collect();
             tokio::task::spawn_blocking(move || files.into_iter().map(|f| f.and_then(|(p, n)| first_month(&p, &n))).collect::<Vec<_>>())
                 .await
                 .expect("the peek does not panic")
@@ -404,11 +410,23 @@ impl Lake {
 
     /// Stream the delivery's files into the chunk. The outer error is the lake's (fatal); the inner one is the
     /// delivery's (it is refused).
-    async fn read_files(&self, run: &mut Run<'_>, chunk: &mut Chunk, k: u32, m: &mut Member, quarantine: &mut QuarantineWriter) -> Result<Option<LakeError>, LakeError> {
+    async fn read_files(
+        &self,
+        run: &mut Run<'_>,
+        chunk: &mut Chunk,
+        k: u32,
+        m: &mut Member,
+        quarantine: &mut QuarantineWriter,
+    ) -> Result<Option<LakeError>, LakeError> {
         let deliveries = run.deliveries;
         let d = &deliveries[m.input];
         for (fi, f) in d.files.iter().enumerate() {
-            let ropts = focus::ReadOptions { name: f.name.clone(), delivery: m.record.id.clone(), batch_rows: run.opts.batch_rows.unwrap_or(65_536), limits: run.opts.limits };
+            let ropts = focus::ReadOptions {
+                name: f.name.clone(),
+                delivery: m.record.id.clone(),
+                batch_rows: run.opts.batch_rows.unwrap_or(65_536),
+                limits: run.opts.limits,
+            };
             // Parsing runs on a blocking thread while this task encodes and writes Parquet: two cores, two stages.
             // The small channel bounds the batches in flight.
             let (tx, mut rx) = tokio::sync::mpsc::channel::<focus::Batch>(2);
@@ -443,7 +461,16 @@ impl Lake {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn take_batch(&self, run: &mut Run<'_>, chunk: &mut Chunk, k: u32, m: &mut Member, fi: usize, b: focus::Batch, quarantine: &mut QuarantineWriter) -> Result<(), LakeError> {
+    async fn take_batch(
+        &self,
+        run: &mut Run<'_>,
+        chunk: &mut Chunk,
+        k: u32,
+        m: &mut Member,
+        fi: usize,
+        b: focus::Batch,
+        quarantine: &mut QuarantineWriter,
+    ) -> Result<(), LakeError> {
         let n = b.data.num_rows();
         let rec = &mut m.record.files[fi];
         rec.rows_read += n as u64 + b.rows_quarantined;
@@ -575,7 +602,14 @@ impl Lake {
             if !w.file.deliveries.iter().any(taint) {
                 let mut names = names;
                 names.sort();
-                add.push(LiveFile { path: w.path, units: names, append_rows: w.file.append_rows, rows: w.file.rows, table: "usage".into(), ..Default::default() });
+                add.push(LiveFile {
+                    path: w.path,
+                    units: names,
+                    append_rows: w.file.append_rows,
+                    rows: w.file.rows,
+                    table: "usage".into(),
+                    ..Default::default()
+                });
                 continue;
             }
             let to = rewritten(&w.path, &mut rewrites);
@@ -773,7 +807,9 @@ fn refuse_duplicates(run: &mut Run<'_>, state: &crate::State) {
         let d = &run.deliveries[i];
         let ident = run.idents[i].as_ref().expect("identified");
         let clash = ident.files.iter().find_map(|f| {
-            live.get(&f.sha256).filter(|(id, _, unit)| *id != ident.id && (unit.is_none() || *unit != d.unit)).map(|(id, name, _)| (f.name.clone(), name.clone(), id.clone()))
+            live.get(&f.sha256)
+                .filter(|(id, _, unit)| *id != ident.id && (unit.is_none() || *unit != d.unit))
+                .map(|(id, name, _)| (f.name.clone(), name.clone(), id.clone()))
         });
         if let Some((file, other, delivery)) = clash {
             let e = LakeError::Duplicate { file, other, delivery };
@@ -792,9 +828,10 @@ fn refuse_duplicates(run: &mut Run<'_>, state: &crate::State) {
 /// (a file whose rows are all OCI's or Google's appends; any other mix replaces).
 fn plain_model(d: &Delivery, opts: &IngestOptions, providers: &BTreeSet<Provider>) -> (Provider, Model) {
     let provider = if providers.len() == 1 { *providers.iter().next().expect("one") } else { d.provider.unwrap_or(Provider::Other) };
-    let model = opts.model.or(d.model).unwrap_or_else(|| {
-        if !providers.is_empty() && providers.iter().all(|p| p.model() == Model::Append) { Model::Append } else { provider.model() }
-    });
+    let model = opts
+        .model
+        .or(d.model)
+        .unwrap_or_else(|| if !providers.is_empty() && providers.iter().all(|p| p.model() == Model::Append) { Model::Append } else { provider.model() });
     (provider, model)
 }
 
@@ -834,11 +871,13 @@ pub(crate) fn plain_units(b: &RecordBatch, ix: &mut UnitIndex, units: &mut Vec<A
         let a = acct.value(i);
         let month = period.value(i);
         // Consecutive rows usually share a unit; skip the hash lookup then.
-        if let Some((j, u)) = last {
-            if prov.value(j) == p && acct.value(j) == a && period.value(j) == month {
-                out.push(u);
-                continue;
-            }
+        if let Some((j, u)) = last
+            && prov.value(j) == p
+            && acct.value(j) == a
+            && period.value(j) == month
+        {
+            out.push(u);
+            continue;
         }
         // Look up by borrowed strings; allocate only for a unit not seen before.
         let known = ix.get(a).and_then(|v| v.iter().find(|(vp, vm, _)| vp == p && *vm == month)).map(|(_, _, u)| *u);

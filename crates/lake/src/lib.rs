@@ -37,11 +37,11 @@ use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use sha2::{Digest, Sha256};
 
+pub use check::{CheckReport, Damage, check};
 pub use delivery::{Delivery, Discovery, Model, Provider, Refusal, discover};
 pub use error::LakeError;
 pub use ingest::QuarantineGroup;
 pub use manifest::{Commit, DeliveryRecord, FileEntry, FileRecord, LiveFile, Outcome, State};
-pub use check::{CheckReport, Damage, check};
 pub use write::{UNIT, quarantine_schema, usage_file_schema};
 
 /// The default lake folder.

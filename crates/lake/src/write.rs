@@ -43,8 +43,7 @@ const ROW_BUDGET: usize = 256 * 1024;
 /// `_row` counts up within each file: delta-encoded, without a dictionary its values would never fit.
 fn props() -> WriterProperties {
     static PROPS: LazyLock<WriterProperties> = LazyLock::new(|| {
-        const UNPRUNED: [&str; 9] =
-            ["ChargeDescription", "ResourceId", "ResourceName", "SkuPriceDetails", "Tags", EXTENSIONS, FILE, ROW, UNIT];
+        const UNPRUNED: [&str; 9] = ["ChargeDescription", "ResourceId", "ResourceName", "SkuPriceDetails", "Tags", EXTENSIONS, FILE, ROW, UNIT];
         let mut b = WriterProperties::builder()
             .set_compression(parquet::basic::Compression::SNAPPY)
             .set_max_row_group_row_count(Some(1 << 17))
@@ -196,13 +195,11 @@ impl PartitionWriter {
             }
             let date = chrono::NaiveDate::from_num_days_from_ce_opt(key + 719_163).expect("date in range");
             let n = self.parts.entry(key).or_insert(0);
-            let path = if *n == 0 {
-                format!("usage/charge_date={date}/{}.parquet", self.name)
-            } else {
-                format!("usage/charge_date={date}/{}-{n}.parquet", self.name)
-            };
+            let path =
+                if *n == 0 { format!("usage/charge_date={date}/{}.parquet", self.name) } else { format!("usage/charge_date={date}/{}-{n}.parquet", self.name) };
             *n += 1;
-            let writer = AsyncArrowWriter::try_new(BufWriter::with_capacity(self.store.clone(), ObjPath::from(path.as_str()), 1 << 20), part.schema(), Some(props()))?;
+            let writer =
+                AsyncArrowWriter::try_new(BufWriter::with_capacity(self.store.clone(), ObjPath::from(path.as_str()), 1 << 20), part.schema(), Some(props()))?;
             self.opened.push(path.clone());
             self.writers.insert(key, Open { path, writer, file: FileRows::default(), tick: 0, pending: Vec::new(), pending_rows: 0 });
         }

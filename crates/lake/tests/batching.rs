@@ -118,7 +118,11 @@ async fn a_later_restatement_retires_exactly_its_unit_from_shared_files() {
     let run = |scope: &str, run: &str, at: &str, days: u32, cost: &str| {
         azure_export(tmp.path(), scope, run, at, "part_0_0001.csv", focus_csv("Microsoft", scope, days, cost).as_bytes(), false)
     };
-    let first = [run("s1", "run-a", "2025-01-10T06:00:00Z", 5, "1"), run("s2", "run-a", "2025-01-10T06:00:00Z", 9, "1"), run("s3", "run-a", "2025-01-10T06:00:00Z", 5, "1")];
+    let first = [
+        run("s1", "run-a", "2025-01-10T06:00:00Z", 5, "1"),
+        run("s2", "run-a", "2025-01-10T06:00:00Z", 9, "1"),
+        run("s3", "run-a", "2025-01-10T06:00:00Z", 5, "1"),
+    ];
     put(&tmp.path().join("FOCUS Reports/2025/01/03/0001-00001.csv"), focus_csv("Oracle", "t", 3, "1"));
     let mut lake = Lake::open(tmp.path().join("lake")).await.unwrap();
     let mut inputs = first.to_vec();
@@ -165,7 +169,9 @@ async fn a_later_restatement_retires_exactly_its_unit_from_shared_files() {
 #[tokio::test]
 async fn a_delivery_failing_mid_read_lands_nothing_while_the_others_land() {
     let tmp = tempfile::tempdir().unwrap();
-    let good = |scope: &str| azure_export(tmp.path(), scope, "run-a", "2025-01-10T06:00:00Z", "part_0_0001.csv", focus_csv("Microsoft", scope, 9, "1").as_bytes(), false);
+    let good = |scope: &str| {
+        azure_export(tmp.path(), scope, "run-a", "2025-01-10T06:00:00Z", "part_0_0001.csv", focus_csv("Microsoft", scope, 9, "1").as_bytes(), false)
+    };
     // 270 rows over the same nine days, gzipped, with a wrong CRC: the reader fails after every row was parsed.
     let mut body = focus_csv("Microsoft", "s2", 9, "1");
     for i in 0..29 {
@@ -176,11 +182,7 @@ async fn a_delivery_failing_mid_read_lands_nothing_while_the_others_land() {
     let mut gz = gz.finish().unwrap();
     let crc = gz.len() - 8;
     gz[crc] ^= 0xff;
-    let inputs = [
-        good("s1"),
-        azure_export(tmp.path(), "s2", "run-a", "2025-01-10T06:00:00Z", "part_0_0001.csv.gz", &gz, false),
-        good("s3"),
-    ];
+    let inputs = [good("s1"), azure_export(tmp.path(), "s2", "run-a", "2025-01-10T06:00:00Z", "part_0_0001.csv.gz", &gz, false), good("s3")];
     // A plain file whose header is not FOCUS.
     put(&tmp.path().join("bad.csv"), "a,b\n1,2\n");
     let mut lake = Lake::open(tmp.path().join("lake")).await.unwrap();
@@ -188,7 +190,14 @@ async fn a_delivery_failing_mid_read_lands_nothing_while_the_others_land() {
     found.deliveries.insert(1, lake::discover(&[tmp.path().join("bad.csv")]).deliveries.remove(0));
     let opts = IngestOptions { batch_rows: Some(16), ..Default::default() };
     let rows = std::sync::atomic::AtomicU64::new(0);
-    let out = lake.ingest(&found.deliveries, &opts, &|p| if let lake::Progress::Rows(n) = p { rows.store(n, std::sync::atomic::Ordering::Relaxed) }).await.unwrap();
+    let out = lake
+        .ingest(&found.deliveries, &opts, &|p| {
+            if let lake::Progress::Rows(n) = p {
+                rows.store(n, std::sync::atomic::Ordering::Relaxed)
+            }
+        })
+        .await
+        .unwrap();
     assert!(rows.into_inner() >= 18 + 16, "the corrupt file's first rows were read");
     assert!(matches!(&out[1], DeliveryOutcome::Refused(_)), "{:?}", out[1]);
     assert!(matches!(&out[2], DeliveryOutcome::Refused(e) if e.to_string().contains("part_0_0001.csv.gz")), "{:?}", out[2]);
@@ -198,7 +207,9 @@ async fn a_delivery_failing_mid_read_lands_nothing_while_the_others_land() {
     assert_eq!(lake.state().deliveries.len(), 4, "refused deliveries are on record too");
     assert_eq!(refused.len(), 2);
     assert!(refused.iter().all(|d| !lake.state().ids.contains(&d.id)), "a refused delivery does not count as ingested");
-    assert!(refused.iter().any(|d| d.units == [azure_unit("s2")] && matches!(&d.outcome, Outcome::Refused { reason, incomplete: false } if reason.contains("part_0_0001.csv.gz"))));
+    assert!(refused.iter().any(
+        |d| d.units == [azure_unit("s2")] && matches!(&d.outcome, Outcome::Refused { reason, incomplete: false } if reason.contains("part_0_0001.csv.gz"))
+    ));
     assert_eq!(live_rows_by(&lake, "_delivery"), BTreeMap::from([(Some(s1), 9), (Some(s3), 9)]));
     assert_eq!(live_rows(&lake), 18);
     assert_eq!(rows_on_disk(&tmp.path().join("lake")), 18, "no rows of the refused delivery on disk");
@@ -238,7 +249,15 @@ async fn any_order_of_deliveries_ends_with_the_newest_per_unit_and_every_append_
             for (r, hour) in hours.into_iter().enumerate() {
                 let days = 3 + 3 * s as u32 + r as u32;
                 let body = focus_csv("Microsoft", scope, days, &format!("{r}"));
-                inputs.push(azure_export(tmp.path(), scope, &format!("run-{r}"), &format!("2025-01-10T{hour:02}:00:00Z"), "part_0_0001.csv", body.as_bytes(), false));
+                inputs.push(azure_export(
+                    tmp.path(),
+                    scope,
+                    &format!("run-{r}"),
+                    &format!("2025-01-10T{hour:02}:00:00Z"),
+                    "part_0_0001.csv",
+                    body.as_bytes(),
+                    false,
+                ));
                 if hour == 18 {
                     want.insert(Some(azure_unit(scope)), u64::from(days));
                 }

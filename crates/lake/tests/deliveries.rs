@@ -53,7 +53,7 @@ async fn a_manifest_listing_a_missing_or_short_file_is_refused_whole() {
     let tmp = tempfile::tempdir().unwrap();
     let lake = Lake::open(tmp.path().join("lake")).await.unwrap();
     let run = azure_run(tmp.path(), "run-a", "2025-01-10T06:00:00Z", &focus_csv("Microsoft", "ba1", 9, "1"), true);
-    let found = lake::discover(&[run.clone()]);
+    let found = lake::discover(std::slice::from_ref(&run));
     assert!(found.deliveries.is_empty());
     let msg = found.refused[0].to_string();
     assert!(msg.contains("incomplete delivery") && msg.contains("part_0_0001.csv"), "{msg}");
@@ -105,12 +105,12 @@ async fn aws_create_new_executions_replace_the_period_and_are_not_double_counted
         let m = serde_json::json!({"executionId": exec, "exportArn": "arn:aws:bcm-data-exports:us-east-1:123:export/acme-focus",
             "dataFiles": [format!("s3://bucket/focus/123/acme-focus/{rel}")]});
         let mp = export.join(format!("metadata/BILLING_PERIOD=2025-01/{exec}/acme-focus-Manifest.json"));
-        put(&mp, &m.to_string());
+        put(&mp, m.to_string());
         // The partition-level manifest always describes the latest execution.
-        put(&export.join("metadata/BILLING_PERIOD=2025-01/acme-focus-Manifest.json"), &m.to_string());
+        put(&export.join("metadata/BILLING_PERIOD=2025-01/acme-focus-Manifest.json"), m.to_string());
     }
     let mut lake = Lake::open(tmp.path().join("lake")).await.unwrap();
-    let out = ingest(&mut lake, &[export.clone()]).await;
+    let out = ingest(&mut lake, std::slice::from_ref(&export)).await;
     assert_eq!(live_rows(&lake), 19, "{out:?}");
     assert_eq!(rows_on_disk(&tmp.path().join("lake")), 19);
 }
@@ -119,8 +119,8 @@ async fn aws_create_new_executions_replace_the_period_and_are_not_double_counted
 async fn oci_incremental_files_are_all_kept() {
     let tmp = tempfile::tempdir().unwrap();
     let day = tmp.path().join("FOCUS Reports/2025/01/05");
-    put(&day.join("0001000001507847-00001.csv"), &focus_csv("Oracle", "ocid1.tenancy.oc1..aaa", 3, "1"));
-    put(&day.join("0001000001507848-00001.csv"), &focus_csv("Oracle", "ocid1.tenancy.oc1..aaa", 3, "2"));
+    put(&day.join("0001000001507847-00001.csv"), focus_csv("Oracle", "ocid1.tenancy.oc1..aaa", 3, "1"));
+    put(&day.join("0001000001507848-00001.csv"), focus_csv("Oracle", "ocid1.tenancy.oc1..aaa", 3, "2"));
     let mut lake = Lake::open(tmp.path().join("lake")).await.unwrap();
     let out = ingest(&mut lake, &[tmp.path().join("FOCUS Reports")]).await;
     assert_eq!(out.len(), 2);
@@ -131,7 +131,7 @@ async fn oci_incremental_files_are_all_kept() {
     }
     assert_eq!(live_rows(&lake), 6, "an incremental file is never lost");
     // A later file of the same month is also kept.
-    put(&day.join("0001000001507849-00001.csv"), &focus_csv("Oracle", "ocid1.tenancy.oc1..aaa", 3, "5"));
+    put(&day.join("0001000001507849-00001.csv"), focus_csv("Oracle", "ocid1.tenancy.oc1..aaa", 3, "5"));
     ingest(&mut lake, &[tmp.path().join("FOCUS Reports")]).await;
     assert_eq!(live_rows(&lake), 9);
 }
@@ -139,8 +139,8 @@ async fn oci_incremental_files_are_all_kept() {
 #[tokio::test]
 async fn the_delivery_flag_overrides_a_plain_files_model() {
     let tmp = tempfile::tempdir().unwrap();
-    put(&tmp.path().join("a.csv"), &focus_csv("AWS", "1", 3, "1"));
-    put(&tmp.path().join("b.csv"), &focus_csv("AWS", "1", 3, "2"));
+    put(&tmp.path().join("a.csv"), focus_csv("AWS", "1", 3, "1"));
+    put(&tmp.path().join("b.csv"), focus_csv("AWS", "1", 3, "2"));
     let mut lake = Lake::open(tmp.path().join("lake")).await.unwrap();
     let found = lake::discover(&[tmp.path().join("a.csv"), tmp.path().join("b.csv")]);
     let opts = IngestOptions { model: Some(lake::Model::Append), ..Default::default() };
@@ -158,7 +158,7 @@ async fn a_plain_file_replacing_one_of_several_accounts_keeps_the_others() {
     ingest(&mut lake, &[tmp.path().join("jan-v1.csv")]).await;
     assert_eq!(live_rows(&lake), 10);
     std::thread::sleep(std::time::Duration::from_millis(20));
-    put(&tmp.path().join("jan-v2.csv"), &focus_csv("AWS", "acct-a", 7, "2"));
+    put(&tmp.path().join("jan-v2.csv"), focus_csv("AWS", "acct-a", 7, "2"));
     ingest(&mut lake, &[tmp.path().join("jan-v2.csv")]).await;
     // acct-a: 7 new rows replace its 5; acct-b keeps its 5.
     assert_eq!(live_rows(&lake), 12);
@@ -173,7 +173,7 @@ async fn leftovers_of_an_interrupted_ingest_are_removed_on_open() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("lake");
     let mut lake = Lake::open(&root).await.unwrap();
-    put(&tmp.path().join("a.csv"), &focus_csv("AWS", "1", 3, "1"));
+    put(&tmp.path().join("a.csv"), focus_csv("AWS", "1", 3, "1"));
     ingest(&mut lake, &[tmp.path().join("a.csv")]).await;
     let stray = root.join("usage/charge_date=2025-01-01/deadbeef.parquet");
     std::fs::write(&stray, b"half a file").unwrap();
@@ -192,15 +192,15 @@ async fn aws_overwrite_mode_replaces_the_period_in_place() {
     let manifest = export.join("metadata/BILLING_PERIOD=2025-01/acme-focus-Manifest.json");
     let m = serde_json::json!({"executionId": "e", "exportArn": "arn:aws:bcm-data-exports:us-east-1:123:export/acme-focus",
         "dataFiles": ["s3://bucket/focus/123/acme-focus/data/BILLING_PERIOD=2025-01/acme-focus-00001.csv"]});
-    put(&data, &focus_csv("AWS", "111122223333", 9, "1"));
-    put(&manifest, &m.to_string());
+    put(&data, focus_csv("AWS", "111122223333", 9, "1"));
+    put(&manifest, m.to_string());
     let mut lake = Lake::open(tmp.path().join("lake")).await.unwrap();
-    ingest(&mut lake, &[export.clone()]).await;
+    ingest(&mut lake, std::slice::from_ref(&export)).await;
     assert_eq!(live_rows(&lake), 9);
     // The next refresh overwrites the same names; the manifest's own write time orders it.
     std::thread::sleep(std::time::Duration::from_millis(20));
-    put(&data, &focus_csv("AWS", "111122223333", 19, "1"));
-    put(&manifest, &m.to_string());
+    put(&data, focus_csv("AWS", "111122223333", 19, "1"));
+    put(&manifest, m.to_string());
     let out = ingest(&mut lake, &[export]).await;
     let DeliveryOutcome::Recorded(rec, _) = &out[0] else { panic!("{out:?}") };
     assert_eq!(rec.replaced.len(), 1);
@@ -211,8 +211,8 @@ async fn aws_overwrite_mode_replaces_the_period_in_place() {
 #[tokio::test]
 async fn google_extracts_append() {
     let tmp = tempfile::tempdir().unwrap();
-    put(&tmp.path().join("extract-1.csv"), &focus_csv("Google Cloud", "01ABCD-234567-89EFGH", 4, "1"));
-    put(&tmp.path().join("extract-2.csv"), &focus_csv("Google Cloud", "01ABCD-234567-89EFGH", 4, "0.5"));
+    put(&tmp.path().join("extract-1.csv"), focus_csv("Google Cloud", "01ABCD-234567-89EFGH", 4, "1"));
+    put(&tmp.path().join("extract-2.csv"), focus_csv("Google Cloud", "01ABCD-234567-89EFGH", 4, "0.5"));
     let mut lake = Lake::open(tmp.path().join("lake")).await.unwrap();
     let out = ingest(&mut lake, &[tmp.path().to_path_buf()]).await;
     for o in &out {
@@ -232,7 +232,9 @@ async fn more_days_than_open_files_split_into_parts_and_lose_nothing() {
         for d in 0..60u32 {
             let day = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap() + chrono::Days::new(u64::from(d));
             let next = day + chrono::Days::new(1);
-            body.push_str(&format!("acct,sub-1,2025-01-01T00:00:00Z,2025-02-01T00:00:00Z,{day}T00:00:00Z,{next}T00:00:00Z,Usage,USD,{round},{round},AWS,Storage,1,GB\n"));
+            body.push_str(&format!(
+                "acct,sub-1,2025-01-01T00:00:00Z,2025-02-01T00:00:00Z,{day}T00:00:00Z,{next}T00:00:00Z,Usage,USD,{round},{round},AWS,Storage,1,GB\n"
+            ));
         }
     }
     put(&tmp.path().join("f.csv"), &body);

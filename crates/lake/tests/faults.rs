@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{azure_run, focus_csv, ingest, live_rows, put, rows_on_disk};
-use futures::stream::BoxStream;
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use lake::{IngestOptions, Lake};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
@@ -109,7 +109,8 @@ async fn a_fault_at_any_step_of_an_ingest_leaves_the_last_committed_state() {
     // The ingest under faults: a newer run of the unit (19 days: the 9 rows are retired and rewritten away), a run
     // of another scope, and an OCI append file.
     let newer = azure_run(tmp.path(), "run-b", "2025-01-20T06:00:00Z", &focus_csv("Microsoft", "ba1", 19, "2"), false);
-    let other = common::azure_export(tmp.path(), "s2", "run-a", "2025-01-10T06:00:00Z", "part_0_0001.csv", focus_csv("Microsoft", "s2", 5, "1").as_bytes(), false);
+    let other =
+        common::azure_export(tmp.path(), "s2", "run-a", "2025-01-10T06:00:00Z", "part_0_0001.csv", focus_csv("Microsoft", "s2", 5, "1").as_bytes(), false);
     put(&tmp.path().join("oci/FOCUS Reports/2025/01/02/0001.csv"), focus_csv("Oracle", "tenancy", 3, "1"));
     let found = lake::discover(&[newer, other, tmp.path().join("oci")]);
     assert!(found.refused.is_empty(), "{:?}", found.refused);

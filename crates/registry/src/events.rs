@@ -119,7 +119,8 @@ impl Events {
         let mut out = csv::Writer::from_writer(w);
         out.write_record(COLUMNS.iter().map(|s| s.to_string()).chain(extra.iter().cloned()))?;
         for e in &self.events {
-            let mut rec = vec![e.account_id.clone(), e.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(), e.kind.as_str().into(), e.services.join(";"), e.note.clone()];
+            let mut rec =
+                vec![e.account_id.clone(), e.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(), e.kind.as_str().into(), e.services.join(";"), e.note.clone()];
             rec.extend(extra.iter().map(|k| e.extra.get(k).cloned().unwrap_or_default()));
             out.write_record(rec)?;
         }
@@ -141,6 +142,6 @@ impl Events {
 
     /// The last event of the given kinds for an account at or before `at`.
     pub fn last_before(&self, account_id: &str, kinds: &[EventKind], at: DateTime<Utc>) -> Option<&Event> {
-        self.for_account(account_id).into_iter().filter(|e| kinds.contains(&e.kind) && e.at <= at).next_back()
+        self.for_account(account_id).into_iter().rfind(|e| kinds.contains(&e.kind) && e.at <= at)
     }
 }

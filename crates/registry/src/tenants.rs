@@ -135,7 +135,8 @@ impl Registry {
             for a in split_list(&f[c[6]]) {
                 let (name, from) = match a.split_once('@') {
                     Some((n, d)) => {
-                        let day = NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| t.err(row, line, "approvals", format!("\"{a}\": the date after @ must be YYYY-MM-DD")))?;
+                        let day = NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                            .map_err(|_| t.err(row, line, "approvals", format!("\"{a}\": the date after @ must be YYYY-MM-DD")))?;
                         (n.to_string(), Some(day))
                     }
                     None => (a.clone(), None),
@@ -164,10 +165,10 @@ impl Registry {
         }
         for (i, tn) in reg.tenants.iter().enumerate() {
             let (row, line) = lines[i];
-            if let Some(p) = &tn.parent_id {
-                if !reg.index.contains_key(p) {
-                    return Err(t.err(row, line, "parent_id", format!("parent \"{p}\" is not in the registry")));
-                }
+            if let Some(p) = &tn.parent_id
+                && !reg.index.contains_key(p)
+            {
+                return Err(t.err(row, line, "parent_id", format!("parent \"{p}\" is not in the registry")));
             }
             // A parent chain longer than the registry has a cycle.
             let mut seen = 0;
@@ -189,11 +190,23 @@ impl Registry {
         let mut out = csv::Writer::from_writer(w);
         out.write_record(COLUMNS.iter().map(|s| s.to_string()).chain(extra.iter().cloned()))?;
         for t in &self.tenants {
-            let approvals: Vec<String> = t.approvals.iter().map(|a| match a.from {
-                Some(d) => format!("{}@{d}", a.name),
-                None => a.name.clone(),
-            }).collect();
-            let mut rec = vec![t.account_id.clone(), t.name.clone(), t.parent_id.clone().unwrap_or_default(), t.sector.as_str().into(), t.country.clone(), t.purposes.join(";"), approvals.join(";")];
+            let approvals: Vec<String> = t
+                .approvals
+                .iter()
+                .map(|a| match a.from {
+                    Some(d) => format!("{}@{d}", a.name),
+                    None => a.name.clone(),
+                })
+                .collect();
+            let mut rec = vec![
+                t.account_id.clone(),
+                t.name.clone(),
+                t.parent_id.clone().unwrap_or_default(),
+                t.sector.as_str().into(),
+                t.country.clone(),
+                t.purposes.join(";"),
+                approvals.join(";"),
+            ];
             rec.extend(extra.iter().map(|k| t.extra.get(k).cloned().unwrap_or_default()));
             out.write_record(rec)?;
         }

@@ -35,7 +35,10 @@ fn bom_crlf_and_extra_columns() {
 #[test]
 fn errors_name_file_row_line_and_column() {
     let cases = [
-        (REG.replace("intelligence", "inteligence"), "r.csv: row 2 (line 3), column \"sector\": unknown sector \"inteligence\" (did you mean \"intelligence\"?)"),
+        (
+            REG.replace("intelligence", "inteligence"),
+            "r.csv: row 2 (line 3), column \"sector\": unknown sector \"inteligence\" (did you mean \"intelligence\"?)",
+        ),
         (REG.replace(",IL,defence", ",Israel,defence"), "r.csv: row 1 (line 2), column \"country\""),
         (REG.replace("cc-1,\"Calls", "mod-1,\"Calls"), "r.csv: row 3 (line 4), column \"account_id\": \"mod-1\" appears twice (first at row 1, line 2)"),
         (REG.replace("mod-1,intelligence", "mod-9,intelligence"), "r.csv: row 2 (line 3), column \"parent_id\": parent \"mod-9\" is not in the registry"),

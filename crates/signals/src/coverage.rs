@@ -154,7 +154,8 @@ pub async fn coverage(ctx: &SessionContext, state: &lake::State, quarantine_file
                FROM usage GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
     for b in ctx.sql(sql).await?.collect().await? {
         let (p, a) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>());
-        let (m, n, s) = (b.column(2).as_primitive::<TimestampMicrosecondType>(), b.column(3).as_primitive::<Int64Type>(), b.column(4).as_primitive::<Int64Type>());
+        let (m, n, s) =
+            (b.column(2).as_primitive::<TimestampMicrosecondType>(), b.column(3).as_primitive::<Int64Type>(), b.column(4).as_primitive::<Int64Type>());
         for i in 0..b.num_rows() {
             months.push(MonthRows {
                 provider: p.value(i).to_string(),
@@ -168,7 +169,11 @@ pub async fn coverage(ctx: &SessionContext, state: &lake::State, quarantine_file
     let rows_kept: u64 = months.iter().map(|m| m.rows).sum();
 
     let last = ctx.sql("SELECT max(\"ChargePeriodStart\") FROM usage").await?.collect().await?;
-    let last_day = last.first().map(|b| b.column(0).as_primitive::<TimestampMicrosecondType>().clone()).filter(|a| !a.is_empty() && !a.is_null(0)).map(|a| day(a.value(0)));
+    let last_day = last
+        .first()
+        .map(|b| b.column(0).as_primitive::<TimestampMicrosecondType>().clone())
+        .filter(|a| !a.is_empty() && !a.is_null(0))
+        .map(|a| day(a.value(0)));
     let end = as_of.or(last_day);
     let mut accounts = Vec::new();
     if let (Some(last_day), Some(end)) = (last_day, end) {
@@ -265,7 +270,8 @@ async fn quarantined_rows(ctx: &SessionContext, files: &[PathBuf], live: &HashMa
                FROM (SELECT DISTINCT delivery, file, \"row\", billing_account, month FROM quarantine) q GROUP BY 1, 2, 3";
     let mut out: BTreeMap<(String, String, String), u64> = BTreeMap::new();
     for b in ctx.sql(sql).await?.collect().await? {
-        let (d, a, m, n) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>(), b.column(2).as_string::<i32>(), b.column(3).as_primitive::<Int64Type>());
+        let (d, a, m, n) =
+            (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>(), b.column(2).as_string::<i32>(), b.column(3).as_primitive::<Int64Type>());
         for i in 0..b.num_rows() {
             if let Some(p) = live.get(d.value(i)) {
                 *out.entry((p.clone(), a.value(i).to_string(), m.value(i).to_string())).or_default() += n.value(i) as u64;

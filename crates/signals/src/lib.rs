@@ -15,14 +15,17 @@ pub use coverage::{Coverage, coverage};
 /// The query session every function here takes (DataFusion's), so callers need not name the engine.
 pub use datafusion::prelude::SessionContext;
 pub use key::{KEY_COLUMNS, MeterKey, MeterStats, meter_keys};
-pub use series::{CatalogMapper, Granularity, Mapped, MeterMapper, MeterMapping, PARQUET_ROW_GROUP, Quantity, SeriesStream, build_series, parquet_properties, series_schema, series_stream, unmapped_keys};
+pub use series::{
+    CatalogMapper, Granularity, Mapped, MeterMapper, MeterMapping, PARQUET_ROW_GROUP, Quantity, SeriesStream, build_series, parquet_properties, series_schema,
+    series_stream, unmapped_keys,
+};
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
+use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
-use datafusion::datasource::MemTable;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::SessionConfig;
@@ -65,10 +68,7 @@ pub fn session_with_memory(usage_files: &[std::path::PathBuf], memory_limit: usi
         ctx.register_table("usage", Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
         return Ok(ctx);
     }
-    let urls = usage_files
-        .iter()
-        .map(|p| ListingTableUrl::parse(p.to_string_lossy()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let urls = usage_files.iter().map(|p| ListingTableUrl::parse(p.to_string_lossy())).collect::<Result<Vec<_>, _>>()?;
     let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
     let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema);
     ctx.register_table("usage", Arc::new(ListingTable::try_new(config)?))?;

@@ -9,8 +9,24 @@ struct TestMapper;
 impl MeterMapper for TestMapper {
     fn map(&self, key: &MeterKey) -> Mapped {
         match key.consumed_unit.as_deref() {
-            Some("GB-Mo") => Mapped::Signal(MeterMapping { signal: "storage.stored_bytes".into(), quantity: Quantity::Consumed, factor: 1e9, per_month: true, month_days: None, gauge: true, tag_publisher: false }),
-            Some("GB") => Mapped::Signal(MeterMapping { signal: "network.egress_bytes".into(), quantity: Quantity::Consumed, factor: 1e9, per_month: false, month_days: None, gauge: false, tag_publisher: false }),
+            Some("GB-Mo") => Mapped::Signal(MeterMapping {
+                signal: "storage.stored_bytes".into(),
+                quantity: Quantity::Consumed,
+                factor: 1e9,
+                per_month: true,
+                month_days: None,
+                gauge: true,
+                tag_publisher: false,
+            }),
+            Some("GB") => Mapped::Signal(MeterMapping {
+                signal: "network.egress_bytes".into(),
+                quantity: Quantity::Consumed,
+                factor: 1e9,
+                per_month: false,
+                month_days: None,
+                gauge: false,
+                tag_publisher: false,
+            }),
             _ => Mapped::Unknown("test".into()),
         }
     }
@@ -74,7 +90,15 @@ struct Azure31;
 
 impl MeterMapper for Azure31 {
     fn map(&self, _: &MeterKey) -> Mapped {
-        Mapped::Signal(MeterMapping { signal: "storage.stored_bytes".into(), quantity: Quantity::Consumed, factor: 1e9, per_month: true, month_days: Some(31), gauge: true, tag_publisher: false })
+        Mapped::Signal(MeterMapping {
+            signal: "storage.stored_bytes".into(),
+            quantity: Quantity::Consumed,
+            factor: 1e9,
+            per_month: true,
+            month_days: Some(31),
+            gauge: true,
+            tag_publisher: false,
+        })
     }
 }
 

@@ -172,7 +172,13 @@ impl<'a> Writer<'a> {
         let mut n = 0u64;
         let mut piece_ids = String::new();
         for day in span.from..=span.to {
-            let share = if day == span.from { span.first_share } else if day == span.to { span.last_share } else { 1.0 };
+            let share = if day == span.from {
+                span.first_share
+            } else if day == span.to {
+                span.last_share
+            } else {
+                1.0
+            };
             let weekday = Population::weekday(self.config, day);
             for (k, &a) in org.accounts.iter().enumerate() {
                 let acct: &Account = &self.pop.accounts[a];
@@ -227,7 +233,16 @@ impl<'a> Writer<'a> {
 
     /// An Azure run folder or an AWS execution: the month to date, with its manifest.
     #[allow(clippy::too_many_arguments)]
-    fn replace_run(&self, o: usize, ids: &[Ids], month: NaiveDate, span: &Span, at: chrono::NaiveDateTime, invoice: Option<String>, run: u64) -> Result<Tally, SimError> {
+    fn replace_run(
+        &self,
+        o: usize,
+        ids: &[Ids],
+        month: NaiveDate,
+        span: &Span,
+        at: chrono::NaiveDateTime,
+        invoice: Option<String>,
+        run: u64,
+    ) -> Result<Tally, SimError> {
         let org = &self.pop.orgs[o];
         let mut r = rng(self.config.seed, 0x7a11 + o as u64, (month.year() as u64) * 100 + u64::from(month.month()) * 4 + run);
         let guid = guid(&mut r);
@@ -243,7 +258,11 @@ impl<'a> Writer<'a> {
                 let exec = format!("{}-{}", at.format("%Y%m%dT%H%M%SZ"), &guid[..8]);
                 let period = format!("BILLING_PERIOD={}", month.format("%Y-%m"));
                 let dir = format!("aws/{}/focus-export/data/{period}/{exec}", org.id);
-                (dir.clone(), format!("{dir}/focus-export-00001.{ext}"), format!("aws/{}/focus-export/metadata/{period}/{exec}/focus-export-Manifest.json", org.id))
+                (
+                    dir.clone(),
+                    format!("{dir}/focus-export-00001.{ext}"),
+                    format!("aws/{}/focus-export/metadata/{period}/{exec}/focus-export-Manifest.json", org.id),
+                )
             }
         };
         let path = self.root.join(&file);
@@ -297,7 +316,8 @@ impl<'a> Writer<'a> {
         };
         let mpath = self.root.join(&manifest_path);
         mkdir(mpath.parent().expect("manifest has a folder"))?;
-        std::fs::write(&mpath, serde_json::to_vec_pretty(&manifest).expect("manifest serialises")).map_err(|e| SimError::Io { path: mpath.display().to_string(), source: e })?;
+        std::fs::write(&mpath, serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))
+            .map_err(|e| SimError::Io { path: mpath.display().to_string(), source: e })?;
         Ok(Tally { deliveries: 1, files: 1, rows, bytes })
     }
 
@@ -308,7 +328,12 @@ impl<'a> Writer<'a> {
         let path = match org.cloud {
             // OCI: `FOCUS Reports/YYYY/MM/DD/<16 digits>-00001.csv.gz` by the day the file was made (Oracle's bucket
             // layout, corpus/sources/oci.md §1), under the tenancy's own folder here.
-            Cloud::Oci => self.root.join(format!("oci/{}/FOCUS Reports/{}/{:016}-00001.{suffix}", org.id, at.format("%Y/%m/%d"), at.and_utc().timestamp() as u64 * 1000 + o as u64 % 1000)),
+            Cloud::Oci => self.root.join(format!(
+                "oci/{}/FOCUS Reports/{}/{:016}-00001.{suffix}",
+                org.id,
+                at.format("%Y/%m/%d"),
+                at.and_utc().timestamp() as u64 * 1000 + o as u64 % 1000
+            )),
             _ => self.root.join(format!("gcp/{}/{}/focus-extract-{}.{suffix}", org.id, month.format("%Y-%m"), at.format("%Y%m%dT%H%M%S"))),
         };
         mkdir(path.parent().expect("a report file has a folder"))?;

@@ -340,14 +340,55 @@ fn name(c: Col) -> &'static str {
 /// OCI's FOCUS report header, in its order, whatever FOCUS version is asked for: 39 FOCUS 1.0-preview columns in
 /// alphabetical order, then ten `oci_` columns (corpus/sources/oci.md §2, from Oracle's Log Analytics parser).
 const OCI: &[Col] = &[
-    AvailabilityZone, BilledCost, BillingAccountId, BillingAccountName, BillingCurrency, BillingPeriodEnd,
-    BillingPeriodStart, ChargeCategory, ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart,
-    ChargeSubcategory, CommitmentDiscountCategory, CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountType,
-    EffectiveCost, InvoiceIssuer, ListCost, ListUnitPrice, PricingCategory, PricingQuantity, PricingUnit, Provider,
-    Publisher, Region, ResourceId, ResourceName, ResourceType, ServiceCategory, ServiceName, SkuId, SkuPriceId,
-    SubAccountId, SubAccountName, Tags, UsageQuantity, UsageUnit, OciReferenceNumber, OciCompartmentId,
-    OciCompartmentName, OciOverageFlag, OciUnitPriceOverage, OciBilledQuantityOverage, OciCostOverage,
-    OciAttributedUsage, OciAttributedCost, OciBackReferenceNumber,
+    AvailabilityZone,
+    BilledCost,
+    BillingAccountId,
+    BillingAccountName,
+    BillingCurrency,
+    BillingPeriodEnd,
+    BillingPeriodStart,
+    ChargeCategory,
+    ChargeDescription,
+    ChargeFrequency,
+    ChargePeriodEnd,
+    ChargePeriodStart,
+    ChargeSubcategory,
+    CommitmentDiscountCategory,
+    CommitmentDiscountId,
+    CommitmentDiscountName,
+    CommitmentDiscountType,
+    EffectiveCost,
+    InvoiceIssuer,
+    ListCost,
+    ListUnitPrice,
+    PricingCategory,
+    PricingQuantity,
+    PricingUnit,
+    Provider,
+    Publisher,
+    Region,
+    ResourceId,
+    ResourceName,
+    ResourceType,
+    ServiceCategory,
+    ServiceName,
+    SkuId,
+    SkuPriceId,
+    SubAccountId,
+    SubAccountName,
+    Tags,
+    UsageQuantity,
+    UsageUnit,
+    OciReferenceNumber,
+    OciCompartmentId,
+    OciCompartmentName,
+    OciOverageFlag,
+    OciUnitPriceOverage,
+    OciBilledQuantityOverage,
+    OciCostOverage,
+    OciAttributedUsage,
+    OciAttributedCost,
+    OciBackReferenceNumber,
 ];
 
 /// The columns of a file: the version's FOCUS columns and the provider's `x_` extensions.
@@ -441,8 +482,14 @@ fn cell<'a>(c: Col, r: &'a Row<'a>) -> Cell<'a> {
         // A tenancy's root compartment has the tenancy's OCID.
         OciCompartmentId => Cell::Text(r.sub_account_id),
         OciCompartmentName => Cell::Text(r.sub_account_name),
-        OciReferenceNumber | OciOverageFlag | OciUnitPriceOverage | OciBilledQuantityOverage | OciCostOverage
-        | OciAttributedUsage | OciAttributedCost | OciBackReferenceNumber => Cell::Null,
+        OciReferenceNumber
+        | OciOverageFlag
+        | OciUnitPriceOverage
+        | OciBilledQuantityOverage
+        | OciCostOverage
+        | OciAttributedUsage
+        | OciAttributedCost
+        | OciBackReferenceNumber => Cell::Null,
         AvailabilityZone
         | CapacityReservationId
         | CapacityReservationStatus

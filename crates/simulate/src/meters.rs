@@ -900,7 +900,13 @@ mod tests {
     fn azure_meters_match_the_price_list() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/catalog-sources/azure");
         let mut items = Vec::new();
-        for f in ["retail-prices-westeurope/foundry_tools.json", "retail-prices-westeurope/storage.json", "retail-prices-westeurope/azure_cognitive_search.json", "retail-prices-westeurope/foundry_models.json", "retail-prices-eastus2-sample/virtual_machines_eastus2.json"] {
+        for f in [
+            "retail-prices-westeurope/foundry_tools.json",
+            "retail-prices-westeurope/storage.json",
+            "retail-prices-westeurope/azure_cognitive_search.json",
+            "retail-prices-westeurope/foundry_models.json",
+            "retail-prices-eastus2-sample/virtual_machines_eastus2.json",
+        ] {
             let v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join(f)).expect("price list in ../shared")).expect("JSON");
             let list = v.get("Items").cloned().unwrap_or(v);
             items.extend(list.as_array().expect("a list").iter().cloned());

@@ -108,7 +108,8 @@ impl Kind {
         )
     }
 
-    const HARD: [Kind; 6] = [Kind::ContactCentre, Kind::BroadcasterArchive, Kind::HealthDocuments, Kind::LanguageLab, Kind::Migration, Kind::IdentityVerification];
+    const HARD: [Kind; 6] =
+        [Kind::ContactCentre, Kind::BroadcasterArchive, Kind::HealthDocuments, Kind::LanguageLab, Kind::Migration, Kind::IdentityVerification];
 }
 
 /// A billing account: one customer organisation.
@@ -185,12 +186,52 @@ pub struct Population {
 
 const COUNTRIES: [&str; 20] = ["US", "GB", "DE", "FR", "NL", "IE", "SE", "IL", "IN", "JP", "BR", "CA", "AU", "SG", "ZA", "ES", "IT", "PL", "KR", "MX"];
 const NAME_A: [&str; 24] = [
-    "Northwind", "Contoso", "Fabrikam", "Tailspin", "Woodgrove", "Litware", "Adatum", "Proseware", "Lucerne", "Wingtip", "Alpine", "Coho",
-    "Humongous", "Relecloud", "Trey", "VanArsdel", "Wide World", "Blue Yonder", "Graphic", "Southridge", "Datum", "Fourth Coffee", "Lamna", "Munson",
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Tailspin",
+    "Woodgrove",
+    "Litware",
+    "Adatum",
+    "Proseware",
+    "Lucerne",
+    "Wingtip",
+    "Alpine",
+    "Coho",
+    "Humongous",
+    "Relecloud",
+    "Trey",
+    "VanArsdel",
+    "Wide World",
+    "Blue Yonder",
+    "Graphic",
+    "Southridge",
+    "Datum",
+    "Fourth Coffee",
+    "Lamna",
+    "Munson",
 ];
 const NAME_B: [&str; 20] = [
-    "Traders", "Bank", "Health", "Labs", "Media", "Logistics", "Analytics", "Systems", "Energy", "Retail", "Foods", "Insurance", "Games",
-    "Airlines", "Motors", "Pharma", "Studios", "Networks", "Robotics", "Holdings",
+    "Traders",
+    "Bank",
+    "Health",
+    "Labs",
+    "Media",
+    "Logistics",
+    "Analytics",
+    "Systems",
+    "Energy",
+    "Retail",
+    "Foods",
+    "Insurance",
+    "Games",
+    "Airlines",
+    "Motors",
+    "Pharma",
+    "Studios",
+    "Networks",
+    "Robotics",
+    "Holdings",
 ];
 const FUNCTIONS: [&str; 10] = ["Production", "Staging", "Data Platform", "Web", "Analytics", "Research", "Shared Services", "Backup", "ML", "Finance"];
 /// Benign marketplace publishers (no sensitive-data analytics among them).
@@ -215,7 +256,14 @@ fn lognormal(r: &mut ChaCha8Rng, median: f64, sigma: f64) -> f64 {
 fn benign_uses(kind: Kind) -> &'static [(Signal, f64, f64, f64)] {
     use Signal::*;
     match kind {
-        Kind::WebApp => &[(VmHours, 1.0, 96.0, 1.0), (Egress, 1.0, 2e11, 1.3), (Storage, 1.0, 2.0 * TB, 1.3), (LlmTokens, 0.3, 2e7, 1.5), (Search, 0.15, 5e3, 1.2), (Translation, 0.1, 5e6, 1.5)],
+        Kind::WebApp => &[
+            (VmHours, 1.0, 96.0, 1.0),
+            (Egress, 1.0, 2e11, 1.3),
+            (Storage, 1.0, 2.0 * TB, 1.3),
+            (LlmTokens, 0.3, 2e7, 1.5),
+            (Search, 0.15, 5e3, 1.2),
+            (Translation, 0.1, 5e6, 1.5),
+        ],
         Kind::Saas => &[
             (VmHours, 1.0, 480.0, 1.0),
             (Egress, 1.0, 1e12, 1.2),
@@ -228,10 +276,20 @@ fn benign_uses(kind: Kind) -> &'static [(Signal, f64, f64, f64)] {
             (Face, 0.05, 5e4, 1.0),
             (Marketplace, 0.3, 300.0, 1.0),
         ],
-        Kind::Analytics => &[(VmHours, 1.0, 1000.0, 1.0), (Storage, 1.0, 80.0 * TB, 1.2), (Egress, 1.0, 3e11, 1.2), (Marketplace, 0.4, 500.0, 1.0), (LlmTokens, 0.2, 5e7, 1.5)],
-        Kind::MlTraining => &[(GpuHours, 1.0, 200.0, 1.0), (VmHours, 1.0, 200.0, 1.0), (Storage, 1.0, 60.0 * TB, 1.0), (Egress, 1.0, 1e11, 1.0), (LlmTokens, 0.3, 2e8, 1.5)],
+        Kind::Analytics => {
+            &[(VmHours, 1.0, 1000.0, 1.0), (Storage, 1.0, 80.0 * TB, 1.2), (Egress, 1.0, 3e11, 1.2), (Marketplace, 0.4, 500.0, 1.0), (LlmTokens, 0.2, 5e7, 1.5)]
+        }
+        Kind::MlTraining => {
+            &[(GpuHours, 1.0, 200.0, 1.0), (VmHours, 1.0, 200.0, 1.0), (Storage, 1.0, 60.0 * TB, 1.0), (Egress, 1.0, 1e11, 1.0), (LlmTokens, 0.3, 2e8, 1.5)]
+        }
         Kind::BackupArchive => &[(Storage, 1.0, 300.0 * TB, 1.2), (VmHours, 1.0, 24.0, 0.5), (Egress, 1.0, 2e10, 1.0)],
-        Kind::MediaStreaming => &[(Egress, 1.0, 60.0 * TB, 1.0), (Storage, 1.0, 400.0 * TB, 1.0), (VmHours, 1.0, 600.0, 1.0), (Speech, 0.3, 1.8e6, 1.0), (Translation, 0.3, 2e8, 1.0)],
+        Kind::MediaStreaming => &[
+            (Egress, 1.0, 60.0 * TB, 1.0),
+            (Storage, 1.0, 400.0 * TB, 1.0),
+            (VmHours, 1.0, 600.0, 1.0),
+            (Speech, 0.3, 1.8e6, 1.0),
+            (Translation, 0.3, 2e8, 1.0),
+        ],
         Kind::Genomics => &[(Storage, 1.0, 400.0 * TB, 1.0), (VmHours, 1.0, 3000.0, 0.8), (GpuHours, 0.3, 100.0, 1.0), (Egress, 1.0, 2e12, 1.0)],
         _ => &[],
     }
@@ -379,7 +437,11 @@ impl Builder<'_> {
     fn org_name(&mut self, sector: Sector) -> String {
         loop {
             let name = match sector {
-                Sector::Government => format!("{} {}", ["Ministry of", "Department of", "Office of"].choose(&mut self.r).expect("non-empty"), ["Transport", "Finance", "Education", "Agriculture", "Statistics", "Housing", "Environment"].choose(&mut self.r).expect("non-empty")),
+                Sector::Government => format!(
+                    "{} {}",
+                    ["Ministry of", "Department of", "Office of"].choose(&mut self.r).expect("non-empty"),
+                    ["Transport", "Finance", "Education", "Agriculture", "Statistics", "Housing", "Environment"].choose(&mut self.r).expect("non-empty")
+                ),
                 Sector::LawEnforcement => format!("{} Police Records Office", NAME_A.choose(&mut self.r).expect("non-empty")),
                 Sector::Immigration => format!("{} Visa Services Office", NAME_A.choose(&mut self.r).expect("non-empty")),
                 Sector::Military => format!("{} Defence Logistics Agency", NAME_A.choose(&mut self.r).expect("non-empty")),
@@ -442,7 +504,14 @@ impl Builder<'_> {
 
     fn benign_kind(&mut self) -> Kind {
         let u: f64 = self.r.random();
-        let table = [(0.30, Kind::WebApp), (0.50, Kind::Saas), (0.65, Kind::Analytics), (0.73, Kind::MlTraining), (0.85, Kind::BackupArchive), (0.92, Kind::MediaStreaming)];
+        let table = [
+            (0.30, Kind::WebApp),
+            (0.50, Kind::Saas),
+            (0.65, Kind::Analytics),
+            (0.73, Kind::MlTraining),
+            (0.85, Kind::BackupArchive),
+            (0.92, Kind::MediaStreaming),
+        ];
         table.iter().find(|(p, _)| u < *p).map_or(Kind::Genomics, |(_, k)| *k)
     }
 
@@ -482,7 +551,13 @@ impl Builder<'_> {
         let org = self.org("Federal Immigration Enforcement Agency".into(), Sector::Immigration, Some(Cloud::Azure));
         let onset = at(days, 0.35, 10, &mut self.r);
         let g = 3.5f64.ln() / 184.0;
-        let f = move |d: u32| if d < onset { 1.0 + 0.0003 * f64::from(d) } else { (1.0 + 0.0003 * f64::from(onset)) * (g * f64::from((d - onset).min(184))).exp() * (1.0 + 0.0003 * f64::from(d.saturating_sub(onset + 184))) };
+        let f = move |d: u32| {
+            if d < onset {
+                1.0 + 0.0003 * f64::from(d)
+            } else {
+                (1.0 + 0.0003 * f64::from(onset)) * (g * f64::from((d - onset).min(184))).exp() * (1.0 + 0.0003 * f64::from(d.saturating_sub(onset + 184)))
+            }
+        };
         let levels = curve(days, |d| {
             let x = f(d);
             amounts(&[
@@ -509,7 +584,7 @@ impl Builder<'_> {
         // interception-pipeline: a military-intelligence unit, sub-account of a defence ministry.
         let org = self.org("Ministry of Defence".into(), Sector::Military, Some(Cloud::Azure));
         let onset = at(days, 0.10, 7, &mut self.r);
-        let ramp_days = (f64::from(days) * 0.4).min(150.0).max(1.0) as u32;
+        let ramp_days = (f64::from(days) * 0.4).clamp(1.0, 150.0) as u32;
         let c = interception_curve(days, onset, ramp_days, 1.0);
         let observable = first_day(days, onset, |d| c[d as usize][Signal::Speech.index()] >= OBSERVABLE_SPEECH_HOURS_PER_DAY * 3600.0);
         let a = self.account(org, "Signals Processing Unit", Kind::Interception, Sector::Intelligence, Levels::Curve(c), &["signals processing"]);
@@ -577,7 +652,14 @@ impl Builder<'_> {
             for (t, a) in total.iter_mut().zip(&c) {
                 *t += a[Signal::Speech.index()];
             }
-            subs.push(self.account(org, &format!("Regional Processing Cell {:02}", i + 1), Kind::Structuring, Sector::Intelligence, Levels::Curve(c), &["regional processing"]));
+            subs.push(self.account(
+                org,
+                &format!("Regional Processing Cell {:02}", i + 1),
+                Kind::Structuring,
+                Sector::Intelligence,
+                Levels::Curve(c),
+                &["regional processing"],
+            ));
         }
         let parent = self.pop.orgs[org].id.clone();
         for a in subs {
@@ -588,7 +670,9 @@ impl Builder<'_> {
             scenario: "structuring",
             onset: first,
             observable,
-            assumptions: format!("the interception pattern split over 20 sub-accounts, each at 1/20 (1,667 audio hours an hour at full rate, {CALL_MINUTES}-minute calls), onsets within 7 days of each other; observable: first day the parent's total reaches 2,500 audio hours an hour"),
+            assumptions: format!(
+                "the interception pattern split over 20 sub-accounts, each at 1/20 (1,667 audio hours an hour at full rate, {CALL_MINUTES}-minute calls), onsets within 7 days of each other; observable: first day the parent's total reaches 2,500 audio hours an hour"
+            ),
         });
         self.benign(org, Kind::WebApp);
         self.benign(org, Kind::Saas);
@@ -598,7 +682,12 @@ impl Builder<'_> {
         let onset = at(days, 0.45, 10, &mut self.r);
         let face = move |d: u32| 30e6 * ramp(d, onset, 21);
         let levels = curve(days, |d| {
-            amounts(&[(Signal::Face, face(d)), (Signal::Storage, 50.0 * TB + 0.5 * TB * f64::from(d.saturating_sub(onset)) * ramp(d, onset, 21)), (Signal::VmHours, 500.0 + 1500.0 * ramp(d, onset, 21)), (Signal::Egress, 5e11)])
+            amounts(&[
+                (Signal::Face, face(d)),
+                (Signal::Storage, 50.0 * TB + 0.5 * TB * f64::from(d.saturating_sub(onset)) * ramp(d, onset, 21)),
+                (Signal::VmHours, 500.0 + 1500.0 * ramp(d, onset, 21)),
+                (Signal::Egress, 5e11),
+            ])
         });
         let a = self.account(org, "Real-Time Identification Programme", Kind::BiometricSweep, Sector::LawEnforcement, levels, &["public safety"]);
         self.pop.accounts[a].truth = Some(Truth {
@@ -626,7 +715,9 @@ impl Builder<'_> {
             scenario: "analytics-vendor",
             onset,
             observable: first_day(days, onset, |d| spend(d) >= 1000.0),
-            assumptions: format!("marketplace charges from {ANALYTICS_VENDOR} grow from $300 to $30,000 a day over 180 days while storage grows from 150 TB to 600 TB with them; observable: first day with $1,000 of the vendor's charges"),
+            assumptions: format!(
+                "marketplace charges from {ANALYTICS_VENDOR} grow from $300 to $30,000 a day over 180 days while storage grows from 150 TB to 600 TB with them; observable: first day with $1,000 of the vendor's charges"
+            ),
         });
         self.benign(org, Kind::Saas);
     }
@@ -635,10 +726,24 @@ impl Builder<'_> {
     fn hard_negative(&mut self, kind: Kind) {
         let days = self.config.days;
         let (sector, name, purposes): (Sector, String, &[&str]) = match kind {
-            Kind::ContactCentre => (Sector::Commercial, format!("{} Contact Services", NAME_A.choose(&mut self.r).expect("non-empty")), &["customer call analytics", "quality assurance"]),
-            Kind::BroadcasterArchive => (Sector::Government, format!("{} Public Broadcasting Archive", NAME_A.choose(&mut self.r).expect("non-empty")), &["broadcast archive digitisation"]),
-            Kind::HealthDocuments => (Sector::Health, format!("{} Health Records Agency", NAME_A.choose(&mut self.r).expect("non-empty")), &["patient records digitisation", "translation of medical documents"]),
-            Kind::LanguageLab => (Sector::Academic, format!("{} University Language Lab", NAME_A.choose(&mut self.r).expect("non-empty")), &["language research", "teaching"]),
+            Kind::ContactCentre => (
+                Sector::Commercial,
+                format!("{} Contact Services", NAME_A.choose(&mut self.r).expect("non-empty")),
+                &["customer call analytics", "quality assurance"],
+            ),
+            Kind::BroadcasterArchive => (
+                Sector::Government,
+                format!("{} Public Broadcasting Archive", NAME_A.choose(&mut self.r).expect("non-empty")),
+                &["broadcast archive digitisation"],
+            ),
+            Kind::HealthDocuments => (
+                Sector::Health,
+                format!("{} Health Records Agency", NAME_A.choose(&mut self.r).expect("non-empty")),
+                &["patient records digitisation", "translation of medical documents"],
+            ),
+            Kind::LanguageLab => {
+                (Sector::Academic, format!("{} University Language Lab", NAME_A.choose(&mut self.r).expect("non-empty")), &["language research", "teaching"])
+            }
             Kind::Migration => (Sector::Commercial, format!("{} Cloud Exit Programme", NAME_A.choose(&mut self.r).expect("non-empty")), &["e-commerce"]),
             _ => (Sector::Commercial, format!("{} Identity Verification", NAME_A.choose(&mut self.r).expect("non-empty")), &["customer identity verification"]),
         };
@@ -652,7 +757,15 @@ impl Builder<'_> {
             Kind::ContactCentre => {
                 let hours = 6000.0 * scale;
                 Levels::Trend {
-                    base: amounts(&[(Signal::Speech, hours * 3600.0), (Signal::Translation, 0.3 * hours * CHARS_PER_AUDIO_HOUR), (Signal::Storage, hours * 0.8 * 90.0 * BYTES_PER_AUDIO_HOUR), (Signal::VmHours, 400.0 * scale), (Signal::Search, 5e4 * scale), (Signal::LlmTokens, 2e7 * scale), (Signal::Egress, 2e11)]),
+                    base: amounts(&[
+                        (Signal::Speech, hours * 3600.0),
+                        (Signal::Translation, 0.3 * hours * CHARS_PER_AUDIO_HOUR),
+                        (Signal::Storage, hours * 0.8 * 90.0 * BYTES_PER_AUDIO_HOUR),
+                        (Signal::VmHours, 400.0 * scale),
+                        (Signal::Search, 5e4 * scale),
+                        (Signal::LlmTokens, 2e7 * scale),
+                        (Signal::Egress, 2e11),
+                    ]),
                     growth: [0.0; 11],
                     weekend,
                     duty: None,
@@ -663,11 +776,32 @@ impl Builder<'_> {
                 let g = 4f64.ln() / 365.0;
                 let mut growth = [0.0; 11];
                 growth[Signal::Storage.index()] = g;
-                Levels::Trend { base: amounts(&[(Signal::Storage, 300.0 * TB * scale), (Signal::Speech, 300.0 * 3600.0), (Signal::Ocr, 2e4), (Signal::Egress, 5e12 * scale), (Signal::VmHours, 200.0)]), growth, weekend: 1.0, duty: None }
+                Levels::Trend {
+                    base: amounts(&[
+                        (Signal::Storage, 300.0 * TB * scale),
+                        (Signal::Speech, 300.0 * 3600.0),
+                        (Signal::Ocr, 2e4),
+                        (Signal::Egress, 5e12 * scale),
+                        (Signal::VmHours, 200.0),
+                    ]),
+                    growth,
+                    weekend: 1.0,
+                    duty: None,
+                }
             }
             Kind::HealthDocuments => Levels::Trend {
-                base: amounts(&[(Signal::Ocr, 1.5e6 * scale), (Signal::Translation, 3e8 * scale), (Signal::Storage, 120.0 * TB * scale), (Signal::VmHours, 600.0), (Signal::LlmTokens, 5e7)]),
-                growth: { let mut g = [0.0; 11]; g[Signal::Storage.index()] = 1.2f64.ln() / 365.0; g },
+                base: amounts(&[
+                    (Signal::Ocr, 1.5e6 * scale),
+                    (Signal::Translation, 3e8 * scale),
+                    (Signal::Storage, 120.0 * TB * scale),
+                    (Signal::VmHours, 600.0),
+                    (Signal::LlmTokens, 5e7),
+                ]),
+                growth: {
+                    let mut g = [0.0; 11];
+                    g[Signal::Storage.index()] = 1.2f64.ln() / 365.0;
+                    g
+                },
                 weekend,
                 duty: None,
             },
@@ -679,7 +813,13 @@ impl Builder<'_> {
                     let md = date.month() * 100 + date.day();
                     let term = (915..=1215).contains(&md) || (115..=615).contains(&md);
                     let k = if term { 1.0 } else { 0.15 };
-                    amounts(&[(Signal::Speech, 1500.0 * 3600.0 * k * scale), (Signal::Translation, 5e7 * k), (Signal::Storage, 40.0 * TB * scale), (Signal::GpuHours, 50.0 * k), (Signal::VmHours, 100.0)])
+                    amounts(&[
+                        (Signal::Speech, 1500.0 * 3600.0 * k * scale),
+                        (Signal::Translation, 5e7 * k),
+                        (Signal::Storage, 40.0 * TB * scale),
+                        (Signal::GpuHours, 50.0 * k),
+                        (Signal::VmHours, 100.0),
+                    ])
                 })
             }
             // Moves ~1,100 TB out over 25 days from mid-period, then winds down.
@@ -689,12 +829,20 @@ impl Builder<'_> {
                 curve(days, move |d| {
                     let k = f64::from(d.saturating_sub(m).min(25)) / 25.0;
                     let moving = d >= m && d < m + 25;
-                    amounts(&[(Signal::Storage, (stored * (1.0 - 0.95 * k)).max(1.0 * TB)), (Signal::Egress, if moving { stored * 1.25 / 25.0 } else { 1e12 }), (Signal::VmHours, 2000.0 * (1.0 - 0.9 * k))])
+                    amounts(&[
+                        (Signal::Storage, (stored * (1.0 - 0.95 * k)).max(1.0 * TB)),
+                        (Signal::Egress, if moving { stored * 1.25 / 25.0 } else { 1e12 }),
+                        (Signal::VmHours, 2000.0 * (1.0 - 0.9 * k)),
+                    ])
                 })
             }
             _ => Levels::Trend {
                 base: amounts(&[(Signal::Face, 4e5 * scale), (Signal::Storage, 30.0 * TB), (Signal::VmHours, 300.0), (Signal::Egress, 1e11)]),
-                growth: { let mut g = [0.0; 11]; g[Signal::Face.index()] = 1.3f64.ln() / 365.0; g },
+                growth: {
+                    let mut g = [0.0; 11];
+                    g[Signal::Face.index()] = 1.3f64.ln() / 365.0;
+                    g
+                },
                 weekend,
                 duty: None,
             },
@@ -710,7 +858,13 @@ impl Builder<'_> {
 impl Population {
     /// Build the population of a configuration.
     pub fn build(config: &Config) -> Result<Population, SimError> {
-        let mut b = Builder { config, r: rng(config.seed, 0x5eed, 0), pop: Population { orgs: vec![], accounts: vec![], events: vec![] }, ids: HashSet::new(), names: HashSet::new() };
+        let mut b = Builder {
+            config,
+            r: rng(config.seed, 0x5eed, 0),
+            pop: Population { orgs: vec![], accounts: vec![], events: vec![] },
+            ids: HashSet::new(),
+            names: HashSet::new(),
+        };
         b.scenarios();
         let copies = (config.accounts / 2500).max(1);
         let needed = b.pop.accounts.len() + copies * Kind::HARD.len() + 4;

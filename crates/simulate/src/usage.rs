@@ -48,12 +48,11 @@ impl Levels {
                     if weekday >= 5 && s != Signal::Storage {
                         v *= weekend;
                     }
-                    if s == Signal::GpuHours {
-                        if let Some((on, period, phase)) = duty {
-                            if (day + phase) % period >= *on {
-                                v = 0.0;
-                            }
-                        }
+                    if s == Signal::GpuHours
+                        && let Some((on, period, phase)) = duty
+                        && (day + phase) % period >= *on
+                    {
+                        v = 0.0;
                     }
                     out[i] = v;
                 }

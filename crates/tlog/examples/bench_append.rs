@@ -15,7 +15,8 @@ fn main() {
         let t = Instant::now();
         let mut i = 0;
         while i < n {
-            let b: Vec<Vec<u8>> = (i..(i + batch).min(n)).map(|k| format!("{{\"kind\":\"scan\",\"n\":{k},\"pad\":\"{}\"}}", "x".repeat(200)).into_bytes()).collect();
+            let b: Vec<Vec<u8>> =
+                (i..(i + batch).min(n)).map(|k| format!("{{\"kind\":\"scan\",\"n\":{k},\"pad\":\"{}\"}}", "x".repeat(200)).into_bytes()).collect();
             i += b.len() as u64;
             log.append(&b).expect("append");
         }

@@ -2,9 +2,9 @@
 //! durable appends are built on this (issue 5). This crate must not depend on DataFusion, Arrow or Parquet.
 #![deny(missing_docs)]
 
+pub mod entry;
+pub mod log;
 pub mod merkle;
 pub mod note;
-pub mod tiles;
-pub mod log;
-pub mod entry;
 pub mod storage;
+pub mod tiles;

@@ -139,7 +139,11 @@ impl Checkpoint {
             return Err(bad("size has a leading zero"));
         }
         let size = size_line.parse().map_err(|_| bad("size is not a decimal number"))?;
-        let root = STANDARD.decode(lines.next().ok_or_else(|| bad("no root"))?).ok().and_then(|r| r.try_into().ok()).ok_or_else(|| bad("root is not 32 bytes of base64"))?;
+        let root = STANDARD
+            .decode(lines.next().ok_or_else(|| bad("no root"))?)
+            .ok()
+            .and_then(|r| r.try_into().ok())
+            .ok_or_else(|| bad("root is not 32 bytes of base64"))?;
         Ok(Checkpoint { origin, size, root })
     }
 }
@@ -212,7 +216,8 @@ impl Log {
     pub fn open_in(storage: impl Storage + 'static) -> Result<Log, LogError> {
         let storage: Arc<dyn Storage> = Arc::new(storage);
         let skey = storage.get(Area::Private, "key").map_err(|source| LogError::Io { path: storage.describe(Area::Private, "key"), source })?;
-        let skey = skey.ok_or_else(|| LogError::Corrupt(format!("{} does not exist: no log here (create one first)", storage.describe(Area::Private, "key"))))?;
+        let skey =
+            skey.ok_or_else(|| LogError::Corrupt(format!("{} does not exist: no log here (create one first)", storage.describe(Area::Private, "key"))))?;
         let signer = Signer::parse(String::from_utf8_lossy(&skey).trim())?;
         let mut log = Log { storage, origin: signer.verifier().name.clone(), signer, size: 0 };
         let _lock = log.lock()?;
@@ -255,7 +260,9 @@ impl Log {
 
     /// The private checkpoint: its exact text, and parsed.
     fn private_checkpoint(&self) -> Result<(String, Checkpoint), LogError> {
-        let bytes = self.get(Area::Private, "checkpoint")?.ok_or_else(|| LogError::Corrupt(format!("{} is missing", self.storage.describe(Area::Private, "checkpoint"))))?;
+        let bytes = self
+            .get(Area::Private, "checkpoint")?
+            .ok_or_else(|| LogError::Corrupt(format!("{} is missing", self.storage.describe(Area::Private, "checkpoint"))))?;
         let text = String::from_utf8(bytes).map_err(|_| LogError::Corrupt("private checkpoint is not UTF-8".into()))?;
         let cp = Checkpoint::parse(&text)?;
         Ok((text, cp))
@@ -462,7 +469,9 @@ impl Log {
 
     /// The signed public checkpoint.
     pub fn checkpoint(&self) -> Result<String, LogError> {
-        let bytes = self.get(Area::Public, "checkpoint")?.ok_or_else(|| LogError::Corrupt(format!("{} is missing", self.storage.describe(Area::Public, "checkpoint"))))?;
+        let bytes = self
+            .get(Area::Public, "checkpoint")?
+            .ok_or_else(|| LogError::Corrupt(format!("{} is missing", self.storage.describe(Area::Public, "checkpoint"))))?;
         String::from_utf8(bytes).map_err(|_| LogError::Corrupt("checkpoint is not UTF-8".into()))
     }
 }
@@ -549,7 +558,7 @@ fn range_hash(t: &dyn Tiles, lo: u64, hi: u64, size: u64) -> Result<Hash, LogErr
     if n == 0 {
         return Ok(merkle::empty_root());
     }
-    if n.is_power_of_two() && lo % n == 0 {
+    if n.is_power_of_two() && lo.is_multiple_of(n) {
         return subtree_hash(t, lo, n.trailing_zeros(), size);
     }
     let k = 1u64 << (63 - (n - 1).leading_zeros());

@@ -41,7 +41,7 @@ pub fn hash_tiles(size: u64) -> Vec<(u8, u64, u64)> {
         for n in 0..count / TILE_WIDTH {
             out.push((level, n, TILE_WIDTH));
         }
-        if count % TILE_WIDTH > 0 {
+        if !count.is_multiple_of(TILE_WIDTH) {
             out.push((level, count / TILE_WIDTH, count % TILE_WIDTH));
         }
         count /= TILE_WIDTH;
@@ -53,7 +53,7 @@ pub fn hash_tiles(size: u64) -> Vec<(u8, u64, u64)> {
 /// Every entry bundle of a tree of `size` entries.
 pub fn entry_bundles(size: u64) -> Vec<(u64, u64)> {
     let mut out: Vec<(u64, u64)> = (0..size / TILE_WIDTH).map(|n| (n, TILE_WIDTH)).collect();
-    if size % TILE_WIDTH > 0 {
+    if !size.is_multiple_of(TILE_WIDTH) {
         out.push((size / TILE_WIDTH, size % TILE_WIDTH));
     }
     out

@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
+use std::sync::{Arc, Mutex};
 use tlog::log::{Checkpoint, Log, LogError, TileReader};
 use tlog::merkle;
 use tlog::note::Note;
-use std::sync::{Arc, Mutex};
 
 use tlog::storage::{Area, MemStorage, Storage, WriterLock};
 

@@ -124,7 +124,8 @@ fn real_argon2020_ct_proofs() {
     let sth = read("get-sth.json");
     let size = sth["tree_size"].as_u64().unwrap();
     let root = h64(&sth["sha256_root_hash"]).unwrap();
-    let proof_file = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).find(|n| n.starts_with("get-proof-by-hash")).unwrap();
+    let proof_file =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).find(|n| n.starts_with("get-proof-by-hash")).unwrap();
     let p = read(&proof_file);
     let path: Vec<Hash> = p["audit_path"].as_array().unwrap().iter().map(|x| h64(x).unwrap()).collect();
     let entries = read("get-entries-start-10000-end-10000.json");
@@ -226,7 +227,10 @@ fn derived_cosignature_v1_vector() {
     let witness = Verifier::parse(k["vkey_type_0x04"].as_str().unwrap()).unwrap();
     let text = format!("{}\n{}\n", k["checkpoint_text"].as_str().unwrap(), k["cosignature_line"].as_str().unwrap());
     let note = Note::parse(text.as_bytes()).unwrap();
-    assert_eq!(note.verify_cosignatures(&[witness.clone()]).unwrap(), vec![(k["cosigner_name"].as_str().unwrap().to_string(), k["timestamp"].as_u64().unwrap())]);
+    assert_eq!(
+        note.verify_cosignatures(std::slice::from_ref(&witness)).unwrap(),
+        vec![(k["cosigner_name"].as_str().unwrap().to_string(), k["timestamp"].as_u64().unwrap())]
+    );
     // The same line over another checkpoint does not verify.
     let other = text.replace("20852163", "20852164");
     assert!(Note::parse(other.as_bytes()).unwrap().verify_cosignatures(&[witness]).is_err());

@@ -83,36 +83,18 @@ pub async fn assert_agree(cases: &Cases, storage: &MemStorage) {
     let mut recorded = std::collections::BTreeMap::new();
     for c in cases.list(None).await.unwrap() {
         let rec = cases.show(&c.id).await.unwrap();
-        assert_eq!(
-            rec.history.last().unwrap().version,
-            c.version,
-            "{}: the last transition is the case's version",
-            c.id
-        );
+        assert_eq!(rec.history.last().unwrap().version, c.version, "{}: the last transition is the case's version", c.id);
         assert_eq!(rec.history.last().unwrap().to, c.state, "{}", c.id);
         for t in &rec.history {
             assert!(!t.entries.is_empty(), "{} {}: a transition without log entries", c.id, t.action);
             for e in &t.entries {
                 let i = e.index.unwrap_or_else(|| panic!("{} {}: entry {} was never logged", c.id, t.action, e.id));
-                assert_eq!(
-                    entries[i as usize].0,
-                    e.body.as_bytes(),
-                    "{}: the log's entry {i} is not the stored one",
-                    e.id
-                );
+                assert_eq!(entries[i as usize].0, e.body.as_bytes(), "{}: the log's entry {i} is not the stored one", e.id);
                 assert!(recorded.insert(i, e.id.clone()).is_none(), "two stored entries claim log index {i}");
                 let p = e.proof.as_ref().unwrap();
                 let root: [u8; 32] = STANDARD.decode(&p.root).unwrap().try_into().unwrap();
-                let hashes: Vec<[u8; 32]> =
-                    p.hashes.iter().map(|h| STANDARD.decode(h).unwrap().try_into().unwrap()).collect();
-                tlog::merkle::verify_inclusion(
-                    &tlog::merkle::leaf_hash(e.body.as_bytes()),
-                    p.index,
-                    p.size,
-                    &hashes,
-                    &root,
-                )
-                .unwrap();
+                let hashes: Vec<[u8; 32]> = p.hashes.iter().map(|h| STANDARD.decode(h).unwrap().try_into().unwrap()).collect();
+                tlog::merkle::verify_inclusion(&tlog::merkle::leaf_hash(e.body.as_bytes()), p.index, p.size, &hashes, &root).unwrap();
                 let note = tlog::note::Note::parse(p.checkpoint.as_bytes()).unwrap();
                 note.verify(std::slice::from_ref(&verifier)).unwrap();
                 let cp = tlog::log::Checkpoint::parse(&note.text).unwrap();
@@ -120,12 +102,7 @@ pub async fn assert_agree(cases: &Cases, storage: &MemStorage) {
                 // The tenant appears only as its pseudonym.
                 let v: serde_json::Value = serde_json::from_str(&e.body).unwrap();
                 assert_eq!(v["subject"], tlog::entry::pseudonym(KEY, &c.subject));
-                assert!(
-                    !e.body.contains(&format!("\"{}\"", c.subject)),
-                    "{} names its tenant in clear: {}",
-                    e.id,
-                    e.body
-                );
+                assert!(!e.body.contains(&format!("\"{}\"", c.subject)), "{} names its tenant in clear: {}", e.id, e.body);
             }
         }
     }

@@ -71,13 +71,7 @@ struct StoreArgs {
     #[arg(long, global = true, default_value = "oversight-cases.db", env = "OVERSIGHT_DB")]
     db: String,
     /// The public transparency-log folder (as `oversight log --dir`).
-    #[arg(
-        long,
-        visible_alias = "log-dir",
-        global = true,
-        default_value = "./oversight-log",
-        env = "OVERSIGHT_LOG_DIR"
-    )]
+    #[arg(long, visible_alias = "log-dir", global = true, default_value = "./oversight-log", env = "OVERSIGHT_LOG_DIR")]
     dir: PathBuf,
     /// The log's private folder. Default: DIR.private
     #[arg(long, global = true)]
@@ -267,11 +261,7 @@ async fn open_store(a: &StoreArgs) -> anyhow::Result<Cases> {
     let (dir, priv_dir) = (a.dir.clone(), private.clone());
     // Check the log first, for a message that says how to make one.
     tlog::log::Log::open(&dir, &priv_dir).with_context(|| {
-        format!(
-            "opening the transparency log at {} (create one with `oversight log --dir {} init --origin ORIGIN`)",
-            dir.display(),
-            dir.display()
-        )
+        format!("opening the transparency log at {} (create one with `oversight log --dir {} init --origin ORIGIN`)", dir.display(), dir.display())
     })?;
     Cases::open(&a.db, move || tlog::log::Log::open(&dir, &priv_dir), &key).await.with_context(|| format!("opening the case store {}", a.db))
 }
@@ -344,11 +334,7 @@ async fn run_async(a: CaseArgs) -> anyhow::Result<ExitCode> {
             if json {
                 writeln!(o, "{}", serde_json::to_string_pretty(&list)?)?;
             } else {
-                writeln!(
-                    o,
-                    "{:<12} {:<13} {:<10} {:<40} {:<8} {:<12} {:<12} version",
-                    "case", "state", "outcome", "subject", "kind", "assignee", "approvals"
-                )?;
+                writeln!(o, "{:<12} {:<13} {:<10} {:<40} {:<8} {:<12} {:<12} version", "case", "state", "outcome", "subject", "kind", "assignee", "approvals")?;
                 for c in &list {
                     writeln!(
                         o,
@@ -411,14 +397,7 @@ async fn run_async(a: CaseArgs) -> anyhow::Result<ExitCode> {
         CaseCommand::Enforce { id, out, who } => {
             let act = act(&who);
             let (case, docs) = match store.apply(&id, &act, Action::Enforce).await {
-                Ok(applied) => (
-                    applied.case,
-                    applied
-                        .documents
-                        .into_iter()
-                        .map(|d| (d.file_name, d.json, d.sha256, d.summary))
-                        .collect::<Vec<_>>(),
-                ),
+                Ok(applied) => (applied.case, applied.documents.into_iter().map(|d| (d.file_name, d.json, d.sha256, d.summary)).collect::<Vec<_>>()),
                 // Enforced, but the log append failed: the documents are issued all the same, so write them.
                 Err(CaseError::Unlogged { case, source }) => {
                     let rec = store.show(&case).await?;
@@ -438,20 +417,11 @@ async fn run_async(a: CaseArgs) -> anyhow::Result<ExitCode> {
                 written.push(serde_json::json!({"path": path, "sha256": sha256, "summary": summary}));
             }
             if json {
-                writeln!(
-                    o,
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({"case": case, "documents": written}))?
-                )?;
+                writeln!(o, "{}", serde_json::to_string_pretty(&serde_json::json!({"case": case, "documents": written}))?)?;
             } else {
                 writeln!(o, "{}: {} (version {}), {} document(s):", case.id, case.state, case.version, written.len())?;
                 for w in &written {
-                    writeln!(
-                        o,
-                        "  {}  sha256 {}",
-                        w["path"].as_str().unwrap_or_default(),
-                        w["sha256"].as_str().unwrap_or_default()
-                    )?;
+                    writeln!(o, "  {}  sha256 {}", w["path"].as_str().unwrap_or_default(), w["sha256"].as_str().unwrap_or_default())?;
                 }
             }
         }
@@ -466,36 +436,19 @@ fn act(who: &Who) -> Act {
 }
 
 /// Apply an action and print the case with the log entries of the change.
-async fn apply(
-    o: &mut String,
-    store: &mut Cases,
-    id: &str,
-    who: &Who,
-    action: Action,
-    json: bool,
-) -> anyhow::Result<()> {
+async fn apply(o: &mut String, store: &mut Cases, id: &str, who: &Who, action: Action, json: bool) -> anyhow::Result<()> {
     let applied = store.apply(id, &act(who), action).await?;
     let rec = store.show(id).await?;
     let last = rec.history.last().context("a changed case has a history")?;
     if json {
-        writeln!(
-            o,
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"case": applied.case, "transition": last}))?
-        )?;
+        writeln!(o, "{}", serde_json::to_string_pretty(&serde_json::json!({"case": applied.case, "transition": last}))?)?;
     } else {
         let c = &applied.case;
         let outcome = c.outcome.map_or(String::new(), |o| format!(" ({o})"));
-        let approvals =
-            if c.approvals.is_empty() { String::new() } else { format!(", approved by {}", c.approvals.join(" and ")) };
+        let approvals = if c.approvals.is_empty() { String::new() } else { format!(", approved by {}", c.approvals.join(" and ")) };
         writeln!(o, "{}: {}{outcome}, version {}{approvals}", c.id, c.state, c.version)?;
         for e in &last.entries {
-            writeln!(
-                o,
-                "  logged {} entry at index {}",
-                e.kind,
-                e.index.map_or("(pending)".into(), |i| i.to_string())
-            )?;
+            writeln!(o, "  logged {} entry at index {}", e.kind, e.index.map_or("(pending)".into(), |i| i.to_string()))?;
         }
     }
     Ok(())
@@ -516,20 +469,9 @@ fn print_record(o: &mut String, rec: &cases::CaseRecord, out: Option<&Path>) -> 
     )?;
     if let Some(u) = &c.unit {
         let services: Vec<&str> = c.services.iter().map(|f| f.as_str()).collect();
-        writeln!(
-            o,
-            "  unit: {} {:?}, services {}",
-            u.provider,
-            u.scope,
-            if services.is_empty() { "all".into() } else { services.join(",") }
-        )?;
+        writeln!(o, "  unit: {} {:?}, services {}", u.provider, u.scope, if services.is_empty() { "all".into() } else { services.join(",") })?;
     }
-    writeln!(
-        o,
-        "  assignee {}, approvals {}",
-        c.assignee.as_deref().unwrap_or("-"),
-        if c.approvals.is_empty() { "-".into() } else { c.approvals.join(", ") }
-    )?;
+    writeln!(o, "  assignee {}, approvals {}", c.assignee.as_deref().unwrap_or("-"), if c.approvals.is_empty() { "-".into() } else { c.approvals.join(", ") })?;
     writeln!(o, "findings ({}):", rec.findings.len())?;
     for f in &rec.findings {
         let x = &f.finding;
@@ -548,26 +490,10 @@ fn print_record(o: &mut String, rec: &cases::CaseRecord, out: Option<&Path>) -> 
     writeln!(o, "history:")?;
     for t in &rec.history {
         let from = t.from.map_or("-".to_string(), |s| s.to_string());
-        writeln!(
-            o,
-            "  v{} {} {:<9} {} → {} by {}: {}",
-            t.version,
-            t.at.format("%Y-%m-%d %H:%M:%S"),
-            t.action,
-            from,
-            t.to,
-            t.actor,
-            t.reason
-        )?;
+        writeln!(o, "  v{} {} {:<9} {} → {} by {}: {}", t.version, t.at.format("%Y-%m-%d %H:%M:%S"), t.action, from, t.to, t.actor, t.reason)?;
         for e in &t.entries {
             match (&e.index, &e.proof) {
-                (Some(i), Some(p)) => writeln!(
-                    o,
-                    "      {} entry {i}, inclusion proof in tree {} ({} hashes)",
-                    e.kind,
-                    p.size,
-                    p.hashes.len()
-                )?,
+                (Some(i), Some(p)) => writeln!(o, "      {} entry {i}, inclusion proof in tree {} ({} hashes)", e.kind, p.size, p.hashes.len())?,
                 _ => writeln!(o, "      {} entry pending (the next command appends it)", e.kind)?,
             }
         }
@@ -613,16 +539,11 @@ pub(super) fn pseudonym_key(file: Option<&Path>, private: &Path) -> anyhow::Resu
             options.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            std::io::Write::write_all(
-                &mut options.open(&path).with_context(|| format!("creating {}", path.display()))?,
-                key.as_bytes(),
-            )?;
+            std::io::Write::write_all(&mut options.open(&path).with_context(|| format!("creating {}", path.display()))?, key.as_bytes())?;
             eprintln!("made a new pseudonym key in {}", path.display());
             Ok(key.into_bytes())
         }
-        Err(e) => {
-            Err(e).with_context(|| format!("reading the pseudonym key {} (or give --pseudonym-key)", path.display()))
-        }
+        Err(e) => Err(e).with_context(|| format!("reading the pseudonym key {} (or give --pseudonym-key)", path.display())),
     }
 }
 

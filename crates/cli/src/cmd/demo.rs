@@ -54,7 +54,9 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
     let config = Config { accounts: a.accounts, days: a.days, seed: a.seed, providers: Providers::Mixed, ..Config::default() };
 
     let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})").expect("valid template").progress_chars("=> "));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})").expect("valid template").progress_chars("=> "),
+    );
     bar.set_prefix("1/3 simulate");
     let s = simulate::simulate(&config, &scenario, &|p| {
         bar.set_length(p.total as u64);
@@ -62,7 +64,15 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         bar.set_message(format!("organisations, {} rows", p.rows));
     })?;
     bar.finish_and_clear();
-    println!("simulated {} accounts in {} organisations over {} days: {} deliveries, {} rows ({})", s.accounts, s.organisations, a.days, s.deliveries, s.rows, scenario.display());
+    println!(
+        "simulated {} accounts in {} organisations over {} days: {} deliveries, {} rows ({})",
+        s.accounts,
+        s.organisations,
+        a.days,
+        s.deliveries,
+        s.rows,
+        scenario.display()
+    );
 
     let rt = super::runtime()?;
     rt.block_on(async {
@@ -108,7 +118,9 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
         }
         let to = detect::engine::day_number(last);
         let coverage = super::scan::coverage_of(&lake_dir, last).await?;
-        let html = crate::report::html(&scanner, &pack, &findings, coverage.as_ref(), (to - i64::from(a.days) + 1, to), &format!("oversight demo: flagged on {last}")).await?;
+        let html =
+            crate::report::html(&scanner, &pack, &findings, coverage.as_ref(), (to - i64::from(a.days) + 1, to), &format!("oversight demo: flagged on {last}"))
+                .await?;
         let path = a.out.join("report.html");
         std::fs::write(&path, html).with_context(|| format!("writing {}", path.display()))?;
         let flagged_hard = report.hard_negatives.iter().filter(|h| !h.policies.is_empty()).count();

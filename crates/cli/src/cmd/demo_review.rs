@@ -37,7 +37,8 @@ pub async fn run(out: &Path, lake_dir: &Path, scanner: &Scanner, pack: &[Loaded]
         .map_or(suspended_on - Duration::days(1), |e| e.at.date_naive());
 
     let (public, private) = (out.join("log"), out.join("log.private"));
-    let mut log = tlog::log::Log::create(&public, &private, "demo.oversight.example/log", &super::random_seed()?).context("creating the demo's transparency log")?;
+    let mut log =
+        tlog::log::Log::create(&public, &private, "demo.oversight.example/log", &super::random_seed()?).context("creating the demo's transparency log")?;
     // The pack goes on the log first, so every finding after it names a policy hash the public can look up.
     let policies: Vec<serde_json::Value> =
         pack.iter().map(|p| serde_json::json!({"id": p.policy.id, "version": p.policy.version, "sha256": p.sha256})).collect();
@@ -167,14 +168,14 @@ fn print_log(record: &cases::CaseRecord, public: &Path) -> anyhow::Result<()> {
     let (note, checkpoint) = log.checkpoint()?;
     println!("\ntransparency log {} (tree size {}), the case's entries, each proof checked:", public.display(), checkpoint.size);
     let verifier = tlog::log::Log::open(public, &public.with_file_name("log.private"))?.verifier();
-    note.verify(&[verifier.clone()]).context("the log's checkpoint signature does not verify")?;
+    note.verify(std::slice::from_ref(&verifier)).context("the log's checkpoint signature does not verify")?;
     for t in &record.history {
         for e in &t.entries {
             let (Some(index), Some(proof)) = (e.index, &e.proof) else {
                 bail!("entry {} of {} is still pending", e.id, record.case.id);
             };
             let signed = tlog::note::Note::parse(proof.checkpoint.as_bytes())?;
-            signed.verify(&[verifier.clone()]).context("a proof's checkpoint signature does not verify")?;
+            signed.verify(std::slice::from_ref(&verifier)).context("a proof's checkpoint signature does not verify")?;
             let root: tlog::merkle::Hash = STANDARD.decode(&proof.root)?.try_into().map_err(|_| anyhow::anyhow!("a root is not 32 bytes"))?;
             let hashes = proof
                 .hashes

@@ -131,7 +131,13 @@ fn report(a: &IngestArgs, found: &lake::Discovery, outcomes: &[DeliveryOutcome],
                 for g in cells {
                     match groups.iter_mut().find(|x| x.provider == provider && x.column == g.column && x.reason == g.reason) {
                         Some(x) => x.cells += g.cells,
-                        None => groups.push(Group { provider: provider.clone(), column: g.column.clone(), reason: g.reason.clone(), cells: g.cells, example: g.example.to_string() }),
+                        None => groups.push(Group {
+                            provider: provider.clone(),
+                            column: g.column.clone(),
+                            reason: g.reason.clone(),
+                            cells: g.cells,
+                            example: g.example.to_string(),
+                        }),
                     }
                 }
                 let (rr, rk, rq) = r.files.iter().fold((0, 0, 0), |acc, f| (acc.0 + f.rows_read, acc.1 + f.rows_kept, acc.2 + f.rows_quarantined));
@@ -194,7 +200,10 @@ fn report(a: &IngestArgs, found: &lake::Discovery, outcomes: &[DeliveryOutcome],
                 );
             }
         }
-        println!("{:<20} {:>10} {:>8} {:>13} {:>8} {:>12} {:>12} {:>12}", "provider", "deliveries", "applied", "recorded only", "already", "rows read", "kept", "quarantined");
+        println!(
+            "{:<20} {:>10} {:>8} {:>13} {:>8} {:>12} {:>12} {:>12}",
+            "provider", "deliveries", "applied", "recorded only", "already", "rows read", "kept", "quarantined"
+        );
         for (p, t) in &providers {
             println!(
                 "{p:<20} {:>10} {:>8} {:>13} {:>8} {:>12} {:>12} {:>12}",

@@ -38,9 +38,7 @@ pub fn run(a: LakeArgs) -> anyhow::Result<ExitCode> {
     if json {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let report = rt
-        .block_on(lake::check(&a.lake, &|n| bar.set_position(n)))
-        .with_context(|| format!("checking the lake at {}", a.lake.display()))?;
+    let report = rt.block_on(lake::check(&a.lake, &|n| bar.set_position(n))).with_context(|| format!("checking the lake at {}", a.lake.display()))?;
     bar.finish_and_clear();
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

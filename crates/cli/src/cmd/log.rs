@@ -178,8 +178,7 @@ async fn serve(dir: PathBuf, listen: &str) -> anyhow::Result<()> {
         let dir = dir.clone();
         async move {
             let path = uri.path().trim_start_matches('/');
-            let allowed = path == "checkpoint"
-                || (path.starts_with("tile/") && path.split('/').all(|seg| !seg.is_empty() && !seg.starts_with('.')));
+            let allowed = path == "checkpoint" || (path.starts_with("tile/") && path.split('/').all(|seg| !seg.is_empty() && !seg.starts_with('.')));
             if !allowed {
                 return (StatusCode::NOT_FOUND, "not found\n").into_response();
             }
@@ -187,7 +186,8 @@ async fn serve(dir: PathBuf, listen: &str) -> anyhow::Result<()> {
                 Ok(bytes) if path == "checkpoint" => {
                     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], bytes).into_response()
                 }
-                Ok(bytes) => ([(header::CONTENT_TYPE, "application/octet-stream"), (header::CACHE_CONTROL, "public, max-age=31536000, immutable")], bytes).into_response(),
+                Ok(bytes) => ([(header::CONTENT_TYPE, "application/octet-stream"), (header::CACHE_CONTROL, "public, max-age=31536000, immutable")], bytes)
+                    .into_response(),
                 Err(_) => (StatusCode::NOT_FOUND, "not found\n").into_response(),
             }
         }

@@ -195,7 +195,10 @@ pub(super) fn coverage_text(c: &signals::Coverage) -> String {
     let (applied, replaced, recorded): (u64, u64, u64) = c.deliveries.iter().fold((0, 0, 0), |a, d| (a.0 + d.applied, a.1 + d.replaced, a.2 + d.recorded_only));
     out += &format!("  deliveries: {applied} live, {replaced} replaced by a newer one, {recorded} recorded only (older or superseded)\n");
     for d in c.deliveries.iter().filter(|d| d.refused > 0) {
-        out += &format!("  MISSING {} {}: {} deliveries refused and not ingested since ({} with listed files absent or short)\n", d.provider, d.month, d.refused, d.missing);
+        out += &format!(
+            "  MISSING {} {}: {} deliveries refused and not ingested since ({} with listed files absent or short)\n",
+            d.provider, d.month, d.refused, d.missing
+        );
     }
     out += &format!("  rows: {} kept, {} quarantined ({:.3} %)\n", c.rows_kept, c.rows_quarantined, c.quarantine_share * 100.0);
     for q in c.quarantined.iter().take(5) {
@@ -216,7 +219,10 @@ pub(super) fn coverage_text(c: &signals::Coverage) -> String {
         c.as_of.map_or("-".into(), |d| d.to_string())
     );
     for a in not.iter().take(10) {
-        out += &format!("    not assessed: {} {} (rows on {} of {} days; last {})\n", a.billing_account_id, a.sub_account_id, a.days_in_window, a.window_days, a.last_day);
+        out += &format!(
+            "    not assessed: {} {} (rows on {} of {} days; last {})\n",
+            a.billing_account_id, a.sub_account_id, a.days_in_window, a.window_days, a.last_day
+        );
     }
     if not.len() > 10 {
         out += &format!("    … and {} more (--format json lists them all)\n", not.len() - 10);
@@ -336,10 +342,23 @@ fn write_parquet(findings: &[detect::Finding], path: &Path) -> anyhow::Result<()
     use arrow::datatypes::{DataType, Field, Schema};
     let text = |f: &dyn Fn(&detect::Finding) -> String| -> ArrayRef { Arc::new(StringArray::from(findings.iter().map(f).collect::<Vec<_>>())) };
     let schema = Arc::new(Schema::new(
-        [("policy_id", DataType::Utf8), ("policy_version", DataType::Int64), ("policy_sha256", DataType::Utf8), ("account_id", DataType::Utf8), ("scope", DataType::Utf8), ("sector", DataType::Utf8), ("as_of", DataType::Utf8), ("window_start", DataType::Utf8), ("severity", DataType::Utf8), ("score", DataType::Float64), ("measured", DataType::Utf8), ("evidence", DataType::Utf8)]
-            .into_iter()
-            .map(|(n, t)| Field::new(n, t, false))
-            .collect::<Vec<_>>(),
+        [
+            ("policy_id", DataType::Utf8),
+            ("policy_version", DataType::Int64),
+            ("policy_sha256", DataType::Utf8),
+            ("account_id", DataType::Utf8),
+            ("scope", DataType::Utf8),
+            ("sector", DataType::Utf8),
+            ("as_of", DataType::Utf8),
+            ("window_start", DataType::Utf8),
+            ("severity", DataType::Utf8),
+            ("score", DataType::Float64),
+            ("measured", DataType::Utf8),
+            ("evidence", DataType::Utf8),
+        ]
+        .into_iter()
+        .map(|(n, t)| Field::new(n, t, false))
+        .collect::<Vec<_>>(),
     ));
     let columns: Vec<ArrayRef> = vec![
         text(&|f| f.policy.id.clone()),
@@ -404,10 +423,22 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
             report.neither
         );
         for f in &report.false_positives {
-            println!("  FP {} ({}{}) from {}: {}", crate::term::clean(&f.account_id), f.kind, if f.hard_negative { ", hard negative" } else { "" }, f.first_finding, f.policies.join(", "));
+            println!(
+                "  FP {} ({}{}) from {}: {}",
+                crate::term::clean(&f.account_id),
+                f.kind,
+                if f.hard_negative { ", hard negative" } else { "" },
+                f.first_finding,
+                f.policies.join(", ")
+            );
         }
         for h in &report.hard_negatives {
-            println!("  hard negative {:<22} {:<40} {}", h.kind, crate::term::clean(&h.account_id), if h.policies.is_empty() { "passed".to_string() } else { format!("FLAGGED by {}", h.policies.join(", ")) });
+            println!(
+                "  hard negative {:<22} {:<40} {}",
+                h.kind,
+                crate::term::clean(&h.account_id),
+                if h.policies.is_empty() { "passed".to_string() } else { format!("FLAGGED by {}", h.policies.join(", ")) }
+            );
         }
         if let Some(c) = &coverage {
             print!("{}", crate::term::clean(&coverage_text(c)));

@@ -118,9 +118,7 @@ fn unmapped_batch(unmapped: &[signals::MeterStats]) -> anyhow::Result<RecordBatc
     use std::sync::Arc;
     let mut sorted: Vec<&signals::MeterStats> = unmapped.iter().collect();
     sorted.sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.key.cmp(&b.key)));
-    let text = |f: &dyn Fn(&signals::MeterKey) -> &Option<String>| {
-        Arc::new(StringArray::from_iter(sorted.iter().map(|s| f(&s.key).clone()))) as ArrayRef
-    };
+    let text = |f: &dyn Fn(&signals::MeterKey) -> &Option<String>| Arc::new(StringArray::from_iter(sorted.iter().map(|s| f(&s.key).clone()))) as ArrayRef;
     Ok(RecordBatch::try_from_iter(vec![
         ("provider", text(&|k| &k.provider)),
         ("service", text(&|k| &k.service_name)),
@@ -140,7 +138,11 @@ fn unmapped_batch(unmapped: &[signals::MeterStats]) -> anyhow::Result<RecordBatc
 /// Where the points go, batch by batch.
 enum Sink {
     /// The first `left` rows, printed as one table at the end.
-    Table { out: Box<dyn Write>, shown: Vec<RecordBatch>, left: usize },
+    Table {
+        out: Box<dyn Write>,
+        shown: Vec<RecordBatch>,
+        left: usize,
+    },
     Csv(arrow::csv::Writer<Box<dyn Write>>),
     Json(arrow::json::LineDelimitedWriter<Box<dyn Write>>),
     Parquet(Option<parquet::arrow::ArrowWriter<std::fs::File>>, PathBuf),

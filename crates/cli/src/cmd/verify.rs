@@ -155,14 +155,17 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             if a.full {
                 match reader.check_every_tile(cp.size) {
                     Ok(root) if root == cp.root => r.add("every tile", true, format!("{} entries rebuild every tile and the checkpoint root", cp.size)),
-                    Ok(root) => r.add("every tile", false, format!("the entries hash to {}, the checkpoint says {}", STANDARD.encode(root), STANDARD.encode(cp.root))),
+                    Ok(root) => {
+                        r.add("every tile", false, format!("the entries hash to {}, the checkpoint says {}", STANDARD.encode(root), STANDARD.encode(cp.root)))
+                    }
                     Err(e) => r.add("every tile", false, e.to_string()),
                 }
             }
             if let Some(i) = a.entry {
                 let held = reader.entry(i, cp.size).and_then(|e| {
                     let p = reader.inclusion_proof(i, cp.size)?;
-                    tlog::merkle::verify_inclusion(&tlog::merkle::leaf_hash(&e), i, cp.size, &p, &cp.root).map_err(|x| tlog::log::LogError::Range(x.to_string()))?;
+                    tlog::merkle::verify_inclusion(&tlog::merkle::leaf_hash(&e), i, cp.size, &p, &cp.root)
+                        .map_err(|x| tlog::log::LogError::Range(x.to_string()))?;
                     Ok(e)
                 });
                 match held {
