@@ -153,6 +153,12 @@ fn a_case_from_scan_findings_to_lift() {
         for d in docs {
             let bytes = std::fs::read(d["path"].as_str().unwrap()).unwrap();
             assert_eq!(hex(&Sha256::digest(&bytes)), d["sha256"].as_str().unwrap());
+            // A document names the tenant's unit: its owner alone reads it.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                assert_eq!(std::fs::metadata(d["path"].as_str().unwrap()).unwrap().permissions().mode() & 0o777, 0o600);
+            }
         }
 
         // Watching: the sibling's finding joins the enforced case.
