@@ -90,6 +90,15 @@ pub struct Scanner {
 /// A series row's day number (days since 1970-01-01), for a `series` table aliased `s`.
 const DAY: &str = "CAST(CAST(s.bucket_start AS BIGINT) / 86400000000 AS BIGINT)";
 
+/// A series row's parent (for a `series` aliased `s`, its registry row `t` and [`BILLING_PARENT`]'s `bp`): the
+/// registry's parent of the sub-account; else the one parent the registry gives the other sub-accounts of its
+/// billing account; else the billing account itself (`BillingAccountId`: the payer in every provider's hierarchy,
+/// see `registry::hierarchy`).
+const PARENT: &str = "COALESCE(t.parent_id, bp.parent_id, s.billing_account_id)";
+
+/// The join that [`PARENT`] reads `bp` from.
+const BILLING_PARENT: &str = "LEFT JOIN billing_parents bp ON bp.billing_account_id = s.billing_account_id";
+
 /// Microseconds in a day.
 const DAY_MICROS: i64 = 86_400_000_000;
 
@@ -174,10 +183,10 @@ fn side_tables(registry: &Registry, events: &Events) -> Result<Vec<(&'static str
 
 impl Scanner {
     /// Register the series batches (as `oversight signals` builds them, daily), the registry and the events.
-    pub fn new(series: Vec<RecordBatch>, registry: Registry, events: Events) -> Result<Scanner, DetectError> {
+    pub async fn new(series: Vec<RecordBatch>, registry: Registry, events: Events) -> Result<Scanner, DetectError> {
         let ctx = Self::session();
         ctx.register_table("series", Arc::new(MemTable::try_new(signals::series_schema(), vec![series])?))?;
-        Self::with_series(ctx, registry, &events)
+        Self::with_series(ctx, registry, &events).await
     }
 
     /// Read the series from a Parquet file (as `oversight signals --format parquet` writes it, daily) as the
@@ -196,7 +205,7 @@ impl Scanner {
             };
             return Err(DetectError::SeriesSchema { file: series.display().to_string(), column: want.name().clone(), problem });
         }
-        Self::with_series(ctx, registry, &events)
+        Self::with_series(ctx, registry, &events).await
     }
 
     /// Write a series stream (as [`signals::series_stream`] builds it from the lake, daily) to a scratch Parquet
@@ -231,11 +240,25 @@ impl Scanner {
         SessionContext::new_with_config(config)
     }
 
-    fn with_series(ctx: SessionContext, registry: Registry, events: &Events) -> Result<Scanner, DetectError> {
-        let tables = side_tables(&registry, events)?;
+    async fn with_series(ctx: SessionContext, registry: Registry, events: &Events) -> Result<Scanner, DetectError> {
+        let mut tables = side_tables(&registry, events)?;
         for (name, batch) in &tables {
             ctx.register_table(*name, Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch.clone()]])?))?;
         }
+        // A sub-account the registry does not know yet (created last week, or never registered) belongs to the
+        // parent the registry gives the other sub-accounts of its billing account, when they all have the same one:
+        // otherwise a parent's new sub-accounts would sum apart from its registered ones, and a split operation
+        // that rotates its sub-accounts would stay under every parent threshold. A billing account whose registered
+        // sub-accounts have several parents (an enterprise enrollment of many departments) attributes nothing.
+        let sql = "SELECT b.billing AS billing_account_id, MIN(t.parent_id) AS parent_id \
+                   FROM (SELECT DISTINCT billing_account_id AS billing, sub_account_id AS sub FROM series) b \
+                   JOIN tenants t ON t.account_id = b.sub WHERE t.parent_id IS NOT NULL \
+                   GROUP BY b.billing HAVING COUNT(DISTINCT t.parent_id) = 1";
+        let found = ctx.sql(sql).await?.collect().await?;
+        let schema = Arc::new(Schema::new(vec![Field::new("billing_account_id", DataType::Utf8, false), Field::new("parent_id", DataType::Utf8, true)]));
+        let batch = arrow::compute::concat_batches(&schema, &found)?;
+        ctx.register_table("billing_parents", Arc::new(MemTable::try_new(schema, vec![vec![batch.clone()]])?))?;
+        tables.push(("billing_parents", batch));
         Ok(Scanner { ctx, registry, tables, log: Mutex::new(Vec::new()), _scratch: None })
     }
 
@@ -276,9 +299,9 @@ impl Scanner {
         let p = &policy.policy;
         // Sub-accounts with their registry sector; unknown accounts are scanned as `unknown` (DESIGN.md §3).
         let account = format!(
-            "SELECT s.sub_account_id AS account_id, COALESCE(t.parent_id, s.billing_account_id) AS parent_id, \
+            "SELECT s.sub_account_id AS account_id, {PARENT} AS parent_id, \
              COALESCE(t.sector, 'unknown') AS sector, s.signal, {DAY} AS day, s.value \
-             FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id"
+             FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id {BILLING_PARENT}"
         );
         // Only the policy's signals: the series is laid out by signal, so the others are never read.
         let mut names: Vec<&str> = p.conditions.iter().map(|c| c.signal.get_ref().as_str()).collect();
@@ -495,12 +518,12 @@ impl Scanner {
         };
         let who = match scope {
             Scope::Account => "s.sub_account_id",
-            Scope::Parent => "COALESCE(t.parent_id, s.billing_account_id)",
+            Scope::Parent => PARENT,
         };
         let accounts: std::collections::BTreeSet<&str> = requests.iter().map(|r| r.0.as_str()).collect();
         let list = quoted(accounts);
         let sql = format!(
-            "SELECT {who} AS account_id, {DAY} AS day, SUM(s.value) AS v FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id \
+            "SELECT {who} AS account_id, {DAY} AS day, SUM(s.value) AS v FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id {BILLING_PARENT} \
              WHERE {who} IN ({list}) AND s.signal = {} AND {} GROUP BY 1, 2 ORDER BY 1, 2",
             quote(signal),
             days_between(from, to)

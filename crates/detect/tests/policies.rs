@@ -125,7 +125,7 @@ impl World {
     }
 
     /// The scanner over these series, as `oversight signals` would build them (daily buckets).
-    fn scanner(&self) -> Scanner {
+    async fn scanner(&self) -> Scanner {
         let col = |i: usize| -> Vec<&str> {
             self.rows
                 .iter()
@@ -151,7 +151,7 @@ impl World {
         )
         .expect("a series batch");
         let registry = Registry::from_tenants(self.tenants.clone()).expect("unique ids");
-        Scanner::new(vec![batch], registry, Events::from_events(self.events.clone())).expect("tables register")
+        Scanner::new(vec![batch], registry, Events::from_events(self.events.clone())).await.expect("tables register")
     }
 }
 
@@ -244,7 +244,7 @@ async fn interception_pipeline() {
     world.series("low", "ai.speech_seconds", 0..end, |_| 0.99 * daily_threshold(c));
     // One day carrying 99 % of a whole window's volume: the window's mean absorbs it.
     world.series("spike", "ai.speech_seconds", 0..end, move |d| if d == start { 0.99 * daily_threshold(c) * w as f64 } else { 0.0 });
-    let s = world.scanner();
+    let s = world.scanner().await;
     let h = hits(&s, &p).await;
 
     let expected: Vec<i64> = (start + w - 1..=stop).collect();
@@ -297,7 +297,7 @@ async fn interception_parent() {
     for i in 1..=n {
         world.billed("bill", &format!("bill-{i}"), "ai.speech_seconds", 0..end, share);
     }
-    let s = world.scanner();
+    let s = world.scanner().await;
     let h = hits(&s, &p).await;
 
     let expected: Vec<i64> = (start + w - 1..end).collect();
@@ -308,6 +308,64 @@ async fn interception_parent() {
     let named: std::collections::BTreeSet<&str> = h.iter().map(|h| h.account_id.as_str()).collect();
     assert_eq!(named, ["bill", "org"].into(), "the parent policy names organisations, never a sub-account alone");
     assert!(hits(&s, &per_account).await.is_empty(), "no account alone reaches the per-account threshold");
+}
+
+/// Structuring as real organisations do it: sub-accounts that come and go (the new ones not yet in the registry,
+/// billed to the billing account of the registered ones), unequal shares that drift, and the signals spread so that
+/// one sub-account stores, another translates and others transcribe. The parent sees the combination; its twins,
+/// the same shapes under the threshold, in a commercial parent, or under a billing account of several parents,
+/// are not flagged.
+#[tokio::test]
+async fn interception_parent_with_rotating_uneven_and_spread_sub_accounts() {
+    let p = policy("interception-parent");
+    let c = cond(&p, "ai.speech_seconds", Measure::Rate);
+    let w = i64::from(c.window_days);
+    let on = onset_level(c);
+    let (start, end) = (20, 80);
+    let mut world = World::default();
+    // How an organisation splits a daily total over its sub-accounts: two registered transcribers with drifting
+    // shares (40 % falling to 25 %, 20 % rising to 35 %), and the other 40 % carried by sub-accounts that live 5
+    // days each, two at a time, none of them in the registry. Each share stays under the threshold.
+    let split = |world: &mut World, parent: &str, sector: Sector, billing: &str, total: f64| {
+        world.tenant(parent, None, sector);
+        let drift = move |d: i64| ((d - start) as f64 / (end - start) as f64).clamp(0.0, 1.0);
+        let on_days = move |d: i64| d >= start;
+        for (k, (from, to)) in [(0.40, 0.25), (0.20, 0.35)].into_iter().enumerate() {
+            let id = format!("{parent}-unit-{k}");
+            world.tenant(&id, Some(parent), sector);
+            world.billed(billing, &id, "ai.speech_seconds", 0..end, move |d| if on_days(d) { total * (from + (to - from) * drift(d)) } else { 0.0 });
+        }
+        // One registered sub-account stores the audio, one translates it: other signals, same organisation.
+        world.tenant(&format!("{parent}-store"), Some(parent), sector);
+        world.billed(billing, &format!("{parent}-store"), "storage.stored_bytes", 0..end, |d| 1e14 + 1e12 * d as f64);
+        world.tenant(&format!("{parent}-translate"), Some(parent), sector);
+        world.billed(billing, &format!("{parent}-translate"), "ai.translation_chars", 0..end, |_| 5e9);
+        for r in (start..end).step_by(5) {
+            for half in 0..2 {
+                let id = format!("{parent}-cell-{r}-{half}");
+                world.billed(billing, &id, "ai.speech_seconds", r..(r + 5).min(end), move |_| total * 0.20);
+            }
+        }
+    };
+    split(&mut world, "ministry", Sector::Intelligence, "bill-ministry", on);
+    // Twins: the same shape at 80 % of the threshold; in a commercial parent; and under a billing account whose
+    // registered sub-accounts belong to two parents, where a new sub-account cannot be placed (it sums with the
+    // other unregistered ones, under the billing account, and there alone stays under).
+    split(&mut world, "quiet", Sector::Intelligence, "bill-quiet", 0.8 * daily_threshold(c));
+    split(&mut world, "media", Sector::Commercial, "bill-media", on);
+    split(&mut world, "dept-a", Sector::Government, "bill-enrollment", on * 0.5);
+    world.tenant("dept-b", None, Sector::Government).tenant("dept-b-1", Some("dept-b"), Sector::Government);
+    world.billed("bill-enrollment", "dept-b-1", "ai.speech_seconds", 0..end, move |d| if d >= start { on * 0.5 } else { 0.0 });
+    let s = world.scanner().await;
+    let h = hits(&s, &p).await;
+
+    let expected: Vec<i64> = (start + w - 1..end).collect();
+    assert_eq!(days(&h, "ministry"), expected, "the parent holds the sum every day, whichever sub-accounts carry it");
+    check(&s, &p, hit_on(&h, "ministry", start + w + 10), &[measured_at(c, on)]).await;
+    let named: std::collections::BTreeSet<&str> = h.iter().map(|h| h.account_id.as_str()).collect();
+    assert_eq!(named, ["ministry"].into(), "no twin is flagged: {h:?}");
+    let per_account = policy("interception-pipeline");
+    assert!(hits(&s, &per_account).await.is_empty(), "no sub-account alone reaches the per-account threshold");
 }
 
 #[tokio::test]
@@ -353,7 +411,7 @@ async fn archive_surge() {
     // The surge, deleted 10 days in.
     let gone = start + 10;
     world.series("deleted", "storage.stored_bytes", 0..end, move |d| if (start..gone).contains(&d) { held * k } else { held });
-    let s = world.scanner();
+    let s = world.scanner().await;
     let h = hits(&s, &p).await;
 
     let imm = days(&h, "imm");
@@ -411,7 +469,7 @@ async fn exodus() {
     world.series("lifted", "network.egress_bytes", 0..end, burst(x + 5, x + 15));
     // Just under: 99 % of the threshold in every window.
     world.series("under", "network.egress_bytes", 0..end, |_| 0.99 * daily_threshold(c));
-    let s = world.scanner();
+    let s = world.scanner().await;
     let h = hits(&s, &p).await;
 
     assert_eq!(days(&h, "out"), (x + 5 + w - 1..=x + 15).collect::<Vec<_>>());
@@ -452,7 +510,7 @@ async fn biometric_sweep() {
         world.series(id, "ai.face_transactions", 0..end, step);
     }
     world.series("under", "ai.face_transactions", 0..end, |_| 0.99 * daily_threshold(c));
-    let s = world.scanner();
+    let s = world.scanner().await;
     let h = hits(&s, &p).await;
 
     let expected: Vec<i64> = (start + w - 1..end).collect();
@@ -504,7 +562,7 @@ async fn analytics_vendor() {
     let monthly = 1.03f64.ln() / 30.0;
     world.series("database", "marketplace.publisher_cost", 0..end, move |d| 10.0 * base * (monthly * d as f64).exp());
     world.series("database", "storage.stored_bytes", 0..end, step(2.0 * kb, bytes));
-    let s = world.scanner();
+    let s = world.scanner().await;
     let h = hits(&s, &p).await;
 
     let vendor = days(&h, "vendor");
@@ -570,7 +628,7 @@ async fn baseline_surge() {
     world.tenant("gap", None, Sector::Military);
     world.series("gap", signal, 0..15, surge(daily));
     world.series("gap", signal, start - 20..end, surge(daily));
-    let s = world.scanner();
+    let s = world.scanner().await;
     let found = surges(&s).await;
 
     let mil: Vec<&Hit> = found
@@ -629,7 +687,7 @@ async fn baseline_peers() {
     // row on the day (whether it has rows later must not matter: a day is judged on what was known then).
     world.tenant("gone", None, Sector::Intelligence);
     world.series("gone", signal, 0..start - 3, move |d| daily * wobble(d));
-    let s = world.scanner();
+    let s = world.scanner().await;
     let found = surges(&s).await;
 
     let season = baseline::surges_in(&(0..end).map(|d| (d, daily * wobble(d) * if d >= start { jump } else { 1.0 })).collect::<Vec<_>>(), floor(signal));
@@ -682,7 +740,7 @@ async fn baseline_first_use() {
     world.series("slow", signal, start..end, speech(fl / 20.0));
     // Used before, then resumed: its own history has the signal.
     world.series("back", signal, 0..end, move |d| if d < 20 || d >= start { fl / 2.5 } else { 0.0 });
-    let s = world.scanner();
+    let s = world.scanner().await;
     let found = surges(&s).await;
 
     assert!(s.statements().iter().any(|st| st.label == "before"), "the one-day scans asked for the history before their window");

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 mod events;
+pub mod hierarchy;
 mod tenants;
 
 pub use events::{Event, EventKind, Events};

@@ -60,6 +60,14 @@ pub enum Kind {
     Migration,
     /// Hard negative: identity verification with face matching, under an approval.
     IdentityVerification,
+    /// Hard-negative twin of structuring's rotation: a government build farm whose sub-accounts live a day each.
+    CiRotation,
+    /// Hard-negative twin of structuring's split: a public broadcaster's regional accounts, each large for honest
+    /// reasons (archive, subtitles, streaming).
+    RegionalMedia,
+    /// Hard-negative twin of structuring's spread: a government department's storage over many agencies'
+    /// subscriptions.
+    AgencyStorage,
     /// Scenario `archive-surge`.
     ArchiveSurge,
     /// Scenario `interception-pipeline`.
@@ -91,6 +99,9 @@ impl Kind {
             Kind::LanguageLab => "language-lab",
             Kind::Migration => "migration",
             Kind::IdentityVerification => "identity-verification",
+            Kind::CiRotation => "ci-rotation",
+            Kind::RegionalMedia => "regional-media",
+            Kind::AgencyStorage => "agency-storage",
             Kind::ArchiveSurge => "archive-surge",
             Kind::Interception => "interception-pipeline",
             Kind::Exodus => "exodus",
@@ -104,7 +115,15 @@ impl Kind {
     pub fn hard_negative(self) -> bool {
         matches!(
             self,
-            Kind::ContactCentre | Kind::BroadcasterArchive | Kind::HealthDocuments | Kind::LanguageLab | Kind::Migration | Kind::IdentityVerification
+            Kind::ContactCentre
+                | Kind::BroadcasterArchive
+                | Kind::HealthDocuments
+                | Kind::LanguageLab
+                | Kind::Migration
+                | Kind::IdentityVerification
+                | Kind::CiRotation
+                | Kind::RegionalMedia
+                | Kind::AgencyStorage
         )
     }
 
@@ -129,6 +148,11 @@ pub struct Org {
     pub accounts: Vec<usize>,
     /// The scenario it is the labelled subject of (structuring parents).
     pub scenario: Option<Truth>,
+    /// The id the registry names it by, when that is not its billing account (a ministry recorded as an
+    /// organisation, billed through a billing account of its own).
+    pub registry_id: Option<String>,
+    /// The hard-negative twin it is, for organisations that are one.
+    pub twin: Option<Kind>,
 }
 
 /// A scenario's truth for one labelled account.
@@ -171,6 +195,8 @@ pub struct Account {
     pub truth: Option<Truth>,
     /// The labelled parent, for structuring sub-accounts.
     pub part_of: Option<String>,
+    /// Whether the registry lists it (a sub-account created after the registry was written is not there).
+    pub registered: bool,
 }
 
 /// The whole population, with its events.
@@ -370,6 +396,142 @@ fn interception_curve(days: u32, onset: u32, ramp_days: u32, scale: f64) -> Vec<
         .collect()
 }
 
+/// How a structuring operation is split, drawn per seed so that no evaluation fits one shape.
+#[derive(Debug, Clone)]
+struct Shape {
+    /// Each part's share at onset and at the end, each set summing to 1; the share drifts linearly between them.
+    shares: Vec<(f64, f64)>,
+    /// The part's role: `None` carries every signal of its share; `Some(signal)` carries all of that signal (the
+    /// operation's archive or translation desk) and nothing else.
+    roles: Vec<Option<Signal>>,
+    /// Days a part's sub-account lives before a new one replaces it (`None`: one sub-account for the whole period).
+    lifetimes: Vec<Option<u32>>,
+    /// The day the shares start drifting from.
+    onset: u32,
+    /// The simulated days: the shares reach their end values on the last.
+    days: u32,
+    /// The operation's total as a share of the record's rate (before capping the largest part).
+    scale: f64,
+    /// Whether the registry names the parent under an id of its own, apart from its billing account.
+    named_apart: bool,
+}
+
+impl Shape {
+    /// Draw a shape with at most `budget` sub-accounts.
+    fn draw(r: &mut ChaCha8Rng, days: u32, onset: u32, budget: usize) -> Shape {
+        let slots = r.random_range(8..=20usize).min(budget);
+        let sigma = r.random_range(0.2..1.0);
+        // Clipped, so that no part of six or more carries two thirds of the speech: the operation's total then stays
+        // above the parent threshold when its largest part is held under the per-account one.
+        let drift = r.random_bool(0.5);
+        let draw_shares = |r: &mut ChaCha8Rng| {
+            let w: Vec<f64> = (0..slots).map(|_| lognormal(r, 1.0, sigma).clamp(0.3, 3.0)).collect();
+            let sum: f64 = w.iter().sum();
+            w.into_iter().map(|x| x / sum).collect::<Vec<_>>()
+        };
+        let start = draw_shares(r);
+        let end = if drift { draw_shares(r) } else { start.clone() };
+        // Spread: one part holds the archive, one the translation desk; the others transcribe.
+        let spread = r.random_bool(0.5);
+        let mut roles = vec![None; slots];
+        if spread && slots >= 4 {
+            roles[0] = Some(Signal::Storage);
+            roles[1] = Some(Signal::Translation);
+        }
+        // Rotation: none, slow (45 to 90 days) or fast (7 to 20 days), on as many parts as the budget allows.
+        let lifetime = match r.random_range(0..3) {
+            0 => None,
+            1 => Some(r.random_range(45..=90u32)),
+            _ => Some(r.random_range(7..=20u32)),
+        };
+        let mut lifetimes = vec![None; slots];
+        if let Some(l) = lifetime {
+            let per_part = (days.saturating_sub(onset)).div_ceil(l).max(1) as usize;
+            let mut left = budget.saturating_sub(slots);
+            for life in lifetimes.iter_mut().skip(2) {
+                if per_part > left + 1 {
+                    break;
+                }
+                *life = Some(l);
+                left -= per_part - 1;
+            }
+        }
+        Shape { shares: start.into_iter().zip(end).collect(), roles, lifetimes, onset, days, scale: r.random_range(0.3..=1.0), named_apart: r.random_bool(0.5) }
+    }
+
+    fn slots(&self) -> usize {
+        self.shares.len()
+    }
+
+    /// The largest share a transcribing part ever has of the operation's speech.
+    fn largest_share(&self) -> f64 {
+        let speech: Vec<usize> = (0..self.slots()).filter(|i| self.roles[*i].is_none()).collect();
+        let sum = |f: fn(&(f64, f64)) -> f64| speech.iter().map(|i| f(&self.shares[*i])).sum::<f64>();
+        let (a, b) = (sum(|s| s.0), sum(|s| s.1));
+        speech.iter().map(|i| (self.shares[*i].0 / a).max(self.shares[*i].1 / b)).fold(0.0, f64::max)
+    }
+
+    /// The days each sub-account of a part lives: `[from, to)`, the first from day 0, the last to the end.
+    fn lives(&self, slot: usize, days: u32) -> Vec<(u32, u32)> {
+        match self.lifetimes[slot] {
+            None => vec![(0, days)],
+            Some(l) => {
+                let mut out = vec![(0, (self.onset + l).min(days))];
+                while out.last().expect("one").1 < days {
+                    let from = out.last().expect("one").1;
+                    out.push((from, (from + l).min(days)));
+                }
+                out
+            }
+        }
+    }
+
+    /// A part's usage on a day, from the operation's total that day.
+    fn part(&self, slot: usize, day: u32, total: &Amounts) -> Amounts {
+        let x = if day <= self.onset { 0.0 } else { f64::from(day - self.onset) / f64::from(self.days.saturating_sub(self.onset).max(1)) };
+        let share = |i: usize| self.shares[i].0 + (self.shares[i].1 - self.shares[i].0) * x;
+        let mut out = [0.0; 11];
+        match self.roles[slot] {
+            Some(signal) => out[signal.index()] = total[signal.index()],
+            None => {
+                // The transcribing parts share what the specialised parts do not carry.
+                let speech: Vec<usize> = (0..self.slots()).filter(|i| self.roles[*i].is_none()).collect();
+                let w = share(slot) / speech.iter().map(|i| share(*i)).sum::<f64>();
+                for s in Signal::ALL {
+                    if !self.roles.contains(&Some(s)) {
+                        out[s.index()] = total[s.index()] * w;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The shape in words, for the label's assumptions.
+    fn describe(&self) -> String {
+        let rotating = self.lifetimes.iter().filter(|l| l.is_some()).count();
+        let spread = self.roles.iter().any(Option::is_some);
+        let (lo, hi) = self.shares.iter().map(|s| s.0).fold((f64::MAX, 0.0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
+        format!(
+            "over {} parts with shares from {:.1} % to {:.1} %{}{}{}{}",
+            self.slots(),
+            lo * 100.0,
+            hi * 100.0,
+            if self.shares.iter().any(|s| s.0 != s.1) { ", drifting over the year" } else { "" },
+            if rotating > 0 {
+                format!(
+                    ", {rotating} of them rotating through sub-accounts that live {} days (those created after 60 % of the period not in the registry)",
+                    self.lifetimes.iter().flatten().next().expect("one")
+                )
+            } else {
+                String::new()
+            },
+            if spread { ", one part holding the archive and one the translation" } else { "" },
+            if self.named_apart { ", the registry naming the parent apart from its billing account" } else { "" }
+        )
+    }
+}
+
 struct Builder<'a> {
     config: &'a Config,
     r: ChaCha8Rng,
@@ -463,7 +625,7 @@ impl Builder<'_> {
         let cloud = self.cloud(cloud);
         let id = self.billing_id(cloud);
         let country = *COUNTRIES.choose(&mut self.r).expect("non-empty");
-        self.pop.orgs.push(Org { id, name, sector, country, cloud, accounts: Vec::new(), scenario: None });
+        self.pop.orgs.push(Org { id, name, sector, country, cloud, accounts: Vec::new(), scenario: None, registry_id: None, twin: None });
         self.pop.orgs.len() - 1
     }
 
@@ -488,6 +650,7 @@ impl Builder<'_> {
             publisher,
             truth: None,
             part_of: None,
+            registered: true,
         });
         let i = self.pop.accounts.len() - 1;
         self.pop.orgs[org].accounts.push(i);
@@ -639,39 +802,49 @@ impl Builder<'_> {
         self.event(a, s, EventKind::Suspension, &["storage", "ai"], "storage and AI services of the unit suspended");
         self.benign(org, Kind::WebApp);
 
-        // structuring: the interception pattern split over 20 sub-accounts of one parent, each at 1/20.
+        // structuring: the interception pattern split over a parent's sub-accounts so that each stays under every
+        // per-account threshold. The shape is drawn per seed, as real organisations differ (see `Shape`): how many
+        // parts and how unequal, whether the shares drift, whether parts rotate through short-lived sub-accounts
+        // (the newest not yet in the registry), whether the signals are spread over specialised parts, and whether
+        // the registry names the parent apart from its billing account.
         let org = self.org("Interior Security Ministry".into(), Sector::Military, Some(Cloud::Gcp));
         let onset0 = at(days, 0.15, 7, &mut self.r);
-        let mut total: Vec<f64> = vec![0.0; days as usize];
-        let mut subs = Vec::new();
-        let mut first = u32::MAX;
-        for i in 0..20 {
-            let onset = (i64::from(onset0) + self.r.random_range(-7..=7i64)).clamp(0, i64::from(days.saturating_sub(1))) as u32;
-            first = first.min(onset);
-            let c = interception_curve(days, onset, ramp_days, 1.0 / 20.0);
-            for (t, a) in total.iter_mut().zip(&c) {
-                *t += a[Signal::Speech.index()];
+        let budget = if self.config.accounts >= 400 { (self.config.accounts / 20).min(60) } else { 20 };
+        let shape = Shape::draw(&mut self.r, days, onset0, budget);
+        // The operation's total: a share of the record's rate, no more than keeps its largest part under 2,000 audio
+        // hours an hour (four fifths of the per-account threshold).
+        let record_hours = CALLS_PER_HOUR * CALL_MINUTES / 60.0;
+        let scale = shape.scale.min(2000.0 / (record_hours * shape.largest_share()));
+        let total = interception_curve(days, onset0, ramp_days, scale);
+        let registry_day = (f64::from(days) * 0.6) as u32;
+        let mut parts = Vec::new();
+        for slot in 0..shape.slots() {
+            for (k, (from, to)) in shape.lives(slot, days).into_iter().enumerate() {
+                let c: Vec<Amounts> = (0..days).map(|d| if (from..to).contains(&d) { shape.part(slot, d, &total[d as usize]) } else { [0.0; 11] }).collect();
+                let name = if k == 0 { format!("Regional Processing Cell {:02}", slot + 1) } else { format!("Regional Processing Cell {:02}-{k}", slot + 1) };
+                let a = self.account(org, &name, Kind::Structuring, Sector::Intelligence, Levels::Curve(c), &["regional processing"]);
+                // A sub-account created after the registry was written is not in it.
+                self.pop.accounts[a].registered = from <= registry_day;
+                parts.push(a);
             }
-            subs.push(self.account(
-                org,
-                &format!("Regional Processing Cell {:02}", i + 1),
-                Kind::Structuring,
-                Sector::Intelligence,
-                Levels::Curve(c),
-                &["regional processing"],
-            ));
         }
-        let parent = self.pop.orgs[org].id.clone();
-        for a in subs {
+        if shape.named_apart {
+            self.pop.orgs[org].registry_id = Some("org-interior-security-ministry".into());
+        }
+        let parent = self.pop.orgs[org].registry_id.clone().unwrap_or_else(|| self.pop.orgs[org].id.clone());
+        for a in parts {
             self.pop.accounts[a].part_of = Some(parent.clone());
         }
-        let observable = first_day(days, first, |d| total[d as usize] >= OBSERVABLE_SPEECH_HOURS_PER_DAY * 3600.0);
+        let observable = first_day(days, onset0, |d| total[d as usize][Signal::Speech.index()] >= OBSERVABLE_SPEECH_HOURS_PER_DAY * 3600.0);
         self.pop.orgs[org].scenario = Some(Truth {
             scenario: "structuring",
-            onset: first,
+            onset: onset0,
             observable,
             assumptions: format!(
-                "the interception pattern split over 20 sub-accounts, each at 1/20 (1,667 audio hours an hour at full rate, {CALL_MINUTES}-minute calls), onsets within 7 days of each other; observable: first day the parent's total reaches 2,500 audio hours an hour"
+                "the interception pattern at {:.0} audio hours an hour ({:.0} % of the record's rate, {CALL_MINUTES}-minute calls), split {}; observable: first day the parent's total reaches 2,500 audio hours an hour",
+                record_hours * scale,
+                scale * 100.0,
+                shape.describe()
             ),
         });
         self.benign(org, Kind::WebApp);
@@ -720,6 +893,56 @@ impl Builder<'_> {
             ),
         });
         self.benign(org, Kind::Saas);
+    }
+
+    /// The hard negatives that are organisations: structuring's shapes, for honest reasons and under every
+    /// threshold (the parent's sum included). Each organisation is labelled with its kind as a hard negative.
+    fn twins(&mut self) {
+        let days = self.config.days;
+        let name = |b: &mut Self, what: &str| format!("{} {what}", NAME_A.choose(&mut b.r).expect("non-empty"));
+        // A build farm: one long-lived sub-account, then a new one every day for the last 30 days, each building and
+        // testing (VM hours, a little storage), deleted the next day.
+        let n = name(self, "Government Digital Service Build Farm");
+        let org = self.org(n, Sector::Government, None);
+        let last = days.saturating_sub(30);
+        for (k, (from, to)) in std::iter::once((0, last)).chain((last..days).map(|d| (d, d + 1))).enumerate() {
+            let c = curve(days, |d| {
+                if (from..to).contains(&d) { amounts(&[(Signal::VmHours, 400.0), (Signal::Storage, 2.0 * TB), (Signal::Egress, 1e11)]) } else { [0.0; 11] }
+            });
+            self.account(org, &format!("ci-{k:03}"), Kind::CiRotation, Sector::Government, c, &["continuous integration"]);
+        }
+        self.pop.orgs[org].twin = Some(Kind::CiRotation);
+        // A public broadcaster's six regions: each keeps its archive (400 TB, slowly growing), subtitles its
+        // channels (150 audio hours an hour: 6 regions are 900 at the parent, a third of the threshold) and streams.
+        let n = name(self, "Public Broadcasting Regions");
+        let org = self.org(n, Sector::Government, None);
+        for k in 0..6 {
+            let size = lognormal(&mut self.r, 1.0, 0.3);
+            let c = curve(days, |d| {
+                amounts(&[
+                    (Signal::Storage, 400.0 * TB * size * (1.0 + 0.0005 * f64::from(d))),
+                    (Signal::Speech, 150.0 * 24.0 * 3600.0 * size),
+                    (Signal::Translation, 2e8 * size),
+                    (Signal::Egress, 30e12 * size),
+                    (Signal::VmHours, 800.0 * size),
+                ])
+            });
+            self.account(org, &format!("Region {}", k + 1), Kind::RegionalMedia, Sector::Government, c, &["broadcasting", "subtitling"]);
+        }
+        self.pop.orgs[org].twin = Some(Kind::RegionalMedia);
+        // A department's twelve agencies: records storage of 150 to 400 TB each (3,000 TB at the parent), document
+        // OCR, and a small contact centre in some.
+        let n = name(self, "Department of Social Services Agencies");
+        let org = self.org(n, Sector::Government, None);
+        for k in 0..12 {
+            let tb = self.r.random_range(150.0..400.0);
+            let calls = if k % 3 == 0 { 40.0 * 24.0 * 3600.0 } else { 0.0 };
+            let c = curve(days, |d| {
+                amounts(&[(Signal::Storage, tb * TB * (1.0 + 0.0003 * f64::from(d))), (Signal::Ocr, 5e4), (Signal::Speech, calls), (Signal::VmHours, 300.0)])
+            });
+            self.account(org, &format!("Agency {:02}", k + 1), Kind::AgencyStorage, Sector::Government, c, &["records management"]);
+        }
+        self.pop.orgs[org].twin = Some(Kind::AgencyStorage);
     }
 
     /// Hard negatives, each a one-account organisation.
@@ -876,6 +1099,10 @@ impl Population {
                 b.hard_negative(k);
             }
         }
+        // The twins take 55 sub-accounts: only in populations that can hold them beside the benign ones.
+        if config.accounts >= 400 {
+            b.twins();
+        }
         while b.pop.accounts.len() < config.accounts {
             let left = config.accounts - b.pop.accounts.len();
             let u: f64 = b.r.random();
@@ -903,8 +1130,9 @@ impl Population {
     pub fn registry_csv(&self) -> String {
         let mut tenants = Vec::new();
         for o in &self.orgs {
+            let parent = o.registry_id.clone().unwrap_or_else(|| o.id.clone());
             tenants.push(Tenant {
-                account_id: o.id.clone(),
+                account_id: parent.clone(),
                 name: o.name.clone(),
                 parent_id: None,
                 sector: o.sector,
@@ -913,12 +1141,12 @@ impl Population {
                 approvals: vec![],
                 extra: Default::default(),
             });
-            for &i in &o.accounts {
+            for &i in o.accounts.iter().filter(|&&i| self.accounts[i].registered) {
                 let a = &self.accounts[i];
                 tenants.push(Tenant {
                     account_id: a.id.clone(),
                     name: a.name.clone(),
-                    parent_id: Some(o.id.clone()),
+                    parent_id: Some(parent.clone()),
                     sector: a.sector,
                     country: o.country.to_string(),
                     purposes: a.purposes.clone(),
@@ -945,7 +1173,7 @@ impl Population {
         let date = |d: u32| (config.start + Duration::days(i64::from(d))).format("%Y-%m-%d").to_string();
         let mut accounts = Vec::new();
         for o in &self.orgs {
-            let mut l = Label::benign(&o.id, "organisation");
+            let mut l = Label::benign(o.registry_id.as_ref().unwrap_or(&o.id), "organisation");
             if let Some(t) = &o.scenario {
                 l.label = t.scenario.into();
                 l.kind = Some(t.scenario.into());
@@ -954,6 +1182,10 @@ impl Population {
                 l.assumptions = Some(t.assumptions.clone());
             } else {
                 l.contains = o.accounts.iter().filter(|&&i| self.accounts[i].truth.is_some()).map(|&i| self.accounts[i].id.clone()).collect();
+            }
+            if let Some(k) = o.twin {
+                l.kind = Some(k.name().into());
+                l.hard_negative = Some(true);
             }
             accounts.push(l);
             for &i in &o.accounts {

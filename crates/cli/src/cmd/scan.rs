@@ -432,13 +432,23 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
                 f.policies.join(", ")
             );
         }
+        // One line per kind that passed whole (a twin organisation is dozens of accounts), one per account flagged.
+        let mut kinds: std::collections::BTreeMap<&str, (usize, Vec<&detect::eval::HardNegative>)> = Default::default();
         for h in &report.hard_negatives {
-            println!(
-                "  hard negative {:<22} {:<40} {}",
-                h.kind,
-                crate::term::clean(&h.account_id),
-                if h.policies.is_empty() { "passed".to_string() } else { format!("FLAGGED by {}", h.policies.join(", ")) }
-            );
+            let e = kinds.entry(h.kind.as_str()).or_default();
+            e.0 += 1;
+            if !h.policies.is_empty() {
+                e.1.push(h);
+            }
+        }
+        for (kind, (n, flagged)) in &kinds {
+            if flagged.is_empty() {
+                let who = if *n == 1 { "1 account".to_string() } else { format!("{n} accounts") };
+                println!("  hard negative {kind:<22} {who:<40} passed");
+            }
+        }
+        for h in kinds.values().flat_map(|k| &k.1) {
+            println!("  hard negative {:<22} {:<40} FLAGGED by {}", h.kind, crate::term::clean(&h.account_id), h.policies.join(", "));
         }
         if let Some(c) = &coverage {
             print!("{}", crate::term::clean(&coverage_text(c)));
