@@ -67,11 +67,13 @@ fn the_built_in_pack_catches_every_scenario_and_no_benign_account() {
     assert_eq!(f["policy"]["sha256"].as_str().unwrap().len(), 64);
     assert!(!f["evidence"][0]["points"].as_array().unwrap().is_empty());
     assert!(f["measured"][0]["value"].as_f64().unwrap() >= f["measured"][0]["threshold"].as_f64().unwrap());
-    // Before the biometric sweep starts, its policy finds nothing, and the exit code says so.
+    // Before the biometric sweep starts, its policy finds nothing, and the exit code says so. (The first day: from
+    // the fifth, the detectors beside the pack already find the exodus unit's organisation, which transcribes
+    // 4,000 audio hours an hour from the start.)
     let pack = tmp.path().join("pack");
     std::fs::create_dir(&pack).unwrap();
     std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/biometric-sweep.toml"), pack.join("b.toml")).unwrap();
-    let (code, out, _) = oversight(&["scan", "--lake", l, "--registry", reg.to_str().unwrap(), "--policies", pack.to_str().unwrap(), "--as-of", "2025-01-05"]);
+    let (code, out, _) = oversight(&["scan", "--lake", l, "--registry", reg.to_str().unwrap(), "--policies", pack.to_str().unwrap(), "--as-of", "2025-01-01"]);
     assert_eq!(code, 0, "{out}");
 }
 

@@ -441,10 +441,21 @@ impl Scanner {
     /// value), so the sums do not depend on the order the engine returns rows in. A grouping and a sort in the query
     /// would cost more than the selection itself, for results that have about one row per group.
     pub async fn daily(&self, signals: &[&str], sectors: &[&str], days: Option<(i64, i64)>) -> Result<Vec<Vec<Daily>>, DetectError> {
+        self.daily_of(Scope::Account, signals, sectors, days).await
+    }
+
+    /// [`Scanner::daily`] of accounts, or of parents (each the sum of its sub-accounts, with the parent's sector).
+    pub async fn daily_of(&self, scope: Scope, signals: &[&str], sectors: &[&str], days: Option<(i64, i64)>) -> Result<Vec<Vec<Daily>>, DetectError> {
         let within = days.map(|(from, to)| format!(" AND {}", days_between(from, to))).unwrap_or_default();
+        let (who, joins, sector) = match scope {
+            Scope::Account => ("s.sub_account_id".to_string(), String::new(), "COALESCE(t.sector, 'unknown')"),
+            Scope::Parent => {
+                (PARENT.to_string(), format!("{BILLING_PARENT} LEFT JOIN tenants tp ON tp.account_id = {PARENT}"), "COALESCE(tp.sector, 'unknown')")
+            }
+        };
         let sql = format!(
-            "SELECT s.sub_account_id AS account_id, COALESCE(t.sector, 'unknown') AS sector, s.signal, {DAY} AS day, s.value \
-             FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id WHERE s.signal IN ({}){within} AND COALESCE(t.sector, 'unknown') IN ({})",
+            "SELECT {who} AS account_id, {sector} AS sector, s.signal, {DAY} AS day, s.value \
+             FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id {joins} WHERE s.signal IN ({}){within} AND {sector} IN ({})",
             quoted(signals.iter().copied()),
             quoted(sectors.iter().copied())
         );

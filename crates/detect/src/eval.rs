@@ -102,8 +102,12 @@ pub async fn evaluate(scanner: &Scanner, pack: &[Loaded], labels: &Labels) -> Re
     for (hit, trigger) in crate::baseline::surges(scanner, None).await? {
         held.entry(hit.account_id).or_default().entry(trigger.id().to_string()).or_default().push(hit.day);
     }
+    for (hit, _) in crate::peers::hits(scanner, None).await? {
+        held.entry(hit.account_id).or_default().entry(crate::peers::ID.to_string()).or_default().push(hit.day);
+    }
     for days in held.values_mut().flat_map(|p| p.values_mut()) {
         days.sort_unstable();
+        days.dedup();
     }
     let day = |s: &Option<String>| s.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()).map(day_number);
     let mut scenarios: BTreeMap<String, ScenarioScore> = BTreeMap::new();

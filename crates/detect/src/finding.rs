@@ -174,6 +174,9 @@ pub async fn scan(scanner: &Scanner, pack: &[Loaded], as_of: NaiveDate) -> Resul
     for (hit, trigger) in crate::baseline::surges(scanner, Some((d, d))).await? {
         out.push(crate::baseline::finding(scanner, &hit, trigger).await?);
     }
+    for (hit, signal) in crate::peers::hits(scanner, Some((d, d))).await? {
+        out.push(crate::peers::finding(scanner, &hit, signal).await?);
+    }
     out.sort_by(|a, b| (&a.account_id, &a.policy.id, &a.title).cmp(&(&b.account_id, &b.policy.id, &b.title)));
     Ok(out)
 }

@@ -6,13 +6,15 @@
 //! event included (joined from the registry's and the events' tables); a hit on the as-of day becomes a finding,
 //! with the series points its windows read. Beside the pack, `baseline` flags surges no policy names against each
 //! account's own history and its sector peers' same week, and the first use of a sensitive signal at volume, as
-//! low-severity findings.
+//! low-severity findings; `peers` flags an organisation far above its sector's other organisations in a sensitive
+//! signal (structuring below the pack's fixed scale).
 #![deny(missing_docs)]
 
 pub mod baseline;
 pub mod engine;
 pub mod eval;
 pub mod finding;
+pub mod peers;
 pub mod policy;
 
 pub use engine::{Hit, Scanner};

@@ -757,3 +757,72 @@ async fn baseline_first_use() {
     assert_eq!((f.policy.id.as_str(), f.severity), (baseline::FIRST_USE_ID, detect::policy::Severity::Low));
     assert_eq!((f.measured[0].threshold, f.measured[1].threshold), (fl, baseline::HISTORY as f64));
 }
+
+/// Structuring below the record's scale: a parent far above what its sector's other parents ever reach is found,
+/// whichever of its sub-accounts carry the volume; its twins (loud peers, a level under the floor, a sector not
+/// watched, one operation among quiet peers not hiding another) are not.
+#[tokio::test]
+async fn peer_parent() {
+    use detect::peers;
+    let hour = 3600.0 * 24.0;
+    let (start, end) = (20, 60);
+    let mut world = World::default();
+    // Six quiet intelligence organisations transcribing 10 to 60 audio hours an hour, each with one sub-account.
+    for k in 0..6 {
+        let (org, sub) = (format!("quiet-{k}"), format!("quiet-{k}-1"));
+        world.tenant(&org, None, Sector::Intelligence).tenant(&sub, Some(&org), Sector::Intelligence);
+        world.series(&sub, "ai.speech_seconds", 0..end, move |_| (10.0 + 10.0 * k as f64) * hour);
+    }
+    // The operation: 1,500 audio hours an hour over ten parts from day 20, two of them rotating unregistered
+    // sub-accounts under the organisation's billing account.
+    world.tenant("op", None, Sector::Intelligence);
+    for k in 0..8 {
+        let id = format!("op-{k}");
+        world.tenant(&id, Some("op"), Sector::Intelligence);
+        world.billed("bill-op", &id, "ai.speech_seconds", 0..end, move |d| if d >= start { 150.0 * hour } else { 0.0 });
+    }
+    for r in (start..end).step_by(10) {
+        for k in 0..2 {
+            world.billed("bill-op", &format!("op-cell-{r}-{k}"), "ai.speech_seconds", r..r + 10, |_| 150.0 * hour);
+        }
+    }
+    // A second operation, ten times louder, in the same sector: a peer the pack already finds is no yardstick, so
+    // it does not hide the first.
+    world.tenant("loud-op", None, Sector::Intelligence).tenant("loud-op-1", Some("loud-op"), Sector::Intelligence);
+    world.series("loud-op-1", "ai.speech_seconds", 0..end, |_| 15_000.0 * hour);
+    // Twins: a government parent at 600 (under ten times the floor); the same operation among law-enforcement
+    // peers that typically transcribe 500 (a contact-centre-heavy sector); and in a commercial parent.
+    world.tenant("dept", None, Sector::Government).tenant("dept-1", Some("dept"), Sector::Government);
+    world.series("dept-1", "ai.speech_seconds", 0..end, |_| 600.0 * hour);
+    for k in 0..6 {
+        let (org, sub) = (format!("police-{k}"), format!("police-{k}-1"));
+        world.tenant(&org, None, Sector::LawEnforcement).tenant(&sub, Some(&org), Sector::LawEnforcement);
+        world.series(&sub, "ai.speech_seconds", 0..end, |_| 500.0 * hour);
+    }
+    world.tenant("busy-police", None, Sector::LawEnforcement).tenant("busy-police-1", Some("busy-police"), Sector::LawEnforcement);
+    world.series("busy-police-1", "ai.speech_seconds", 0..end, move |d| if d >= start { 1500.0 * hour } else { 0.0 });
+    world.tenant("media", None, Sector::Commercial).tenant("media-1", Some("media"), Sector::Commercial);
+    world.series("media-1", "ai.speech_seconds", 0..end, |_| 5000.0 * hour);
+    let s = world.scanner().await;
+
+    let all = peers::hits(&s, None).await.unwrap();
+    let on = |who: &str| all.iter().filter(|h| h.0.account_id == who).map(|h| h.0.day).collect::<Vec<_>>();
+    // 1,500 × d/7 reaches 1,000 (ten times the floor, above ten times the quiet peers' median) on the 5th day.
+    let d0 = day0();
+    assert_eq!(on("op"), (d0 + start + 4..d0 + end).collect::<Vec<_>>());
+    let h = all.iter().find(|h| h.0.account_id == "op").unwrap();
+    assert!((h.0.values[0] - 1500.0 * hour * 5.0 / 7.0).abs() < 1.0, "{:?}", h.0.values);
+    assert_eq!(h.0.values[2], 6.0, "six quiet peers; the loud operation is a finding of the pack, not a yardstick");
+    let named: std::collections::BTreeSet<&str> = all.iter().map(|h| h.0.account_id.as_str()).collect();
+    assert_eq!(named, ["loud-op", "op"].into(), "{named:?}");
+    // A scan of one day finds that day's hits with the same values.
+    for day in [start + 3, start + 4, end - 1].map(|d| d0 + d) {
+        let one = peers::hits(&s, Some((day, day))).await.unwrap();
+        let want: Vec<_> = all.iter().filter(|h| h.0.day == day).cloned().collect();
+        assert_eq!(one, want, "day {day}");
+    }
+    let f = peers::finding(&s, &h.0, h.1).await.unwrap();
+    assert_eq!((f.policy.id.as_str(), f.scope), (peers::ID, detect::policy::Scope::Parent));
+    assert_eq!(f.evidence[0].points.len(), 25, "the parent's days of the last 30, from its first (day 0)");
+    assert_eq!(f.evidence[0].points.last().unwrap().1, 1500.0 * hour, "the sum of its sub-accounts that day");
+}

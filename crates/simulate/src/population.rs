@@ -815,6 +815,11 @@ impl Builder<'_> {
         // hours an hour (four fifths of the per-account threshold).
         let record_hours = CALLS_PER_HOUR * CALL_MINUTES / 60.0;
         let scale = shape.scale.min(2000.0 / (record_hours * shape.largest_share()));
+        // Below the record's scale (a third of the seeds): 1,200 to 2,400 audio hours an hour, under the pack's
+        // fixed parent threshold (2,500) and ten times and more what any benign parent of the sector transcribes.
+        let small = self.r.random_bool(1.0 / 3.0);
+        let scale = if small { scale.min(self.r.random_range(1200.0..2400.0) / record_hours) } else { scale };
+        let observable_hours = if small { 1000.0 } else { OBSERVABLE_SPEECH_HOURS_PER_DAY / 24.0 };
         let total = interception_curve(days, onset0, ramp_days, scale);
         let registry_day = (f64::from(days) * 0.6) as u32;
         let mut parts = Vec::new();
@@ -835,16 +840,17 @@ impl Builder<'_> {
         for a in parts {
             self.pop.accounts[a].part_of = Some(parent.clone());
         }
-        let observable = first_day(days, onset0, |d| total[d as usize][Signal::Speech.index()] >= OBSERVABLE_SPEECH_HOURS_PER_DAY * 3600.0);
+        let observable = first_day(days, onset0, |d| total[d as usize][Signal::Speech.index()] >= observable_hours * 24.0 * 3600.0);
         self.pop.orgs[org].scenario = Some(Truth {
             scenario: "structuring",
             onset: onset0,
             observable,
             assumptions: format!(
-                "the interception pattern at {:.0} audio hours an hour ({:.0} % of the record's rate, {CALL_MINUTES}-minute calls), split {}; observable: first day the parent's total reaches 2,500 audio hours an hour",
+                "the interception pattern at {:.0} audio hours an hour ({:.1} % of the record's rate, {CALL_MINUTES}-minute calls), split {}; observable: first day the parent's total reaches {observable_hours:.0} audio hours an hour{}",
                 record_hours * scale,
                 scale * 100.0,
-                shape.describe()
+                shape.describe(),
+                if small { " (ten times the most a benign parent of its sector transcribes, about 100)" } else { "" }
             ),
         });
         self.benign(org, Kind::WebApp);
@@ -913,7 +919,7 @@ impl Builder<'_> {
         }
         self.pop.orgs[org].twin = Some(Kind::CiRotation);
         // A public broadcaster's six regions: each keeps its archive (400 TB, slowly growing), subtitles its
-        // channels (150 audio hours an hour: 6 regions are 900 at the parent, a third of the threshold) and streams.
+        // channels live (40 audio hours an hour: some 20 channels around the clock, 240 at the parent) and streams.
         let n = name(self, "Public Broadcasting Regions");
         let org = self.org(n, Sector::Government, None);
         for k in 0..6 {
@@ -921,7 +927,7 @@ impl Builder<'_> {
             let c = curve(days, |d| {
                 amounts(&[
                     (Signal::Storage, 400.0 * TB * size * (1.0 + 0.0005 * f64::from(d))),
-                    (Signal::Speech, 150.0 * 24.0 * 3600.0 * size),
+                    (Signal::Speech, 40.0 * 24.0 * 3600.0 * size),
                     (Signal::Translation, 2e8 * size),
                     (Signal::Egress, 30e12 * size),
                     (Signal::VmHours, 800.0 * size),
