@@ -86,13 +86,18 @@ impl Trigger {
     }
 }
 
+/// The median of `v` (0 for none), sorting it in place.
+pub(crate) fn median(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+}
+
 /// Median and robust spread (1.4826 MAD, plus 0.02 so a flat history does not make every wobble infinite).
 fn robust(v: &mut [f64]) -> (f64, f64) {
-    let median = |v: &mut [f64]| {
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
-    };
     let med = median(v);
     for x in v.iter_mut() {
         *x = (*x - med).abs();

@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use crate::DetectError;
+use crate::baseline::median;
 use crate::engine::{Hit, Scanner, date};
 use crate::finding::{Evidence, Finding, Measured, PolicyRef};
 use crate::policy::{Scope, Severity};
@@ -83,16 +84,6 @@ impl Means {
     }
 }
 
-/// The median of `v` (0 for none).
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
-}
-
 /// Parents far above their sector's peers on the days of `days` (all days when `None`): hits with values
 /// [7-day mean, median of the peers' highest, peers counted], and the signal. Reads each parent's whole history up to the
 /// last day asked, since the peers' highest is over all of it.
@@ -117,9 +108,9 @@ pub async fn hits(scanner: &Scanner, days: Option<(i64, i64)>) -> Result<Vec<(Hi
                 if day < from || *m < K * floor {
                     continue;
                 }
-                let highs: Vec<f64> = peers.iter().filter(|j| **j != i).map(|j| means[*j].high_on(day)).filter(|h| h < found).collect();
+                let mut highs: Vec<f64> = peers.iter().filter(|j| **j != i).map(|j| means[*j].high_on(day)).filter(|h| h < found).collect();
                 let counted = highs.len();
-                let typical = median(highs);
+                let typical = median(&mut highs);
                 if *m >= K * typical.max(*floor) {
                     let values = vec![*m, typical, counted as f64];
                     out.push((Hit { account_id: p.account_id.clone(), day, sector: p.sector.clone(), values }, *signal));
@@ -175,7 +166,7 @@ mod tests {
         assert_eq!(m.high_on(9), 0.0);
         assert_eq!(m.high_on(12), 3.0);
         assert_eq!(m.high_on(20), 4.0);
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(vec![]), 0.0);
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut []), 0.0);
     }
 }

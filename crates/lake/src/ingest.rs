@@ -188,21 +188,8 @@ impl Run<'_> {
 
     /// The record of delivery `i` before it is read.
     fn record(&self, i: usize, outcome: Outcome) -> DeliveryRecord {
-        let d = &self.deliveries[i];
         let ident = self.idents[i].as_ref().expect("identified");
-        DeliveryRecord {
-            id: ident.id.clone(),
-            source: d.source,
-            provider: d.provider.unwrap_or(Provider::Other),
-            model: d.model.unwrap_or(Model::Replace),
-            units: d.unit.iter().cloned().collect(),
-            delivered_at: d.delivered_at,
-            ingested_at: Utc::now(),
-            manifest: d.manifest.as_ref().map(|m| m.display().to_string()),
-            files: ident.files.clone(),
-            outcome,
-            replaced: vec![],
-        }
+        record_of(Some(&self.deliveries[i]), ident.id.clone(), ident.files.clone(), outcome)
     }
 }
 
@@ -757,6 +744,11 @@ pub(crate) fn refused_record(d: Option<&Delivery>, ident: Option<&Ident>, e: &La
         }
     };
     let files = ident.map(|i| i.files.clone()).unwrap_or_default();
+    record_of(d, id, files, Outcome::Refused { reason: e.to_string(), incomplete: matches!(e, LakeError::Incomplete { .. }) })
+}
+
+/// The record of a delivery (when known; a refusal may know none) under `id`, with its files and outcome.
+fn record_of(d: Option<&Delivery>, id: String, files: Vec<FileRecord>, outcome: Outcome) -> DeliveryRecord {
     let now = Utc::now();
     DeliveryRecord {
         id,
@@ -768,7 +760,7 @@ pub(crate) fn refused_record(d: Option<&Delivery>, ident: Option<&Ident>, e: &La
         ingested_at: now,
         manifest: d.and_then(|d| d.manifest.as_ref()).map(|m| m.display().to_string()),
         files,
-        outcome: Outcome::Refused { reason: e.to_string(), incomplete: matches!(e, LakeError::Incomplete { .. }) },
+        outcome,
         replaced: vec![],
     }
 }
@@ -794,8 +786,7 @@ fn refuse_duplicates(run: &mut Run<'_>, state: &crate::State) {
     let key = |units: &[String]| units.first().cloned();
     let mut live: HashMap<String, (String, String, Option<String>)> = HashMap::new();
     for d in &state.deliveries {
-        let is_live = d.outcome == Outcome::Applied && (d.units.is_empty() || d.units.iter().any(|u| state.heads.get(u).is_some_and(|(_, id)| *id == d.id)));
-        if is_live {
+        if state.is_live(d) {
             for f in &d.files {
                 live.insert(f.sha256.clone(), (d.id.clone(), f.name.clone(), key(&d.units)));
             }

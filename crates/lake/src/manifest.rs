@@ -284,6 +284,12 @@ impl State {
         Ok(())
     }
 
+    /// Whether a recorded delivery's rows are live: it was applied, and it is an append-model delivery (no units)
+    /// or the applied delivery of one of its units (not replaced since).
+    pub fn is_live(&self, d: &DeliveryRecord) -> bool {
+        d.outcome == Outcome::Applied && (d.units.is_empty() || d.units.iter().any(|u| self.heads.get(u).is_some_and(|(_, id)| *id == d.id)))
+    }
+
     /// Live files of one table, in path order.
     pub fn live(&self, table: &str) -> impl Iterator<Item = &LiveFile> {
         self.files.values().filter(move |f| f.table == table)

@@ -220,8 +220,6 @@ pub async fn coverage(ctx: &SessionContext, state: &lake::State, quarantine_file
         // A unit names its month last (`…:YYYY-MM`); an append-model file has none, and counts in the month it came.
         let month = d.units.first().and_then(|u| u.rsplit(':').next()).map_or_else(|| d.delivered_at.format("%Y-%m").to_string(), str::to_string);
         let e = deliveries.entry((provider.clone(), month.clone())).or_insert_with(|| MonthDeliveries { provider, month, ..Default::default() });
-        // Live: an append-model file, or the applied delivery of one of its units.
-        let live = d.units.is_empty() || d.units.iter().any(|u| state.heads.get(u).is_some_and(|(_, id)| *id == d.id));
         if let lake::Outcome::Refused { incomplete, .. } = d.outcome {
             let since = state.ids.contains(&d.id) || d.units.iter().any(|u| state.heads.get(u).is_some_and(|(t, _)| *t >= d.delivered_at));
             if !since && refusals_seen.insert(d.id.as_str()) {
@@ -230,7 +228,7 @@ pub async fn coverage(ctx: &SessionContext, state: &lake::State, quarantine_file
             }
         } else if d.outcome != lake::Outcome::Applied {
             e.recorded_only += 1;
-        } else if !live {
+        } else if !state.is_live(d) {
             e.replaced += 1;
         } else {
             e.applied += 1;
