@@ -4,7 +4,9 @@
 //! signature)>`. Key ID = SHA-256(name || "\n" || type || public key)[:4].
 
 use base64::Engine;
+use base64::alphabet;
 use base64::engine::general_purpose::STANDARD;
+use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
 use ed25519_dalek::{Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use sha2::{Digest, Sha256};
 
@@ -14,6 +16,11 @@ pub const ED25519: u8 = 0x01;
 pub const COSIGNATURE_V1: u8 = 0x04;
 /// Most signatures accepted on one note (Go's limit; C2SP requires accepting at least 16).
 pub const MAX_SIGNATURES: usize = 100;
+
+/// How signature lines are decoded: as Go's `base64.StdEncoding` (padding required, non-zero pad bits allowed), as
+/// Go's note package and torchwood do, so a known key's signature corrupted in its last character fails as a bad
+/// signature (a witness's 403), not as a malformed note (400). Pad bits are not part of the decoded bytes.
+const SIGNATURE_BASE64: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true));
 
 /// Why a note, key or signature was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +53,11 @@ pub fn key_id(name: &str, kind: u8, public: &[u8; 32]) -> u32 {
     h.update(public);
     let d = h.finalize();
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+/// The message a tlog-cosignature/v1 signature signs: `cosignature/v1\ntime <time>\n` then the checkpoint text.
+pub fn cosignature_message(time: u64, text: &str) -> String {
+    format!("cosignature/v1\ntime {time}\n{text}")
 }
 
 fn valid_name(name: &str) -> bool {
@@ -136,9 +148,48 @@ impl Signer {
 
     /// The signature line for `text`.
     pub fn sign_line(&self, text: &str) -> String {
-        let mut raw = self.verifier().key_id.to_be_bytes().to_vec();
-        raw.extend_from_slice(&self.key.sign(text.as_bytes()).to_bytes());
-        format!("\u{2014} {} {}\n", self.name, STANDARD.encode(raw))
+        Signature { name: self.name.clone(), key_id: self.verifier().key_id, body: self.key.sign(text.as_bytes()).to_bytes().to_vec() }.line()
+    }
+}
+
+/// An Ed25519 tlog-cosignature/v1 signer (type 0x04): a witness key.
+pub struct Cosigner {
+    /// Key name (the witness name).
+    pub name: String,
+    key: SigningKey,
+}
+
+impl Cosigner {
+    /// A cosigner from a 32-byte Ed25519 seed.
+    pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Cosigner, NoteError> {
+        let Signer { name, key } = Signer::from_seed(name, seed)?;
+        Ok(Cosigner { name, key })
+    }
+
+    /// Parse the same `PRIVATE+KEY+<name>+<hex key ID>+<base64(0x01 || seed)>` as [`Signer::parse`] (as
+    /// transparency-dev's `NewSignerForCosignatureV1` does): the seed is Ed25519, the key ID is computed with 0x04.
+    pub fn parse(skey: &str) -> Result<Cosigner, NoteError> {
+        let Signer { name, key } = Signer::parse(skey)?;
+        Ok(Cosigner { name, key })
+    }
+
+    /// The verifier of this cosigner (type 0x04).
+    pub fn verifier(&self) -> Verifier {
+        let public = self.key.verifying_key();
+        Verifier { name: self.name.clone(), key_id: key_id(&self.name, COSIGNATURE_V1, public.as_bytes()), kind: COSIGNATURE_V1, key: public }
+    }
+
+    /// The cosignature of the checkpoint text `text` at POSIX time `time`, which must be in 1..=2^63-1 (a witness's
+    /// cosignature may not omit the time, and the spec caps it); [`Signature::line`] gives its line.
+    pub fn sign(&self, text: &str, time: u64) -> Result<Signature, NoteError> {
+        check_text(text)?;
+        if time == 0 || time > i64::MAX as u64 {
+            return Err(NoteError::Malformed(format!("cosignature time {time} is not in 1..=2^63-1")));
+        }
+        let sig = self.key.sign(cosignature_message(time, text).as_bytes());
+        let mut body = time.to_be_bytes().to_vec();
+        body.extend_from_slice(&sig.to_bytes());
+        Ok(Signature { name: self.name.clone(), key_id: self.verifier().key_id, body })
     }
 }
 
@@ -151,6 +202,29 @@ pub struct Signature {
     pub key_id: u32,
     /// What follows the key ID (64 bytes for Ed25519; 8-byte timestamp + 64 for cosignature/v1).
     pub body: Vec<u8>,
+}
+
+impl Signature {
+    /// Parse one signature line, `— <name> <base64(key ID || signature)>`, without its newline.
+    pub fn parse_line(line: &str) -> Result<Signature, NoteError> {
+        let rest = line.strip_prefix("\u{2014} ").ok_or_else(|| NoteError::Malformed(format!("not a signature line: {line:?}")))?;
+        let (name, b64) = rest.split_once(' ').ok_or_else(|| NoteError::Malformed("signature line without a signature".into()))?;
+        if !valid_name(name) {
+            return Err(NoteError::Malformed(format!("bad key name {name:?}")));
+        }
+        let raw = SIGNATURE_BASE64.decode(b64).map_err(|_| NoteError::Malformed("signature is not base64".into()))?;
+        if raw.len() < 5 {
+            return Err(NoteError::Malformed("signature too short".into()));
+        }
+        Ok(Signature { name: name.into(), key_id: u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]), body: raw[4..].to_vec() })
+    }
+
+    /// The signature line, with its newline.
+    pub fn line(&self) -> String {
+        let mut raw = self.key_id.to_be_bytes().to_vec();
+        raw.extend_from_slice(&self.body);
+        format!("\u{2014} {} {}\n", self.name, STANDARD.encode(raw))
+    }
 }
 
 /// A parsed note.
@@ -194,16 +268,7 @@ impl Note {
         }
         let mut signatures = Vec::new();
         for line in sigs[..sigs.len() - 1].split('\n') {
-            let rest = line.strip_prefix("\u{2014} ").ok_or_else(|| NoteError::Malformed(format!("not a signature line: {line:?}")))?;
-            let (name, b64) = rest.split_once(' ').ok_or_else(|| NoteError::Malformed("signature line without a signature".into()))?;
-            if !valid_name(name) {
-                return Err(NoteError::Malformed(format!("bad key name {name:?}")));
-            }
-            let raw = STANDARD.decode(b64).map_err(|_| NoteError::Malformed("signature is not base64".into()))?;
-            if raw.len() < 5 {
-                return Err(NoteError::Malformed("signature too short".into()));
-            }
-            signatures.push(Signature { name: name.into(), key_id: u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]), body: raw[4..].to_vec() });
+            signatures.push(Signature::parse_line(line)?);
         }
         if signatures.is_empty() {
             return Err(NoteError::Malformed("no signatures".into()));
@@ -212,6 +277,15 @@ impl Note {
             return Err(NoteError::Malformed(format!("{} signatures, more than {MAX_SIGNATURES}", signatures.len())));
         }
         Ok(Note { text: text.into(), signatures })
+    }
+
+    /// The note as text: its text, a blank line, then its signature lines in order.
+    pub fn encode(&self) -> String {
+        let mut out = format!("{}\n", self.text);
+        for s in &self.signatures {
+            out.push_str(&s.line());
+        }
+        out
     }
 
     /// Check the signatures by known Ed25519 note keys. Returns the names that verified; signatures by unknown keys
@@ -238,7 +312,7 @@ impl Note {
                 return Err(bad());
             }
             let time = u64::from_be_bytes(s.body[..8].try_into().expect("8 bytes"));
-            let message = format!("cosignature/v1\ntime {time}\n{}", self.text);
+            let message = cosignature_message(time, &self.text);
             let sig = ed25519_dalek::Signature::from_slice(&s.body[8..]).map_err(|_| bad())?;
             v.key.verify(message.as_bytes(), &sig).map_err(|_| bad())?;
             ok.push((s.name.clone(), time));

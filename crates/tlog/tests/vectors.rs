@@ -231,6 +231,19 @@ fn derived_cosignature_v1_vector() {
         note.verify_cosignatures(std::slice::from_ref(&witness)).unwrap(),
         vec![(k["cosigner_name"].as_str().unwrap().to_string(), k["timestamp"].as_u64().unwrap())]
     );
+    // Ed25519 is deterministic: our cosigner reproduces the line byte for byte, and its key.
+    let seed: [u8; 32] = hex::decode(k["ed25519_seed_hex"].as_str().unwrap()).unwrap().try_into().unwrap();
+    let cosigner = tlog::note::Cosigner::from_seed(k["cosigner_name"].as_str().unwrap(), &seed).unwrap();
+    assert_eq!(cosigner.verifier().to_vkey(), k["vkey_type_0x04"].as_str().unwrap());
+    assert_eq!(
+        tlog::note::cosignature_message(k["timestamp"].as_u64().unwrap(), k["checkpoint_text"].as_str().unwrap()),
+        k["signed_message"].as_str().unwrap()
+    );
+    let line = cosigner.sign(k["checkpoint_text"].as_str().unwrap(), k["timestamp"].as_u64().unwrap()).unwrap().line();
+    assert_eq!(line, format!("{}\n", k["cosignature_line"].as_str().unwrap()));
+    // A witness cosignature may not omit the time, nor exceed 2^63-1.
+    assert!(cosigner.sign(k["checkpoint_text"].as_str().unwrap(), 0).is_err());
+    assert!(cosigner.sign(k["checkpoint_text"].as_str().unwrap(), 1 << 63).is_err());
     // The same line over another checkpoint does not verify.
     let other = text.replace("20852163", "20852164");
     assert!(Note::parse(other.as_bytes()).unwrap().verify_cosignatures(&[witness]).is_err());
