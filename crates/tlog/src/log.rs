@@ -138,6 +138,10 @@ impl Checkpoint {
         if size_line.len() > 1 && size_line.starts_with('0') {
             return Err(bad("size has a leading zero"));
         }
+        // `u64::from_str` would also take a leading `+`.
+        if !size_line.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad("size is not a decimal number"));
+        }
         let size = size_line.parse().map_err(|_| bad("size is not a decimal number"))?;
         let root = STANDARD
             .decode(lines.next().ok_or_else(|| bad("no root"))?)

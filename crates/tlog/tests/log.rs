@@ -173,3 +173,13 @@ fn records_are_logged_as_canonical_json_with_their_kind_and_proved() {
     assert!(proof.checkpoint.contains("example.org/t\n2\n"));
     assert!(matches!(log.append_records(&[("scan", serde_json::json!([1]))]), Err(LogError::Entry { index: 0, .. })));
 }
+
+#[test]
+fn checkpoint_sizes_are_plain_decimals() {
+    let root = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, merkle::empty_root());
+    assert_eq!(Checkpoint::parse(&format!("o\n0\n{root}\n")).unwrap().size, 0);
+    assert_eq!(Checkpoint::parse(&format!("o\n12\n{root}\n")).unwrap().size, 12);
+    for size in ["+5", "05", "-1", " 5", "5 ", "", "18446744073709551616"] {
+        assert!(Checkpoint::parse(&format!("o\n{size}\n{root}\n")).is_err(), "{size:?} was accepted");
+    }
+}
