@@ -267,8 +267,9 @@ impl LocalDir {
 }
 
 /// Write a file durably: temp file, fsync, rename, fsync the folder.
-fn write_durable(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
-    let dir = path.parent().expect("log paths have a folder");
+pub(crate) fn write_durable(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
+    // A bare file name has an empty parent, which cannot be opened to fsync: its folder is the current one.
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".{}.tmp", path.file_name().expect("file name").to_string_lossy()));
     let mut options = fs::OpenOptions::new();
