@@ -25,8 +25,8 @@ use crate::log::{Checkpoint, LogError};
 use crate::merkle::{self, Hash, ProofError};
 use crate::note::{COSIGNATURE_V1, Cosigner, ED25519, MAX_SIGNATURES, Note, NoteError, Signature, Verifier};
 
-/// Largest `add-checkpoint` body accepted: 63 proof lines and a checkpoint with a hundred signatures fit many times.
-/// A server should stop reading at this size too.
+/// Largest `add-checkpoint` body accepted: room for 63 proof lines and a checkpoint with 16 ML-DSA-44 cosignatures
+/// (the fewest signatures a verifier must accept) or a hundred Ed25519 ones. A server should stop reading here too.
 pub const MAX_REQUEST_BYTES: usize = 128 << 10;
 /// Most consistency proof lines in a request (the spec's limit on clients).
 pub const MAX_PROOF_LINES: usize = 63;
@@ -289,7 +289,8 @@ pub enum WitnessError {
         /// What is wrong.
         detail: String,
     },
-    /// [`Witness::open`] of a missing state, or [`Witness::create`] over an existing one.
+    /// The state path does not fit the call: missing for [`Witness::open`], existing for [`Witness::create`], or
+    /// not a file name.
     #[error("{path}: {detail}")]
     State {
         /// The file.
