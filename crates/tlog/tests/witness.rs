@@ -386,6 +386,21 @@ fn the_logs_file() {
 }
 
 #[test]
+fn the_key_file_is_a_go_note_signer_key() {
+    // Go's PRIVATE+KEY+<name>+<id>+<base64(0x01 || seed)>: the same Ed25519 key, with the cosignature/v1 key ID.
+    let skey = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+    let note_key = Verifier::parse("PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW").unwrap();
+    let cosigner = Cosigner::parse(skey).unwrap();
+    let vkey = cosigner.verifier().to_vkey();
+    let raw = |v: &str| STANDARD.decode(v.rsplit('+').next().unwrap()).unwrap();
+    assert_eq!((raw(&vkey)[0], &raw(&vkey)[1..]), (0x04, &raw(&note_key.to_vkey())[1..]));
+    assert_ne!(cosigner.verifier().key_id, note_key.key_id);
+    CosignatureV1::new(&vkey);
+    assert!(Cosigner::parse("PRIVATE+KEY+PeterNeumann+c74f20a3").is_err());
+    assert!(Cosigner::parse(&skey.replace("PRIVATE+KEY+", "")).is_err());
+}
+
+#[test]
 fn a_log_gets_cosigned_through_the_client_helpers() {
     let tmp = tempfile::tempdir().unwrap();
     let mut log = Log::create(&tmp.path().join("log"), &tmp.path().join("log.private"), "example.org/oversight-witness-test", &[3u8; 32]).unwrap();
