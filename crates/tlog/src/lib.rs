@@ -8,3 +8,4 @@ pub mod merkle;
 pub mod note;
 pub mod storage;
 pub mod tiles;
+pub mod verify;
