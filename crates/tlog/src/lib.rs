@@ -5,6 +5,7 @@
 pub mod entry;
 pub mod log;
 pub mod merkle;
+pub mod monitor;
 pub mod note;
 pub mod storage;
 pub mod tiles;
