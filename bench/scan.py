@@ -7,7 +7,7 @@ cached under ~/.cache/oversight-bench/ keyed by its parameters. Each run, in its
 1. `oversight signals --format parquet`: the daily series, written once to Parquet; the input of both engines.
 2. `oversight scan --series FILE --emit-sql DIR --format json`: the pack over that series (every policy's query, the
    baseline detector's queries, the evidence queries) plus the Rust around them (findings, JSON). It writes every
-   statement it ran, in order, and the small tables they join (tenants, approvals, events).
+   statement it ran, in order, and the small tables they join (tenants, approvals, events, billing_parents).
 3. DuckDB replays those statements, in order, on the same Parquet files, with the substitutions in DIALECT below.
 4. `oversight scan` from the lake without --series (the series streamed through a scratch file, as `scan` does by default); its
    JSON must be byte-identical to step 2's.
@@ -34,8 +34,8 @@ sql_dir, series, out, dialect = sys.argv[1], sys.argv[2], sys.argv[3], json.load
 t0 = time.perf_counter()
 con = duckdb.connect()
 con.execute(f"CREATE VIEW series AS SELECT * FROM read_parquet('{series}')")
-for t in ("tenants", "approvals", "events"):
-    con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{os.path.join(sql_dir, t + '.parquet')}')")
+for f in sorted(f for f in os.listdir(sql_dir) if f.endswith(".parquet")):
+    con.execute(f"CREATE VIEW {f[:-len('.parquet')]} AS SELECT * FROM read_parquet('{os.path.join(sql_dir, f)}')")
 hits, rows, millis = {}, 0, {}
 files = sorted(f for f in os.listdir(sql_dir) if f.endswith(".sql"))
 for f in files:

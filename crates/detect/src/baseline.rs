@@ -13,6 +13,11 @@
 //!   this one starts it, and its first 7 days reach the floor. A new capability at scale has no history to surge
 //!   against.
 //!
+//! Both run on accounts and on parents (an organisation, or a billing account when the registry names none: the sum
+//! of whichever sub-accounts exist each day), each parent against its sector's other parents. A split operation
+//! surges at the parent while each part grows slowly or starts new; a parent hit is not reported when one of its
+//! sub-accounts surges alone that day, since that account's own finding already says it.
+//!
 //! An evaluation walks every day on the whole series. A scan of one day reads the 111 days its weeks reach back
 //! over, and asks one more statement for the few accounts whose answer depends on what lies before them; both give
 //! the same hits, to the bit.
@@ -67,13 +72,15 @@ pub enum Kind {
     FirstUse,
 }
 
-/// Which signal, and what was seen in it.
+/// Which signal, what was seen in it, and whose series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Trigger {
     /// The signal.
     pub signal: &'static str,
     /// Surge or first use.
     pub kind: Kind,
+    /// An account's series, or a parent's (the sum of its sub-accounts).
+    pub scope: Scope,
 }
 
 impl Trigger {
@@ -215,21 +222,39 @@ fn first_week(series: &[(i64, f64)], floor: f64) -> Option<(i64, f64, i64)> {
     None
 }
 
-/// Every surge and first use, as hits, sorted by account, day and trigger; `days` limits the days reported.
+/// Every surge and first use of accounts and of parents, as hits, sorted by account, day and trigger; `days` limits
+/// the days reported. A parent's hit is left out when one of its sub-accounts has the same (signal, kind, day).
+pub async fn surges(scanner: &Scanner, days: Option<(i64, i64)>) -> Result<Vec<(Hit, Trigger)>, DetectError> {
+    let (mut out, _) = surges_of(scanner, Scope::Account, days).await?;
+    let seen: BTreeSet<(&str, i64, &str, Kind)> = out.iter().map(|(h, t)| (h.account_id.as_str(), h.day, t.signal, t.kind)).collect();
+    let (parents, parts_of) = surges_of(scanner, Scope::Parent, days).await?;
+    let alone = |h: &Hit, t: &Trigger| {
+        parts_of.get(&(h.account_id.clone(), t.signal)).is_some_and(|ps| ps.iter().any(|p| seen.contains(&(p.as_str(), h.day, t.signal, t.kind))))
+    };
+    let parents: Vec<(Hit, Trigger)> = parents.into_iter().filter(|(h, t)| !alone(h, t)).collect();
+    out.extend(parents);
+    out.sort_by(|a, b| (&a.0.account_id, a.0.day, a.1).cmp(&(&b.0.account_id, b.0.day, b.1)));
+    Ok(out)
+}
+
+/// The sub-accounts read for each (parent, signal), as [`surges_of`] returns them.
+type Parts = HashMap<(String, &'static str), Vec<String>>;
+
+/// [`surges`] of one scope, with the sub-accounts read for each parent that has a hit.
 ///
 /// A scan of a few days reads only the `LOOKBACK` days before them. Three facts lie further back: whether a
 /// surging account's rows go back far enough for its 91-day history, the same for its peers whose rows in the
 /// window start late, and whether a first use is really the first, and after how long. The window names the few
 /// accounts those questions concern, and one more statement answers them ([`Scanner::before`]).
-pub async fn surges(scanner: &Scanner, days: Option<(i64, i64)>) -> Result<Vec<(Hit, Trigger)>, DetectError> {
+async fn surges_of(scanner: &Scanner, scope: Scope, days: Option<(i64, i64)>) -> Result<(Vec<(Hit, Trigger)>, Parts), DetectError> {
     let names: Vec<&str> = SIGNALS.iter().map(|s| s.0).collect();
     let window = days.map(|(from, _)| from - LOOKBACK);
     // Every account is looked at up to the same day, the series' last (or the last reported), whether or not its own
     // rows reach it: what is known on a day must not depend on rows after it.
-    let Some(last) = scanner.last_day().await? else { return Ok(Vec::new()) };
+    let Some(last) = scanner.last_day().await? else { return Ok(Default::default()) };
     let (from, to) = days.unwrap_or((i64::MIN, last));
     let end = to.min(last);
-    let read = scanner.daily(&names, &SECTORS, window.map(|w| (w, to))).await?;
+    let read = scanner.daily_of(scope, &names, &SECTORS, window.map(|w| (w, to))).await?;
     let weekly: Vec<Vec<Weekly>> = read
         .iter()
         .zip(SIGNALS)
@@ -271,7 +296,7 @@ pub async fn surges(scanner: &Scanner, days: Option<(i64, i64)>) -> Result<Vec<(
         }
     }
     let before = match window {
-        Some(w) if !ask.is_empty() => scanner.before(&ask.into_iter().collect::<Vec<_>>(), &ask_signals.into_iter().collect::<Vec<_>>(), w).await?,
+        Some(w) if !ask.is_empty() => scanner.before_of(scope, &ask.into_iter().collect::<Vec<_>>(), &ask_signals.into_iter().collect::<Vec<_>>(), w).await?,
         _ => Default::default(),
     };
     // Per signal, by account: (first day, used) before the window.
@@ -287,6 +312,7 @@ pub async fn surges(scanner: &Scanner, days: Option<(i64, i64)>) -> Result<Vec<(
     let first_of = |k: usize, a: &Daily| earlier[k].get(a.account_id.as_str()).map_or(a.points[0].0, |b| b.0);
 
     let mut out = Vec::new();
+    let mut parts = Parts::new();
     for (k, i, day, g, z) in surging {
         let (signal, a) = (SIGNALS[k].0, &read[k][i]);
         if day - first_of(k, a) < LOOKBACK {
@@ -308,7 +334,8 @@ pub async fn surges(scanner: &Scanner, days: Option<(i64, i64)>) -> Result<Vec<(
             }
             values.extend([peer_z, peers.len() as f64, med.exp()]);
         }
-        out.push((Hit { account_id: a.account_id.clone(), day, sector: a.sector.clone(), values }, Trigger { signal, kind: Kind::Surge }));
+        parts.entry((a.account_id.clone(), signal)).or_insert_with(|| a.parts.clone());
+        out.push((Hit { account_id: a.account_id.clone(), day, sector: a.sector.clone(), values }, Trigger { signal, kind: Kind::Surge, scope }));
     }
     for (k, i, day, total, start) in first_uses {
         let (signal, a) = (SIGNALS[k].0, &read[k][i]);
@@ -317,30 +344,34 @@ pub async fn surges(scanner: &Scanner, days: Option<(i64, i64)>) -> Result<Vec<(
         }
         let quiet = start - tenure[a.account_id.as_str()];
         if quiet >= HISTORY as i64 {
+            parts.entry((a.account_id.clone(), signal)).or_insert_with(|| a.parts.clone());
             out.push((
                 Hit { account_id: a.account_id.clone(), day, sector: a.sector.clone(), values: vec![total, quiet as f64] },
-                Trigger { signal, kind: Kind::FirstUse },
+                Trigger { signal, kind: Kind::FirstUse, scope },
             ));
         }
     }
-    out.sort_by(|a, b| (&a.0.account_id, a.0.day, a.1).cmp(&(&b.0.account_id, b.0.day, b.1)));
-    Ok(out)
+    Ok((out, parts))
 }
 
 /// A surge or first use as a low-severity finding, with the points of the baseline's days as evidence.
 pub async fn finding(scanner: &Scanner, hit: &Hit, trigger: Trigger) -> Result<Finding, DetectError> {
     let signal = trigger.signal;
     let from = hit.day - (HISTORY as i64 + 13);
-    let points = scanner.points(Scope::Account, &hit.account_id, signal, from, hit.day).await?;
+    let points = scanner.points(trigger.scope, &hit.account_id, signal, from, hit.day).await?;
     let v = &hit.values;
     let floor = SIGNALS.iter().find(|s| s.0 == signal).map_or(0.0, |s| s.1);
+    let whose = match trigger.scope {
+        Scope::Account => "account",
+        Scope::Parent => "organisation",
+    };
     let (title, clause, score, measured) = match trigger.kind {
         Kind::Surge => {
             let mut measured = vec![
                 Measured { signal: signal.into(), measure: "week-on-week ratio of 7-day totals".into(), value: v[0], op: ">=".into(), threshold: MIN_RATIO },
                 Measured {
                     signal: signal.into(),
-                    measure: format!("robust z of log growth against the account's own {HISTORY} days"),
+                    measure: format!("robust z of log growth against the {whose}'s own {HISTORY} days"),
                     value: v[1],
                     op: ">=".into(),
                     threshold: Z,
@@ -354,11 +385,11 @@ pub async fn finding(scanner: &Scanner, hit: &Hit, trigger: Trigger) -> Result<F
                     op: ">=".into(),
                     threshold: Z_PEER,
                 });
-                format!("Surge in {signal} against the account's own {HISTORY}-day baseline and its sector peers")
+                format!("Surge in {signal} against the {whose}'s own {HISTORY}-day baseline and its sector peers")
             } else {
-                format!("Surge in {signal} against the account's own {HISTORY}-day baseline (fewer than {MIN_PEERS} sector peers)")
+                format!("Surge in {signal} against the {whose}'s own {HISTORY}-day baseline (fewer than {MIN_PEERS} sector peers)")
             };
-            (title, "none: a surge no policy names, against the account's own baseline and its peers, for review", v[1] / Z, measured)
+            (title, "none: a surge no policy names, against the own baseline and the sector peers, for review", v[1] / Z, measured)
         }
         Kind::FirstUse => (
             format!("First use of {signal} at volume, after {} days without it", v[1]),
@@ -368,7 +399,7 @@ pub async fn finding(scanner: &Scanner, hit: &Hit, trigger: Trigger) -> Result<F
                 Measured { signal: signal.into(), measure: "total of the first 7 days of use".into(), value: v[0], op: ">=".into(), threshold: floor },
                 Measured {
                     signal: signal.into(),
-                    measure: "days of account history without the signal".into(),
+                    measure: format!("days of {whose} history without the signal"),
                     value: v[1],
                     op: ">=".into(),
                     threshold: HISTORY as f64,
@@ -380,7 +411,7 @@ pub async fn finding(scanner: &Scanner, hit: &Hit, trigger: Trigger) -> Result<F
         policy: PolicyRef { id: trigger.id().into(), version: VERSION, sha256: hex::encode(Sha256::digest(parameters().as_bytes())), clause: clause.into() },
         title,
         account_id: hit.account_id.clone(),
-        scope: Scope::Account,
+        scope: trigger.scope,
         sector: hit.sector.clone(),
         as_of: date(hit.day).to_string(),
         window_start: date(from).to_string(),

@@ -75,6 +75,8 @@ pub struct Daily {
     pub sector: String,
     /// (day, value), by day; days without a row are absent.
     pub points: Vec<(i64, f64)>,
+    /// For a parent, the sub-accounts whose rows were read (sorted); empty for an account.
+    pub parts: Vec<String>,
 }
 
 /// Daily series, the registry and the events, ready for policies.
@@ -454,7 +456,7 @@ impl Scanner {
             }
         };
         let sql = format!(
-            "SELECT {who} AS account_id, {sector} AS sector, s.signal, {DAY} AS day, s.value \
+            "SELECT {who} AS account_id, {sector} AS sector, s.signal, {DAY} AS day, s.value, s.sub_account_id \
              FROM series s LEFT JOIN tenants t ON t.account_id = s.sub_account_id {joins} WHERE s.signal IN ({}){within} AND {sector} IN ({})",
             quoted(signals.iter().copied()),
             quoted(sectors.iter().copied())
@@ -469,20 +471,27 @@ impl Scanner {
             let signal = b.column(2).as_any().downcast_ref::<StringArray>().expect("signal is text");
             let day = b.column(3).as_any().downcast_ref::<Int64Array>().expect("day is an integer");
             let v = b.column(4).as_any().downcast_ref::<Float64Array>().expect("value is a double");
+            let part = b.column(5).as_any().downcast_ref::<StringArray>().expect("sub_account_id is text");
             for r in 0..b.num_rows() {
                 let k = signals.iter().position(|s| *s == signal.value(r)).expect("the query selects these signals");
-                rows.push((k, ids.value(r), day.value(r), v.value(r), sector.value(r)));
+                rows.push((k, ids.value(r), day.value(r), v.value(r), sector.value(r), part.value(r)));
             }
         }
         rows.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)).then(a.3.total_cmp(&b.3)));
         let mut out: Vec<Vec<Daily>> = vec![Vec::new(); signals.len()];
-        for (k, account, d, x, sector) in rows {
+        for (k, account, d, x, sector, part) in rows {
             match out[k].last_mut() {
                 Some(a) if a.account_id == account => match a.points.last_mut() {
                     Some(p) if p.0 == d => p.1 += x,
                     _ => a.points.push((d, x)),
                 },
-                _ => out[k].push(Daily { account_id: account.to_string(), sector: sector.to_string(), points: vec![(d, x)] }),
+                _ => out[k].push(Daily { account_id: account.to_string(), sector: sector.to_string(), points: vec![(d, x)], parts: Vec::new() }),
+            }
+            if scope == Scope::Parent {
+                let a = out[k].last_mut().expect("pushed above");
+                if let Err(i) = a.parts.binary_search_by(|p| p.as_str().cmp(part)) {
+                    a.parts.insert(i, part.to_string());
+                }
             }
         }
         Ok(out)
@@ -492,13 +501,22 @@ impl Scanner {
     /// and whether some day there sums above zero, as `(account, signal, first day, used)`. What a scan of a few days
     /// needs from the history it does not read.
     pub async fn before(&self, accounts: &[&str], signals: &[&str], until: i64) -> Result<Vec<(String, String, i64, bool)>, DetectError> {
+        self.before_of(Scope::Account, accounts, signals, until).await
+    }
+
+    /// [`Scanner::before`] of accounts, or of parents (each the sum of its sub-accounts).
+    pub async fn before_of(&self, scope: Scope, accounts: &[&str], signals: &[&str], until: i64) -> Result<Vec<(String, String, i64, bool)>, DetectError> {
         let mut out = Vec::new();
         if accounts.is_empty() || signals.is_empty() {
             return Ok(out);
         }
+        let (who, joins) = match scope {
+            Scope::Account => ("s.sub_account_id".to_string(), String::new()),
+            Scope::Parent => (PARENT.to_string(), format!("LEFT JOIN tenants t ON t.account_id = s.sub_account_id {BILLING_PARENT}")),
+        };
         let sql = format!(
-            "SELECT account_id, signal, MIN(day) AS first, MAX(v) AS most FROM (SELECT s.sub_account_id AS account_id, s.signal, {DAY} AS day, SUM(s.value) AS v \
-             FROM series s WHERE s.sub_account_id IN ({}) AND s.signal IN ({}) AND s.bucket_start < {} GROUP BY 1, 2, 3) d GROUP BY 1, 2",
+            "SELECT account_id, signal, MIN(day) AS first, MAX(v) AS most FROM (SELECT {who} AS account_id, s.signal, {DAY} AS day, SUM(s.value) AS v \
+             FROM series s {joins} WHERE {who} IN ({}) AND s.signal IN ({}) AND s.bucket_start < {} GROUP BY 1, 2, 3) d GROUP BY 1, 2",
             quoted(accounts.iter().copied()),
             quoted(signals.iter().copied()),
             start_of(until)

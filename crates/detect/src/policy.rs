@@ -53,7 +53,7 @@ pub enum Severity {
 }
 
 /// Whose series a policy reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Each sub-account on its own.
@@ -313,6 +313,7 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("archive-surge.toml", include_str!("../../../policies/archive-surge.toml")),
     ("interception-pipeline.toml", include_str!("../../../policies/interception-pipeline.toml")),
     ("interception-parent.toml", include_str!("../../../policies/interception-parent.toml")),
+    ("interception-chain.toml", include_str!("../../../policies/interception-chain.toml")),
     ("exodus.toml", include_str!("../../../policies/exodus.toml")),
     ("biometric-sweep.toml", include_str!("../../../policies/biometric-sweep.toml")),
     ("analytics-vendor.toml", include_str!("../../../policies/analytics-vendor.toml")),

@@ -368,6 +368,63 @@ async fn interception_parent_with_rotating_uneven_and_spread_sub_accounts() {
     assert!(hits(&s, &per_account).await.is_empty(), "no sub-account alone reaches the per-account threshold");
 }
 
+/// The record's whole chain at a fraction of its scale: transcription split over drifting and rotating
+/// sub-accounts, one sub-account translating and one keeping the archive. The parent sees the combination; its
+/// twins are not flagged: the same speech and translation with a contact centre's 90-day retention (a flat
+/// archive), a broadcaster's subtitling with a slowly growing archive, the chain without translation, and the
+/// chain in a commercial parent.
+#[tokio::test]
+async fn interception_chain() {
+    let p = policy("interception-chain");
+    let speech = cond(&p, "ai.speech_seconds", Measure::Rate);
+    let translation = cond(&p, "ai.translation_chars", Measure::Rate);
+    let growth = cond(&p, "storage.stored_bytes", Measure::Growth);
+    let (start, end) = (50, 100);
+    // 1.2 times each threshold: speech reaches its 7-day rate on the 6th day (6 × 1.2 ≥ 7), translation on the 6th.
+    let (talk, words) = (1.2 * daily_threshold(speech), 1.2 * daily_threshold(translation));
+    // An archive under archive-surge's 200 TB, growing by 0.3 TB a day.
+    let archive = move |d: i64| 20e12 + 0.3e12 * d as f64;
+    let mut world = World::default();
+    let chain = |world: &mut World, parent: &str, sector: Sector, talk: f64, words: f64, stored: &dyn Fn(i64) -> f64| {
+        let billing = format!("bill-{parent}");
+        world.tenant(parent, None, sector);
+        let drift = move |d: i64| ((d - start) as f64 / (end - start) as f64).clamp(0.0, 1.0);
+        for (k, (from, to)) in [(0.45, 0.15), (0.15, 0.45)].into_iter().enumerate() {
+            let id = format!("{parent}-unit-{k}");
+            world.tenant(&id, Some(parent), sector);
+            world.billed(&billing, &id, "ai.speech_seconds", 0..end, move |d| if d >= start { talk * (from + (to - from) * drift(d)) } else { 0.0 });
+        }
+        for r in (start..end).step_by(4) {
+            for half in 0..2 {
+                world.billed(&billing, &format!("{parent}-cell-{r}-{half}"), "ai.speech_seconds", r..(r + 4).min(end), move |_| talk * 0.2);
+            }
+        }
+        world.tenant(&format!("{parent}-desk"), Some(parent), sector);
+        world.billed(&billing, &format!("{parent}-desk"), "ai.translation_chars", 0..end, move |d| if d >= start { words } else { 0.0 });
+        world.tenant(&format!("{parent}-archive"), Some(parent), sector);
+        let points: Vec<f64> = (0..end).map(stored).collect();
+        world.billed(&billing, &format!("{parent}-archive"), "storage.stored_bytes", 0..end, |d| points[d as usize]);
+    };
+    chain(&mut world, "unit", Sector::Intelligence, talk, words, &archive);
+    chain(&mut world, "police", Sector::LawEnforcement, talk, words, &|_| 90.0 * 0.8 * 24.0 * 600.0 * 57.5e6);
+    chain(&mut world, "broadcaster", Sector::Government, 240.0 * 3600.0 * 24.0, 1.2e9, &|d| 2400e12 * (1.0 + 0.0005 * d as f64));
+    chain(&mut world, "quiet-desk", Sector::Military, talk, 0.0, &archive);
+    chain(&mut world, "media", Sector::Commercial, talk, words, &archive);
+    let s = world.scanner().await;
+    let h = hits(&s, &p).await;
+
+    assert_eq!(days(&h, "unit"), (start + 5..end).collect::<Vec<_>>(), "from the 6th day of speech, every day");
+    let day = start + 20;
+    let grown = (0..7).map(|k| archive(day - k)).sum::<f64>() / (0..7).map(|k| archive(day - 30 - k)).sum::<f64>();
+    check(&s, &p, hit_on(&h, "unit", day), &[measured_at(speech, talk), measured_at(translation, words), grown]).await;
+    assert!(grown >= growth.threshold);
+    let named: std::collections::BTreeSet<&str> = h.iter().map(|h| h.account_id.as_str()).collect();
+    assert_eq!(named, ["unit"].into(), "no twin is flagged: {h:?}");
+    for other in ["interception-parent", "interception-pipeline", "archive-surge"] {
+        assert!(hits(&s, &policy(other)).await.iter().all(|h| !h.account_id.starts_with("unit")), "{other} alone does not find the unit");
+    }
+}
+
 #[tokio::test]
 async fn archive_surge() {
     let p = policy("archive-surge");
@@ -598,6 +655,55 @@ fn wobble(d: i64) -> f64 {
     1.0 + 0.2 * ((d * 37 % 11) as f64 / 10.0 - 0.5)
 }
 
+/// A split operation surges at its parent while no sub-account does: new sub-accounts, each too young for a
+/// baseline or a first use, join four steady ones. The parent is found with the organisation's series as evidence;
+/// its twin, a CI parent whose sub-accounts are replaced every day at a steady total, is not, nor is a parent whose
+/// one sub-account surges (that account's finding says it).
+#[tokio::test]
+async fn baseline_surge_of_a_parent() {
+    let signal = "ai.speech_seconds";
+    let part = floor(signal) / 7.0;
+    let history = baseline::HISTORY as i64;
+    let (start, end) = (history + 40, history + 70);
+    let mut world = World::default();
+    world.tenant("op", None, Sector::Intelligence);
+    for k in 0..4 {
+        let id = format!("op-{k}");
+        world.tenant(&id, Some("op"), Sector::Intelligence);
+        world.billed("bill-op", &id, signal, 0..end, move |d| part * wobble(d + k));
+    }
+    // From `start`, six new unregistered sub-accounts, each carrying what a steady one does, replaced every 10 days.
+    for r in (start..end).step_by(10) {
+        for k in 0..6 {
+            world.billed("bill-op", &format!("op-new-{r}-{k}"), signal, r..(r + 10).min(end), move |d| part * wobble(d + k));
+        }
+    }
+    // The twin: ten CI sub-accounts a day, each for one day, at a steady total of twice the operation's before.
+    world.tenant("ci", None, Sector::Intelligence);
+    for d in 0..end {
+        for k in 0..10 {
+            world.billed("bill-ci", &format!("ci-{d}-{k}"), signal, d..d + 1, move |d| 0.8 * part * wobble(d + k));
+        }
+    }
+    // One sub-account surging alone under its parent.
+    world.tenant("unit", None, Sector::Intelligence).tenant("unit-1", Some("unit"), Sector::Intelligence);
+    world.series("unit-1", signal, 0..end, move |d| 4.0 * part * wobble(d) * if d >= start { 4.0 } else { 1.0 });
+    let s = world.scanner().await;
+    let found = surges(&s).await;
+
+    let named: std::collections::BTreeSet<&str> = found.iter().map(|(h, _)| h.account_id.as_str()).collect();
+    assert_eq!(named, ["op", "unit-1"].into(), "{found:?}");
+    let (hit, trigger) = found.iter().find(|(h, _)| h.account_id == "op").expect("the operation");
+    assert_eq!((trigger.kind, trigger.scope), (baseline::Kind::Surge, detect::policy::Scope::Parent));
+    assert!(hit.day - day0() >= start && hit.day - day0() < start + 7, "{hit:?}");
+    assert!(hit.values[0] >= baseline::MIN_RATIO, "{hit:?}");
+    let f = baseline::finding(&s, hit, *trigger).await.expect("a finding");
+    assert_eq!((f.scope, f.policy.id.as_str()), (detect::policy::Scope::Parent, baseline::ID));
+    assert!(f.title.contains("organisation"), "{}", f.title);
+    let last = f.evidence[0].points.last().expect("evidence");
+    assert!(close(last.1, (0..4).chain(0..6).map(|k| part * wobble(hit.day - day0() + k)).sum()), "the parent's sum that day: {last:?}");
+}
+
 #[tokio::test]
 async fn baseline_surge() {
     let signal = "ai.speech_seconds";
@@ -647,7 +753,9 @@ async fn baseline_surge() {
     assert!(found.iter().all(|(h, t)| ["mil", "gap"].contains(&h.account_id.as_str()) && t.kind == baseline::Kind::Surge), "{found:?}");
     assert!(found.iter().any(|(h, _)| h.account_id == "gap" && (start..start + 7).contains(&(h.day - day0()))), "the jump after the gap: {found:?}");
     assert!(s.statements().iter().any(|st| st.label == "before"), "the one-day scans asked for the history before their window");
-    let f = baseline::finding(&s, first, baseline::Trigger { signal, kind: baseline::Kind::Surge }).await.expect("a finding");
+    let f = baseline::finding(&s, first, baseline::Trigger { signal, kind: baseline::Kind::Surge, scope: detect::policy::Scope::Account })
+        .await
+        .expect("a finding");
     assert_eq!(
         (f.policy.id.as_str(), f.severity, f.measured[0].value, f.measured[1].threshold),
         (baseline::ID, detect::policy::Severity::Low, first.values[0], baseline::Z)
@@ -751,7 +859,10 @@ async fn baseline_first_use() {
     );
     assert_eq!(first.len(), 1, "{first:?}");
     let (hit, trigger) = first[0];
-    assert_eq!((hit.account_id.as_str(), hit.day - day0(), *trigger), ("est", start + 2, baseline::Trigger { signal, kind: baseline::Kind::FirstUse }));
+    assert_eq!(
+        (hit.account_id.as_str(), hit.day - day0(), *trigger),
+        ("est", start + 2, baseline::Trigger { signal, kind: baseline::Kind::FirstUse, scope: detect::policy::Scope::Account })
+    );
     assert!(close(hit.values[0], 3.0 * fl / 2.5) && hit.values[1] == start as f64, "{hit:?}");
     let f = baseline::finding(&s, hit, *trigger).await.expect("a finding");
     assert_eq!((f.policy.id.as_str(), f.severity), (baseline::FIRST_USE_ID, detect::policy::Severity::Low));
