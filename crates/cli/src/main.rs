@@ -43,6 +43,10 @@ enum Command {
     Log(cmd::log::LogArgs),
     /// Verify a published transparency log as an auditor.
     Verify(cmd::verify::VerifyArgs),
+    /// Follow a published log and print its new decisions as JSON lines; exits 7 on a split view or rollback.
+    Monitor(cmd::monitor::MonitorArgs),
+    /// Run a witness that cosigns a log's checkpoints only when they are consistent with what it cosigned before.
+    Witness(cmd::witness::WitnessArgs),
     /// Open cases from findings, review, decide, approve (two reviewers), enforce and lift them.
     Case(cmd::case::CaseArgs),
     /// Keep the reviewer roster: who may act on cases, and in which role.
@@ -65,6 +69,8 @@ pub mod exit {
     pub const REFUSED: u8 = 5;
     /// `scan`: more rows were quarantined than --max-quarantine-share allows, so a missing finding may be missing data.
     pub const INCOMPLETE: u8 = 6;
+    /// `monitor`: the log showed a split view or rolled back (two histories under one key).
+    pub const SPLIT_VIEW: u8 = 7;
 }
 
 /// Index of `mi_option_arena_eager_commit` in mimalloc v3's `mi_option_e` (libmimalloc-sys 0.1.49, pinned).
@@ -90,7 +96,12 @@ fn main() -> ExitCode {
     // `oversight scan | head -1`: a closed pipe ends the process quietly, as it does any Unix filter, instead of a
     // panic in the middle of a table. Not for the servers, whose closed client sockets must not end them.
     #[cfg(unix)]
-    if !matches!(&cli.command, Command::Log(l) if l.is_server()) {
+    let server = match &cli.command {
+        Command::Log(l) => l.is_server(),
+        Command::Witness(w) => w.is_server(),
+        _ => false,
+    };
+    if !server {
         // SAFETY: restoring the default disposition of one signal, before any other thread exists.
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
@@ -107,6 +118,8 @@ fn main() -> ExitCode {
         Command::Eval(a) => cmd::scan::eval(a),
         Command::Log(a) => cmd::log::run(a),
         Command::Verify(a) => cmd::verify::run(a),
+        Command::Witness(a) => cmd::witness::run(a),
+        Command::Monitor(a) => cmd::monitor::run(a),
         Command::Case(a) => cmd::case::run(a),
         Command::Reviewer(a) => cmd::case::reviewer(a),
     };

@@ -3,13 +3,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn oversight(args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child =
-        Command::new(env!("CARGO_BIN_EXE_oversight")).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
-}
+mod common;
+use common::oversight;
 
 #[test]
 fn init_append_checkpoint_prove() {
@@ -236,10 +231,15 @@ fn verify_reads_a_served_log_over_http_and_catches_a_tampered_tile() {
 #[test]
 fn verify_refuses_urls_off_this_machine_and_bad_keys_as_usage_errors() {
     let vkey = "example.org/h+01234567+AcYUXfhVvDkrdXp71ZpzwBUY03LPxjhJ5bqrwPcKUFSs";
-    for url in ["http://example.org/log/", "https://localhost:8443/", "http://10.0.0.1:80/", "http://user@localhost:1/", "ftp://localhost/"] {
+    // Plain HTTP only from this machine (HTTPS from anywhere: tests/public_verify.rs).
+    for url in ["http://example.org/log/", "http://10.0.0.1:80/"] {
         let (code, _, err) = oversight(&["verify", "--log", url, "--key", vkey], "");
         assert_eq!(code, 2, "{url}: {err}");
-        assert!(err.contains("verify reads a log folder or a plain-HTTP URL on this machine"), "{url}: {err}");
+        assert!(err.contains("plain HTTP is read only from this machine; use https://"), "{url}: {err}");
+    }
+    for url in ["http://user@localhost:1/", "https://localhost/log/?a=1", "ftp://localhost/"] {
+        let (code, _, err) = oversight(&["verify", "--log", url, "--key", vkey], "");
+        assert_eq!(code, 2, "{url}: {err}");
     }
     let (code, _, err) = oversight(&["verify", "--log", "http://[::1]:1/", "--key", "not a key"], "");
     assert_eq!(code, 2, "{err}");

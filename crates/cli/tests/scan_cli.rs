@@ -112,6 +112,15 @@ fn the_demo_runs_the_whole_pipeline_and_catches_every_scenario() {
     assert!(caught.contains("exodus ("), "{caught}");
     let proofs = text.lines().filter(|l| l.contains(") ok  {")).count();
     assert!(proofs >= 8, "{proofs} checked proofs:\n{text}");
+    // The public's side: the verifier key, the log verified from its files, and the commands a reader runs, which
+    // work as printed.
+    assert!(text.contains("the public's side: the log's verifier key is") && text.contains("holds: every tile"), "{text}");
+    let command = text.lines().map(str::trim).find(|l| l.starts_with("oversight verify --log")).unwrap_or_else(|| panic!("no verify command:\n{text}"));
+    let key = command.split('\'').nth(1).expect("a quoted key");
+    let log = out.join("log");
+    let (code, checked, err) = oversight(&["verify", "--log", log.to_str().unwrap(), "--key", key, "--full"]);
+    assert_eq!(code, 0, "{checked}{err}");
+    assert!(text.lines().any(|l| l.trim().starts_with("oversight monitor --log")), "{text}");
     // The report renders in headless Chromium (Debian's chromium; .ci/run installs it).
     let report = out.join("report.html");
     let html = std::fs::read_to_string(&report).unwrap();

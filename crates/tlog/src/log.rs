@@ -471,6 +471,20 @@ impl Log {
         Ok(Proof { index, size: cp.size, root: cp.root, hashes, checkpoint: signed })
     }
 
+    /// Publish the current checkpoint again with witness cosignatures added (`witness::merge_cosignatures`'s
+    /// result). Under the writer lock, its text must be the private checkpoint's and its log signature must verify,
+    /// so that a cosigned note never replaces a newer checkpoint or carries another tree.
+    pub fn publish_cosigned(&self, note: &str) -> Result<(), LogError> {
+        let _lock = self.lock()?;
+        let (_, cp) = self.private_checkpoint()?;
+        let parsed = Note::parse(note.as_bytes()).map_err(|e| LogError::Corrupt(format!("cosigned checkpoint: {e}")))?;
+        if parsed.text != cp.body() {
+            return Err(LogError::Conflict);
+        }
+        parsed.verify(&[self.verifier()]).map_err(|e| LogError::Corrupt(format!("cosigned checkpoint: {e}")))?;
+        self.put(Area::Public, "checkpoint", note.as_bytes())
+    }
+
     /// The signed public checkpoint.
     pub fn checkpoint(&self) -> Result<String, LogError> {
         let bytes = self

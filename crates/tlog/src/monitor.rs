@@ -8,8 +8,8 @@
 //!
 //! The state file holds the checkpoint body (origin, size, root), the same file `oversight verify --state` keeps.
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -141,16 +141,12 @@ impl Monitor {
     }
 }
 
-/// Write a file durably: temp file, fsync, rename, fsync the folder.
+/// Write a file durably (temp file, fsync, rename, fsync the folder), refusing a path that names no file.
 fn write_durable(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "a state file needs a file name"))?;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
-    let mut f = File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    fs::rename(&tmp, path)?;
-    File::open(dir)?.sync_all()
+    if path.file_name().is_none() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "a state file needs a file name"));
+    }
+    crate::storage::write_durable(path, bytes, false)
 }
 
 /// A decision, enforcement, lift or finding entry, as the public can read it. Fields the entry lacks (or holds as

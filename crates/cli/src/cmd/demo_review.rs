@@ -162,31 +162,46 @@ fn scope_of(provider: Provider, account: &str) -> Scope {
     }
 }
 
-/// Print the case's log entries with their inclusion proofs, each checked against its signed checkpoint.
+/// Print the case's log entries with their inclusion proofs, each checked against its signed checkpoint, then the
+/// public's side: the log's verifier key, the log verified as an outsider would, and the commands a reader runs.
 fn print_log(record: &cases::CaseRecord, public: &Path) -> anyhow::Result<()> {
     let log = tlog::log::TileReader::new(public);
-    let (note, checkpoint) = log.checkpoint()?;
+    let (_, checkpoint) = log.checkpoint()?;
     println!("\ntransparency log {} (tree size {}), the case's entries, each proof checked:", public.display(), checkpoint.size);
     let verifier = tlog::log::Log::open(public, &public.with_file_name("log.private"))?.verifier();
-    note.verify(std::slice::from_ref(&verifier)).context("the log's checkpoint signature does not verify")?;
+    let decode = |b64: &str| -> anyhow::Result<tlog::merkle::Hash> { STANDARD.decode(b64)?.try_into().map_err(|_| anyhow::anyhow!("a hash is not 32 bytes")) };
     for t in &record.history {
         for e in &t.entries {
-            let (Some(index), Some(proof)) = (e.index, &e.proof) else {
+            let (Some(index), Some(stored)) = (e.index, &e.proof) else {
                 bail!("entry {} of {} is still pending", e.id, record.case.id);
             };
-            let signed = tlog::note::Note::parse(proof.checkpoint.as_bytes())?;
-            signed.verify(std::slice::from_ref(&verifier)).context("a proof's checkpoint signature does not verify")?;
-            let root: tlog::merkle::Hash = STANDARD.decode(&proof.root)?.try_into().map_err(|_| anyhow::anyhow!("a root is not 32 bytes"))?;
-            let hashes = proof
-                .hashes
-                .iter()
-                .map(|h| STANDARD.decode(h)?.try_into().map_err(|_| anyhow::anyhow!("a proof hash is not 32 bytes")))
-                .collect::<anyhow::Result<Vec<tlog::merkle::Hash>>>()?;
-            tlog::merkle::verify_inclusion(&tlog::merkle::leaf_hash(e.body.as_bytes()), index, proof.size, &hashes, &root)
+            let proof = tlog::log::Proof {
+                index,
+                size: stored.size,
+                root: decode(&stored.root)?,
+                hashes: stored.hashes.iter().map(|h| decode(h)).collect::<anyhow::Result<_>>()?,
+                checkpoint: stored.checkpoint.clone(),
+            };
+            tlog::verify::check_proof(e.body.as_bytes(), &proof, std::slice::from_ref(&verifier))
                 .with_context(|| format!("the inclusion proof of entry {index} does not verify"))?;
             let body = if e.body.chars().count() > 150 { format!("{}…", e.body.chars().take(150).collect::<String>()) } else { e.body.clone() };
-            println!("  #{index:<4} {:<11} proof in tree {} ({} hashes) ok  {body}", e.kind, proof.size, hashes.len());
+            println!("  #{index:<4} {:<11} proof in tree {} ({} hashes) ok  {body}", e.kind, proof.size, proof.hashes.len());
         }
     }
+    let vkey = verifier.to_vkey();
+    println!("\nthe public's side: the log's verifier key is\n  {vkey}");
+    let opts = tlog::verify::Options { keys: vec![verifier], full: true, ..Default::default() };
+    let report = tlog::verify::verify(&log, &opts, None);
+    println!("verified as an outsider would, from the published files alone:");
+    for c in &report.checks {
+        println!("  {} {}: {}", if c.holds { "holds:" } else { "FAILS:" }, c.name, c.detail);
+    }
+    if !report.holds() {
+        bail!("the demo's log does not verify");
+    }
+    let dir = public.display();
+    println!("a reader checks it, and follows its decisions, with (serve it with `oversight log --dir {dir} serve`, or any static or HTTPS server):");
+    println!("  oversight verify --log {dir} --key '{vkey}' --full");
+    println!("  oversight monitor --log {dir} --key '{vkey}' --state monitor.state");
     Ok(())
 }

@@ -45,8 +45,16 @@ enum LogCommand {
         /// The file (default: standard input).
         file: Option<PathBuf>,
     },
-    /// Print the signed checkpoint.
-    Checkpoint,
+    /// Print the signed checkpoint; with --witness, first ask those witnesses to cosign it and publish it with
+    /// every cosignature got (exit 1 if fewer than --quorum cosigned).
+    Checkpoint {
+        /// A witness to ask: `URL+NAME+ID+KEY`, its submission prefix and its verifier key; repeat for several.
+        #[arg(long = "witness", value_name = "URL+VKEY")]
+        witnesses: Vec<String>,
+        /// Cosignatures required for success.
+        #[arg(long, default_value_t = 0)]
+        quorum: usize,
+    },
     /// Print an inclusion proof (--index) or a consistency proof (--consistency OLD NEW), from the tiles alone.
     Prove {
         /// The entry index.
@@ -122,9 +130,32 @@ pub fn run(a: LogArgs) -> anyhow::Result<ExitCode> {
                 Err(e) => return Err(e.into()),
             }
         }
-        LogCommand::Checkpoint => {
+        LogCommand::Checkpoint { witnesses, quorum } => {
+            let mut cosigned = 0;
+            if !witnesses.is_empty() {
+                let parsed = match witnesses.iter().map(|w| super::witness::WitnessUrl::parse(w)).collect::<Result<Vec<_>, _>>() {
+                    Ok(p) => p,
+                    Err(e) => {
+                        eprintln!("error: --witness {e}");
+                        return Ok(ExitCode::from(exit::USAGE));
+                    }
+                };
+                for (key, outcome) in super::witness::cosign(&a.dir, &private, &parsed)? {
+                    match outcome {
+                        Ok(()) => {
+                            cosigned += 1;
+                            eprintln!("cosigned by {key}");
+                        }
+                        Err(e) => eprintln!("NOT cosigned by {key}: {e}"),
+                    }
+                }
+            }
             let path = a.dir.join("checkpoint");
             print!("{}", std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?);
+            if cosigned < quorum {
+                eprintln!("error: {cosigned} of the {quorum} cosignatures required");
+                return Ok(ExitCode::from(exit::FAILED));
+            }
         }
         LogCommand::Prove { index, consistency, json } => {
             let reader = tlog::log::TileReader::new(&a.dir);

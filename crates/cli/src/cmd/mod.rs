@@ -6,10 +6,12 @@ mod demo_review;
 pub mod ingest;
 pub mod lake;
 pub mod log;
+pub mod monitor;
 pub mod scan;
 pub mod signals;
 pub mod simulate;
 pub mod verify;
+pub mod witness;
 
 /// A multi-thread tokio runtime for the async library calls.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
