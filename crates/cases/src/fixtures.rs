@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{NaiveDate, TimeZone, Utc};
 
 use cases::{Account, Attempt, Case, Cases, Finding, Outcome, PolicyRef, Provider, Role, Scope, State, SubjectKind, Unit};
 
@@ -42,7 +42,7 @@ impl std::ops::Index<&str> for Roster {
 }
 
 /// Put [`ROSTER`] on the roster of the store at `url`, give each reviewer [`PASSWORD`] (as [`CHEAP_HASH`]), and
-/// sign each in.
+/// sign each in on June 1, 2025, before anything a test does (so a test's sign-ins are the newest).
 pub async fn roster(cases: &mut Cases, url: &str) -> Roster {
     for (name, role) in ROSTER {
         cases.add_reviewer(name, role).await.unwrap();
@@ -50,7 +50,8 @@ pub async fn roster(cases: &mut Cases, url: &str) -> Roster {
     }
     let mut accounts = HashMap::new();
     for (name, _) in ROSTER {
-        accounts.insert(name, cases.authenticate(name, PASSWORD, &Attempt::now(None)).await.unwrap());
+        let attempt = Attempt { address: None, at: Utc.with_ymd_and_hms(2025, 6, 1, 0, 0, 0).unwrap() };
+        accounts.insert(name, cases.authenticate(name, PASSWORD, &attempt).await.unwrap());
     }
     Roster(accounts)
 }

@@ -935,7 +935,8 @@ impl Cases {
 mod tests {
     use super::*;
 
-    /// A store made before the roster (migration 0001 only) opens, gets the roster, and keeps its cases.
+    /// A store made before the roster (migration 0001 only) opens, gets the roster and accounts, and keeps its cases
+    /// and its logged entries through the rebuild of `log_entries`.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn open_brings_an_older_store_up_to_date() {
         let tmp = tempfile::tempdir().unwrap();
@@ -948,11 +949,23 @@ mod tests {
             let mut first = Migrator::new(Embedded).await.unwrap();
             first.migrations = Cow::Owned(first.migrations[..1].to_vec());
             first.run(&pool).await.unwrap();
+            let t = "2025-01-01T00:00:00.000000Z";
+            for sql in [
+                format!("INSERT INTO cases (id, seq, subject, subject_kind, state, version, opened_at, updated_at) VALUES ('case-000001', 1, 'sub', 'account', 'open', 1, '{t}', '{t}')"),
+                format!("INSERT INTO transitions (id, case_id, version, action, to_state, actor, at, reason, detail) VALUES ('t', 'case-000001', 1, 'open', 'open', 'scan', '{t}', 'r', '{{}}')"),
+                "INSERT INTO log_entries (id, transition_id, case_id, part, kind, body, created_seq, log_size_hint, log_index, proof) VALUES ('t.0', 't', 'case-000001', 0, 'decision', '{\"a\":1}', 1, 0, 0, '{}')".into(),
+            ] {
+                sqlx::query(&sql).execute(&pool).await.unwrap();
+            }
             pool.close().await;
             let storage = tlog::storage::MemStorage::new();
             Log::create_in(storage.clone(), "example.org/old", &[3; 32]).unwrap();
             let mut cases = Cases::open(&url, move || Log::open_in(storage.clone()), b"key").await.unwrap();
             cases.add_reviewer("ann", Role::Approver).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+            let kept = sqlx::query("SELECT transition_id, case_id, body, log_index FROM log_entries WHERE id = 't.0'").fetch_one(&cases.pool).await.unwrap();
+            let kept: (String, String, String, Option<i64>) = (kept.get(0), kept.get(1), kept.get(2), kept.get(3));
+            assert_eq!(kept, ("t".into(), "case-000001".into(), "{\"a\":1}".into(), Some(0)), "{name}");
+            assert_eq!(cases.get("case-000001").await.unwrap().version, 1);
             assert_eq!(Cases::init(&url).await.unwrap(), Init::Existing, "{name}");
         }
     }
