@@ -32,8 +32,9 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_expiry ON sessions (expires_at);
 
 -- Every authentication attempt. `name` is as given with invisible and control characters escaped (NULL for a token
--- that matched nothing); `name_key` is what failures are counted under (the name's canonical key, or the escaped
--- name when it has none); `detail` says why, for the audit only: the caller is told the same for every refusal.
+-- that matched nothing); `name_key`, for passwords only, is what failed passwords are counted under (the name's
+-- canonical key, or the escaped name when it has none); `detail` says why, for the audit only: the caller is told
+-- the same for every refusal.
 CREATE TABLE sign_ins (
     id TEXT PRIMARY KEY,
     at TEXT NOT NULL,

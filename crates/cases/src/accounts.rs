@@ -434,7 +434,7 @@ impl Cases {
     }
 
     /// The reviewer whose key is `key`, with their password hash.
-    async fn reviewer_with_hash(&self, key: &str) -> Result<Option<(Reviewer, Option<String>)>, CaseError> {
+    pub(crate) async fn reviewer_with_hash(&self, key: &str) -> Result<Option<(Reviewer, Option<String>)>, CaseError> {
         let row =
             sqlx::query(&format!("SELECT {} FROM reviewers WHERE canonical = $1", crate::store::REVIEWER_COLUMNS)).bind(key).fetch_optional(&self.pool).await?;
         row.map(|r| Ok((crate::store::reviewer_from_row(&r)?, r.try_get("password_hash")?))).transpose()
@@ -489,9 +489,10 @@ impl Cases {
             Err(_) => None,
         };
         let stored = found.as_ref().and_then(|(_, h)| h.clone());
-        let too_long = password.chars().count() > MAX_PASSWORD_CHARS;
+        let candidate = normalise(password);
+        let too_long = candidate.chars().count() > MAX_PASSWORD_CHARS;
         // The same work whatever is wrong: a missing hash is the dummy's, an over-long password checks as empty.
-        let candidate = if too_long { String::new() } else { normalise(password) };
+        let candidate = if too_long { String::new() } else { candidate };
         let checked = verify(candidate, stored.clone().unwrap_or_else(|| DUMMY_HASH.to_string())).await;
         let refusal = match (&key, &found, &stored, checked) {
             (Err(_), ..) => Some("not a valid reviewer name".to_string()),

@@ -1,8 +1,9 @@
 //! Approval signatures, and how a reader of the transparency log checks them.
 //!
 //! Every reviewer has an Ed25519 key, made with the reviewer. Its public half is published on the log in an `account`
-//! entry (`action` `add`, or `key` for a reviewer of an older store) before the reviewer can approve anything; the
-//! store keeps the seed and signs each approval with the approver's key once the approver has signed in.
+//! entry (`action` `add`, or `key` for a reviewer of an older store) before the reviewer can approve anything, and an
+//! `account` entry with `action` `remove` names the key of a reviewer removed from then on. The store keeps the seed
+//! and signs each approval with the approver's key once the approver has signed in.
 //!
 //! The `decision` entry of an approval carries `key_id` and `signature`. The signature is over
 //! [`CONTEXT`] followed by the entry's RFC 8785 canonical JSON without its `signature` field: the case, the case's

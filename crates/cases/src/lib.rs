@@ -18,8 +18,8 @@
 //! same pattern reappearing under another sub-account).
 //!
 //! Every change appends to the transparency log (crate `tlog`): a `decision` entry per transition, a `finding` entry
-//! for findings that open or join a case, an `enforcement` entry with the SHA-256 of each document issued, and a
-//! `lift` entry. Tenants appear in the log only as pseudonyms, and reasons only as their SHA-256. The case keeps
+//! for findings that open or join a case, an `enforcement` entry with the SHA-256 of each document issued, a `lift`
+//! entry, and an `account` entry when a reviewer (and their approval key) is added or removed. Tenants appear in the log only as pseudonyms, and reasons only as their SHA-256. The case keeps
 //! each entry's index and inclusion proof.
 //!
 //! The store is SQLite (a file, no set-up) or PostgreSQL (`postgres://…`), through sqlx's `Any` driver with the same
@@ -37,7 +37,8 @@
 //! [`Cases::apply`] with an [`Action`], [`Cases::get`], [`Cases::list`], [`Cases::show`], and [`Cases::reconcile`];
 //! the roster also has [`Cases::list_reviewers`], [`Cases::reviewer`] and [`Cases::remove_reviewer`]; signing in has
 //! [`Cases::set_password`], [`Cases::authenticate`], [`Cases::issue_token`], [`Cases::authenticate_token`],
-//! [`Cases::create_session`], [`Cases::session`] and the audit [`Cases::sign_ins`].
+//! [`Cases::list_tokens`], [`Cases::revoke_token`], [`Cases::create_session`], [`Cases::session`],
+//! [`Cases::end_session`] and the audit [`Cases::sign_ins`].
 #![deny(missing_docs)]
 
 pub mod accounts;

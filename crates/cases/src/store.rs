@@ -498,7 +498,10 @@ impl Cases {
     /// The roster's row of a signed-in account, as it is now: refused if the reviewer was removed since, or if the
     /// account is another store's (its approval key is not this reviewer's).
     pub(crate) async fn acting(&self, account: &Account) -> Result<Reviewer, CaseError> {
-        let r = self.active_reviewer(account.key()).await?;
+        let Some((r, _)) = self.reviewer_with_hash(account.key()).await? else { return Err(CaseError::UnknownReviewer(account.name().to_string())) };
+        if let Some(at) = r.removed_at {
+            return Err(CaseError::RemovedReviewer { name: r.name, removed_at: time(at) });
+        }
         if r.key_id.as_deref() != Some(account.key_id()) {
             return Err(CaseError::ForeignAccount(r.name));
         }
