@@ -3,11 +3,12 @@
 //! `OVERSIGHT_TEST_PG` names a server (`.ci/postgres.sh` starts one). Under CI (`CI_REQUIRE_PG=1`) a missing
 //! server fails the test instead of skipping PostgreSQL.
 
+use std::collections::HashMap;
 use std::path::Path;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{NaiveDate, TimeZone, Utc};
 
-use cases::{Case, Cases, Finding, Outcome, PolicyRef, Provider, Role, Scope, State, SubjectKind, Unit};
+use cases::{Account, Attempt, Case, Cases, Finding, Outcome, PolicyRef, Provider, Role, Scope, State, SubjectKind, Unit};
 
 /// The reviewers the tests act as: `lead` administers; `ann`, `bob`, `cat` and `ops` approve; `dan` and `eve` review;
 /// `aud` audits.
@@ -22,11 +23,51 @@ pub const ROSTER: [(&str, Role); 8] = [
     ("aud", Role::Auditor),
 ];
 
-/// Put [`ROSTER`] on the store's roster.
-pub async fn roster(cases: &Cases) {
+/// The password of every reviewer [`roster`] signs in.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// argon2id of [`PASSWORD`] at the lowest cost argon2 allows (8 KiB, one pass). The store hashes at OWASP's cost,
+/// about a second a hash in a debug build; the fixtures store this hash instead, which checks in a blink. The verifier
+/// takes the cost from the PHC string, so signing in runs the store's own code.
+pub const CHEAP_HASH: &str = "$argon2id$v=19$m=8,t=1,p=1$i4GLL5uQjAP11juCpyWuVg$sOzhvGFW6LZlx9CExgMfMcA7Yre4OvbhwmkvyiK0lBk";
+
+/// The signed-in accounts of [`ROSTER`], by name: `roster["ann"]`.
+pub struct Roster(HashMap<&'static str, Account>);
+
+impl std::ops::Index<&str> for Roster {
+    type Output = Account;
+    fn index(&self, name: &str) -> &Account {
+        self.0.get(name).unwrap_or_else(|| panic!("{name} is not in the fixtures' roster"))
+    }
+}
+
+/// Put [`ROSTER`] on the roster of the store at `url`, give each reviewer [`PASSWORD`] (as [`CHEAP_HASH`]), and
+/// sign each in on June 1, 2025, before anything a test does (so a test's sign-ins are the newest).
+pub async fn roster(cases: &mut Cases, url: &str) -> Roster {
     for (name, role) in ROSTER {
         cases.add_reviewer(name, role).await.unwrap();
+        cheap_password(url, name).await;
     }
+    let mut accounts = HashMap::new();
+    for (name, _) in ROSTER {
+        let attempt = Attempt { address: None, at: Utc.with_ymd_and_hms(2025, 6, 1, 0, 0, 0).unwrap() };
+        accounts.insert(name, cases.authenticate(name, PASSWORD, &attempt).await.unwrap());
+    }
+    Roster(accounts)
+}
+
+/// Give the reviewer `name` of the store at `url` the password [`PASSWORD`], at the cheap cost of [`CHEAP_HASH`].
+pub async fn cheap_password(url: &str, name: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&cases::db_url(url)).await.unwrap();
+    let done = sqlx::query("UPDATE reviewers SET password_hash = $1 WHERE canonical = $2")
+        .bind(CHEAP_HASH)
+        .bind(cases::identity::key(name).unwrap())
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 1, "{name} is not on the roster");
+    pool.close().await;
 }
 
 /// A critical finding of `policy` on `account` (an `org-…` account is a parent organisation) on June `day`, 2025.

@@ -34,7 +34,7 @@ const IGNORABLE: &[(char, char)] = &[
 ];
 
 /// Why `c` may not be in a name, if it may not.
-fn refused(c: char) -> Option<&'static str> {
+pub(crate) fn refused(c: char) -> Option<&'static str> {
     if c.is_whitespace() {
         return (c != ' ').then_some("whitespace other than a plain space");
     }

@@ -5,17 +5,21 @@
 //! `restrict` and `suspend` need two approvals from different reviewers, then enforcement issues the provider's
 //! documents (crate `enforce`); a lift ends it. See [`machine`] for the exact rules.
 //!
-//! Only people on the reviewer roster act on cases ([`Cases::add_reviewer`]), each as their [`Role`] allows. A name
-//! is matched by its canonical key ([`identity`]), so `ann`, `Ann` and `ann` with a zero-width space are one person
-//! (the last refused outright), and the store records the name as registered.
+//! Only people on the reviewer roster act on cases ([`Cases::add_reviewer`]), each as their [`Role`] allows, and only
+//! once signed in ([`accounts`]): an action takes an [`Account`], which only a password, a bearer token or a web
+//! console session yields. A name is matched by its canonical key ([`identity`]), so `ann`, `Ann` and `ann` with a
+//! zero-width space are one person (the last refused outright), and the store records the name as registered.
+//!
+//! Each reviewer has an approval key, published on the log when the reviewer is added; every approval is signed with
+//! the approver's key, so a reader of the log sees that two different keys approved ([`approval`]).
 //!
 //! An enforced case keeps watching: a later finding on its subject, on the subject's parent, or on a sibling account
 //! under the same parent joins the enforced case instead of opening a new one (the exodus after a suspension, or the
 //! same pattern reappearing under another sub-account).
 //!
 //! Every change appends to the transparency log (crate `tlog`): a `decision` entry per transition, a `finding` entry
-//! for findings that open or join a case, an `enforcement` entry with the SHA-256 of each document issued, and a
-//! `lift` entry. Tenants appear in the log only as pseudonyms, and reasons only as their SHA-256. The case keeps
+//! for findings that open or join a case, an `enforcement` entry with the SHA-256 of each document issued, a `lift`
+//! entry, and an `account` entry when a reviewer (and their approval key) is added or removed. Tenants appear in the log only as pseudonyms, and reasons only as their SHA-256. The case keeps
 //! each entry's index and inclusion proof.
 //!
 //! The store is SQLite (a file, no set-up) or PostgreSQL (`postgres://…`), through sqlx's `Any` driver with the same
@@ -31,9 +35,14 @@
 //!
 //! The API, in the order a case uses it: [`Cases::init`], [`Cases::open`], [`Cases::add_reviewer`], [`Cases::add_findings`],
 //! [`Cases::apply`] with an [`Action`], [`Cases::get`], [`Cases::list`], [`Cases::show`], and [`Cases::reconcile`];
-//! the roster also has [`Cases::list_reviewers`], [`Cases::reviewer`] and [`Cases::remove_reviewer`].
+//! the roster also has [`Cases::list_reviewers`], [`Cases::reviewer`] and [`Cases::remove_reviewer`]; signing in has
+//! [`Cases::set_password`], [`Cases::authenticate`], [`Cases::issue_token`], [`Cases::authenticate_token`],
+//! [`Cases::list_tokens`], [`Cases::revoke_token`], [`Cases::create_session`], [`Cases::session`],
+//! [`Cases::end_session`] and the audit [`Cases::sign_ins`].
 #![deny(missing_docs)]
 
+pub mod accounts;
+pub mod approval;
 mod db;
 #[cfg(test)]
 mod fixtures;
@@ -47,6 +56,8 @@ mod store;
 #[cfg(test)]
 extern crate self as cases;
 
+pub use accounts::{Account, Attempt, AuthError, IssuedToken, NewSession, Session, SignIn, SignInMethod, SignInOutcome, TokenInfo};
+pub use approval::{published_key, verify_approval};
 pub use db::db_url;
 pub use enforce::{Document, Family, Provider, Scope};
 pub use model::{
@@ -104,13 +115,17 @@ pub enum CaseError {
         /// Approvals so far.
         have: usize,
     },
-    /// The case changed since the actor read it (another reviewer acted first); nothing was written.
-    #[error("case {case} changed since version {expected} was read (someone else acted on it); nothing was written: reload it and retry")]
+    /// The case changed since the actor read it (someone else acted first); nothing was written.
+    #[error("case {case} was changed by {by} (it is at version {version}, you read version {expected}); nothing was written: reload it and retry")]
     Conflict {
         /// The case.
         case: String,
         /// The version the actor saw.
         expected: i64,
+        /// Who made the case's latest change, as registered (or the scanner's name for findings).
+        by: String,
+        /// The case's version now.
+        version: i64,
     },
     /// A reviewer name is refused (see [`identity`]): empty, or holding invisible, control or odd whitespace
     /// characters.
@@ -132,6 +147,12 @@ pub enum CaseError {
         /// When they were removed (RFC 3339).
         removed_at: String,
     },
+    /// The account signed in to another case store (its approval key is not this store's reviewer's).
+    #[error("{0} signed in to another case store: sign in to this one")]
+    ForeignAccount(String),
+    /// No token has this id.
+    #[error("no token {0}: list a reviewer's tokens to see their ids")]
+    UnknownToken(String),
     /// The reviewer's role does not allow the action (see [`Role`]).
     #[error("{reviewer} ({role}) may not {action}: that needs {needs}")]
     NotPermitted {
@@ -207,6 +228,15 @@ pub enum CaseError {
         /// Why the append failed.
         source: Box<CaseError>,
     },
+    /// A roster change is committed, but appending its `account` log entry failed; it waits in the outbox and the
+    /// next [`Cases::open`] or [`Cases::reconcile`] appends it. Do not repeat the change.
+    #[error("reviewer {name}: the change is recorded, but its log entry is not in the log yet ({source}); the next open appends it")]
+    AccountUnlogged {
+        /// The reviewer, as registered.
+        name: String,
+        /// Why the append failed.
+        source: Box<CaseError>,
+    },
     /// Stored data is not what this crate wrote.
     #[error("corrupt case store: {0}")]
     Corrupt(String),
@@ -226,6 +256,7 @@ impl CaseError {
                 | CaseError::Conflict { .. }
                 | CaseError::UnknownReviewer(_)
                 | CaseError::RemovedReviewer { .. }
+                | CaseError::ForeignAccount(_)
                 | CaseError::NotPermitted { .. }
         )
     }

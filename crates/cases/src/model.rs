@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use enforce::{Family, Provider, Scope};
 use serde::{Deserialize, Serialize};
 
-use crate::CaseError;
+use crate::{Account, CaseError};
 
 /// The state of a case. A case moves `open → under-review → decided → enforced → lifted`; a `no-action` or
 /// `notice` decision ends it at `decided`.
@@ -318,13 +318,18 @@ pub struct Reviewer {
     pub created_at: DateTime<Utc>,
     /// When they were removed; their past actions stand, new ones are refused.
     pub removed_at: Option<DateTime<Utc>>,
+    /// The id of their approval key ([`crate::approval::key_id`]); none only for a reviewer removed before keys
+    /// existed.
+    pub key_id: Option<String>,
+    /// Whether they have a password, and so can sign in.
+    pub has_password: bool,
 }
 
 /// Who acts, when and why. Every transition records all three.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Act {
-    /// The person acting: a name on the reviewer roster, in any spelling with its key.
-    pub actor: String,
+    /// The person acting: a signed-in account, still on the roster when it acts.
+    pub actor: Account,
     /// Why (kept in the store; the log carries its SHA-256).
     pub reason: String,
     /// When.

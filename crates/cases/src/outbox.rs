@@ -17,6 +17,7 @@ use std::ops::Range;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::SigningKey;
 use sqlx::Row;
 use tlog::log::LogError;
 
@@ -33,11 +34,37 @@ pub(crate) struct NewEntry {
     pub body: String,
 }
 
-/// Make the entry `part` of a transition: `fields` plus its id and kind, as canonical JSON.
-pub(crate) fn entry(transition: &str, part: i64, kind: &'static str, mut fields: serde_json::Map<String, serde_json::Value>) -> Result<NewEntry, CaseError> {
+/// Make the entry `part` of a transition (or of a roster change: any fresh UUID): `fields` plus its id and kind, as
+/// canonical JSON.
+pub(crate) fn entry(transition: &str, part: i64, kind: &'static str, fields: serde_json::Map<String, serde_json::Value>) -> Result<NewEntry, CaseError> {
+    make(transition, part, kind, fields, None)
+}
+
+/// [`entry`], signed with an approver's key ([`crate::approval`]): the signature covers the entry's id and kind.
+pub(crate) fn signed_entry(
+    transition: &str,
+    part: i64,
+    kind: &'static str,
+    fields: serde_json::Map<String, serde_json::Value>,
+    key: &SigningKey,
+) -> Result<NewEntry, CaseError> {
+    make(transition, part, kind, fields, Some(key))
+}
+
+fn make(
+    transition: &str,
+    part: i64,
+    kind: &'static str,
+    mut fields: serde_json::Map<String, serde_json::Value>,
+    key: Option<&SigningKey>,
+) -> Result<NewEntry, CaseError> {
     let id = format!("{transition}.{part}");
     fields.insert("entry".into(), id.clone().into());
     fields.insert("kind".into(), kind.into());
+    if let Some(key) = key {
+        fields.insert("key_id".into(), crate::approval::key_id(key.verifying_key().as_bytes()).into());
+        crate::approval::sign(&mut fields, key);
+    }
     let bytes = tlog::entry::canonical_value(&serde_json::Value::Object(fields))?;
     let body = String::from_utf8(bytes).expect("canonical JSON is UTF-8");
     Ok(NewEntry { id, part, kind, body })
@@ -54,12 +81,13 @@ pub(crate) enum Crash {
 }
 
 impl Cases {
-    /// Store the pending entries of a transition, inside its database transaction.
+    /// Store the pending entries of a transition of a case (or of a roster change: neither), inside its database
+    /// transaction.
     pub(crate) async fn stage_entries(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        case_id: &str,
-        transition: &str,
+        case_id: Option<&str>,
+        transition: Option<&str>,
         entries: &[NewEntry],
     ) -> Result<(), CaseError> {
         let seq: i64 = sqlx::query("SELECT COALESCE(MAX(created_seq), 0) AS n FROM log_entries").fetch_one(&mut **tx).await?.try_get("n")?;
@@ -176,8 +204,9 @@ mod tests {
     use tlog::storage::{Area, MemStorage, Storage, WriterLock};
 
     use super::Crash;
+    use crate::fixtures::Roster;
     use crate::model::{Act, Action, Finding};
-    use crate::{CaseError, Cases};
+    use crate::{Account, CaseError, Cases};
 
     /// A log storage whose writes fail while armed: every write, or only puts to one public path.
     #[derive(Clone, Default)]
@@ -229,8 +258,12 @@ mod tests {
         crate::fixtures::finding("sub", "p", 1)
     }
 
-    fn act(actor: &str) -> Act {
-        Act { actor: actor.into(), reason: "because".into(), at: Utc.with_ymd_and_hms(2025, 6, 2, 0, 0, 0).unwrap(), expect_version: None }
+    fn at() -> chrono::DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 6, 2, 0, 0, 0).unwrap()
+    }
+
+    fn act(actor: &Account) -> Act {
+        Act { actor: actor.clone(), reason: "because".into(), at: at(), expect_version: None }
     }
 
     async fn open(url: &str, log: &Flaky) -> Cases {
@@ -259,13 +292,13 @@ mod tests {
     }
 
     /// A new log and a store over it.
-    async fn setup(url: &str) -> (Flaky, Cases) {
+    async fn setup(url: &str) -> (Flaky, Cases, Roster) {
         let log = Flaky::default();
         Log::create_in(log.inner.clone(), "example.org/crash", &[1; 32]).unwrap();
         Cases::init(url).await.unwrap();
-        let cases = open(url, &log).await;
-        crate::fixtures::roster(&cases).await;
-        (log, cases)
+        let mut cases = open(url, &log).await;
+        let roster = crate::fixtures::roster(&mut cases, url).await;
+        (log, cases, roster)
     }
 
     async fn pending(cases: &Cases) -> i64 {
@@ -276,11 +309,11 @@ mod tests {
     async fn a_crash_between_the_commit_and_the_append_is_appended_on_reopen() {
         let tmp = tempfile::tempdir().unwrap();
         for (name, url) in crate::fixtures::backends(tmp.path()).await {
-            let (log, mut cases) = setup(&url).await;
-            cases.add_findings(&[finding()], &registry(), "scan", act("scan").at).await.unwrap();
+            let (log, mut cases, r) = setup(&url).await;
+            cases.add_findings(&[finding()], &registry(), "scan", at()).await.unwrap();
             let size = log_size(&log);
             cases.crash = Some(Crash::AfterCommit);
-            let e = cases.apply("case-000001", &act("lead"), Action::Assign { reviewer: "ann".into() }).await.unwrap_err();
+            let e = cases.apply("case-000001", &act(&r["lead"]), Action::Assign { reviewer: "ann".into() }).await.unwrap_err();
             assert!(matches!(e, CaseError::Log(_)), "{name}: {e}");
             // The change is committed, its entry waits, the log does not have it.
             assert_eq!(cases.get("case-000001").await.unwrap().version, 2);
@@ -296,12 +329,13 @@ mod tests {
     async fn a_crash_after_the_append_is_recorded_on_reopen_without_appending_again() {
         let tmp = tempfile::tempdir().unwrap();
         for (name, url) in crate::fixtures::backends(tmp.path()).await {
-            let (log, mut cases) = setup(&url).await;
+            let (log, mut cases, _) = setup(&url).await;
             cases.crash = Some(Crash::AfterAppend);
-            assert!(cases.add_findings(&[finding()], &registry(), "scan", act("scan").at).await.is_err());
+            let before = log_size(&log);
+            assert!(cases.add_findings(&[finding()], &registry(), "scan", at()).await.is_err());
             // Both entries (open and its findings) are in the log, but the store has not recorded them.
             let size = log_size(&log);
-            assert_eq!((pending(&cases).await, size), (2, 2), "{name}");
+            assert_eq!((pending(&cases).await, size), (2, before + 2), "{name}");
             drop(cases);
             let cases = open(&url, &log).await;
             assert_eq!((pending(&cases).await, log_size(&log)), (0, size), "{name}: reopening appended again");
@@ -313,11 +347,11 @@ mod tests {
     async fn a_failing_log_leaves_the_change_pending_until_it_works() {
         let tmp = tempfile::tempdir().unwrap();
         for (name, url) in crate::fixtures::backends(tmp.path()).await {
-            let (log, mut cases) = setup(&url).await;
-            cases.add_findings(&[finding()], &registry(), "scan", act("scan").at).await.unwrap();
+            let (log, mut cases, r) = setup(&url).await;
+            cases.add_findings(&[finding()], &registry(), "scan", at()).await.unwrap();
             // Every write fails: the append never happens.
             *log.fail.lock().unwrap() = Some(None);
-            let e = cases.apply("case-000001", &act("lead"), Action::Assign { reviewer: "ann".into() }).await.unwrap_err();
+            let e = cases.apply("case-000001", &act(&r["lead"]), Action::Assign { reviewer: "ann".into() }).await.unwrap_err();
             assert!(matches!(e, CaseError::Unlogged { .. }), "{name}: {e}");
             // Publishing fails after the log committed the batch: the entry is in the log, not yet served.
             *log.fail.lock().unwrap() = Some(Some("checkpoint"));
@@ -329,8 +363,8 @@ mod tests {
             drop(cases);
             let mut cases = open(&url, &log).await;
             assert_eq!(pending(&cases).await, 0);
-            cases.apply("case-000001", &act("ann"), Action::Assign { reviewer: "bob".into() }).await.unwrap();
-            assert_eq!(log_size(&log), 4, "{name}: open, findings, two assigns");
+            cases.apply("case-000001", &act(&r["ann"]), Action::Assign { reviewer: "bob".into() }).await.unwrap();
+            assert_eq!(log_size(&log), crate::fixtures::ROSTER.len() as u64 + 4, "{name}: the reviewers' keys, open, findings, two assigns");
             assert_agree(&cases, &log).await;
         }
     }

@@ -5,7 +5,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, SecondsFormat, Utc};
+use ed25519_dalek::SigningKey;
 use enforce::{DecisionKind, Document};
 use registry::Registry;
 use serde_json::{Map, Value, json};
@@ -21,9 +24,9 @@ use crate::model::{
     Act, Action, Case, CaseFinding, CaseRecord, EntryProof, Finding, IssuedDocument, LoggedEntry, Outcome, Placement, Reviewer, Role, State, SubjectKind,
     Transition, Unit,
 };
-use crate::outbox::{NewEntry, entry};
+use crate::outbox::{NewEntry, entry, signed_entry};
 use crate::route::{Target, route};
-use crate::{identity, machine};
+use crate::{Account, approval, identity, machine};
 
 /// Findings per `finding` log entry, so an entry stays far below the 65,535-byte limit.
 const FINDINGS_PER_ENTRY: usize = 50;
@@ -39,6 +42,7 @@ impl<'s> MigrationSource<'s> for Embedded {
             Ok(vec![
                 migration(1, "cases", include_str!("../migrations/0001_cases.sql")),
                 migration(2, "reviewers", include_str!("../migrations/0002_reviewers.sql")),
+                migration(3, "accounts", include_str!("../migrations/0003_accounts.sql")),
             ])
         })
     }
@@ -79,11 +83,11 @@ pub struct Applied {
     pub documents: Vec<Document>,
 }
 
-fn time(t: DateTime<Utc>) -> String {
+pub(crate) fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-fn parse_time(s: &str) -> Result<DateTime<Utc>, CaseError> {
+pub(crate) fn parse_time(s: &str) -> Result<DateTime<Utc>, CaseError> {
     DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| CaseError::Corrupt(format!("time {s:?}: {e}")))
 }
 
@@ -91,7 +95,7 @@ fn corrupt(what: &str, value: &str) -> CaseError {
     CaseError::Corrupt(format!("{what} {value:?}"))
 }
 
-fn sha256_hex(s: &str) -> String {
+pub(crate) fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
@@ -120,9 +124,9 @@ fn case_from_row(r: &AnyRow, approvals: Vec<String>) -> Result<Case, CaseError> 
     })
 }
 
-const REVIEWER_COLUMNS: &str = "canonical, name, role, created_at, removed_at";
+pub(crate) const REVIEWER_COLUMNS: &str = "canonical, name, role, created_at, removed_at, key_id, password_hash";
 
-fn reviewer_from_row(r: &AnyRow) -> Result<Reviewer, CaseError> {
+pub(crate) fn reviewer_from_row(r: &AnyRow) -> Result<Reviewer, CaseError> {
     let role: String = r.try_get("role")?;
     let removed_at: Option<String> = r.try_get("removed_at")?;
     Ok(Reviewer {
@@ -131,7 +135,31 @@ fn reviewer_from_row(r: &AnyRow) -> Result<Reviewer, CaseError> {
         role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
         created_at: parse_time(&r.try_get::<String, _>("created_at")?)?,
         removed_at: removed_at.map(|t| parse_time(&t)).transpose()?,
+        key_id: r.try_get("key_id")?,
+        has_password: r.try_get::<Option<String>, _>("password_hash")?.is_some(),
     })
+}
+
+/// The `account` log entry of a roster change: `add` (a new reviewer and their approval key), `key` (a key made for
+/// a reviewer of an older store) or `remove`. It names the reviewer as registered, as decision entries do, and their
+/// key by its id; `add` and `key` publish the public key (base64).
+fn account_entry(action: &str, name: &str, role: Role, key_id: Option<&str>, public_key: Option<&str>, at: DateTime<Utc>) -> Result<NewEntry, CaseError> {
+    let mut m = Map::new();
+    m.insert("action".into(), action.into());
+    m.insert("name".into(), name.into());
+    m.insert("role".into(), role.as_str().into());
+    m.insert("key_id".into(), key_id.into());
+    if let Some(public_key) = public_key {
+        m.insert("public_key".into(), public_key.into());
+    }
+    m.insert("at".into(), time(at).into());
+    entry(&uuid::Uuid::new_v4().to_string(), 0, "account", m)
+}
+
+/// The columns of a new approval key: its id, public key (base64) and seed (hex).
+fn key_columns(key: &SigningKey) -> (String, String, String) {
+    let public = key.verifying_key().to_bytes();
+    (approval::key_id(&public), STANDARD.encode(public), hex::encode(key.to_bytes()))
 }
 
 /// The findings of one batch that go to one case.
@@ -147,6 +175,8 @@ struct Logged<'a> {
     case: &'a Case,
     subject: String,
     transition: &'a str,
+    /// The case's version after the change.
+    version: i64,
     action: &'a str,
     from: Option<State>,
     to: State,
@@ -157,11 +187,11 @@ struct Logged<'a> {
 
 impl Logged<'_> {
     /// Store the transition row, inside its database transaction.
-    async fn insert(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, version: i64, detail: &Value) -> Result<(), CaseError> {
+    async fn insert(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, detail: &Value) -> Result<(), CaseError> {
         sqlx::query("INSERT INTO transitions (id, case_id, version, action, from_state, to_state, actor, at, reason, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(self.transition)
             .bind(&self.case.id)
-            .bind(version)
+            .bind(self.version)
             .bind(self.action)
             .bind(self.from.map(|s| s.as_str()))
             .bind(self.to.as_str())
@@ -180,6 +210,7 @@ impl Logged<'_> {
         m.insert("subject".into(), self.subject.clone().into());
         m.insert("subject_kind".into(), self.case.subject_kind.as_str().into());
         m.insert("transition".into(), self.transition.into());
+        m.insert("version".into(), self.version.into());
         m.insert("action".into(), self.action.into());
         m.insert("from".into(), self.from.map_or(Value::Null, |s| s.as_str().into()));
         m.insert("to".into(), self.to.as_str().into());
@@ -190,20 +221,35 @@ impl Logged<'_> {
     }
 }
 
-/// The log entries of a transition: its `decision` (or `lift`) entry, then an `enforcement` entry per document.
-fn transition_entries(logged: &Logged, action: &Action, next: &machine::Next, documents: &[Document]) -> Result<Vec<NewEntry>, CaseError> {
+/// The decision fields of a `decide` or `approve` entry: outcome, provider and services in clear, and the SHA-256 of
+/// the decision with its unit (which names the tenant's accounts, so the log does not show it).
+fn decision_fields(m: &mut Map<String, Value>, next: &machine::Next) {
+    m.insert("outcome".into(), next.outcome.map(|o| o.as_str()).into());
+    m.insert("provider".into(), next.unit.as_ref().map(|u| u.provider.as_str()).into());
+    m.insert("services".into(), json!(next.services));
+    if let Some(outcome) = next.outcome {
+        m.insert("decision_sha256".into(), approval::decision_sha256(outcome, next.unit.as_ref(), &next.services).into());
+    }
+}
+
+/// The log entries of a transition: its `decision` (or `lift`) entry, then an `enforcement` entry per document. An
+/// approval's entry is signed with the approver's key (`approver`).
+fn transition_entries(
+    logged: &Logged,
+    action: &Action,
+    next: &machine::Next,
+    documents: &[Document],
+    approver: Option<&SigningKey>,
+) -> Result<Vec<NewEntry>, CaseError> {
     let mut m = logged.fields();
     match action {
         Action::Assign { .. } => {
             m.insert("assignee".into(), next.assignee.clone().into());
         }
-        Action::Decide(_) => {
-            m.insert("outcome".into(), next.outcome.map(|o| o.as_str()).into());
-            m.insert("provider".into(), next.unit.as_ref().map(|u| u.provider.as_str()).into());
-            m.insert("services".into(), json!(next.services));
-        }
+        Action::Decide(_) => decision_fields(&mut m, next),
         Action::Approve => {
             m.insert("approvals".into(), next.approvals.len().into());
+            decision_fields(&mut m, next);
         }
         Action::Enforce => {
             m.insert("documents".into(), documents.len().into());
@@ -211,7 +257,11 @@ fn transition_entries(logged: &Logged, action: &Action, next: &machine::Next, do
         Action::Lift => {}
     }
     let kind = if *action == Action::Lift { "lift" } else { "decision" };
-    let mut out = vec![entry(logged.transition, 0, kind, m)?];
+    let first = match approver {
+        Some(key) => signed_entry(logged.transition, 0, kind, m, key)?,
+        None => entry(logged.transition, 0, kind, m)?,
+    };
+    let mut out = vec![first];
     for d in documents {
         let mut e = Map::new();
         e.insert("case".into(), logged.case.id.clone().into());
@@ -281,8 +331,9 @@ impl Cases {
         Ok(if existed { Init::Existing } else { Init::Created })
     }
 
-    /// Open the store at `db` (see [`db_url`](crate::db_url)), bring its schema up to date, and reconcile it with the log:
-    /// pending log entries a crash left are appended (or found already appended) and recorded. A store that does
+    /// Open the store at `db` (see [`db_url`](crate::db_url)), bring its schema up to date, give every active reviewer
+    /// of an older store an approval key (published on the log), and reconcile the store with the log: pending log
+    /// entries a crash left are appended (or found already appended) and recorded. A store that does
     /// not exist, or a database without its schema, is refused ([`CaseError::NoStore`]) and nothing is created:
     /// [`Cases::init`] creates stores. A server that cannot be reached within a few seconds is named by host and
     /// port ([`CaseError::Unreachable`]).
@@ -324,8 +375,35 @@ impl Cases {
             #[cfg(test)]
             crash: None,
         };
+        cases.give_keys().await?;
         cases.reconcile().await?;
         Ok(cases)
+    }
+
+    /// Make an approval key for each active reviewer without one (a store made before keys), and stage its `account`
+    /// entry (`key`); the caller reconciles. Removed reviewers approve nothing more, so they get none.
+    async fn give_keys(&self) -> Result<(), CaseError> {
+        let rows = sqlx::query("SELECT name, role, canonical FROM reviewers WHERE signing_seed IS NULL AND removed_at IS NULL").fetch_all(&self.pool).await?;
+        for r in rows {
+            let (name, role, canonical): (String, String, String) = (r.try_get("name")?, r.try_get("role")?, r.try_get("canonical")?);
+            let role = Role::parse(&role).ok_or_else(|| corrupt("role", &role))?;
+            let key = approval::new_key();
+            let (key_id, public, seed) = key_columns(&key);
+            let mut tx = self.pool.begin().await?;
+            // Another process opening the store at once may have given this reviewer a key first.
+            let done = sqlx::query("UPDATE reviewers SET key_id = $1, public_key = $2, signing_seed = $3 WHERE canonical = $4 AND signing_seed IS NULL")
+                .bind(&key_id)
+                .bind(&public)
+                .bind(&seed)
+                .bind(&canonical)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 1 {
+                self.stage_entries(&mut tx, None, None, &[account_entry("key", &name, role, Some(&key_id), Some(&public), Utc::now())?]).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
     }
 
     fn pseudonym(&self, tenant: &str) -> String {
@@ -337,22 +415,34 @@ impl Cases {
         rows.iter().map(|r| Ok(r.try_get("reviewer")?)).collect()
     }
 
-    /// Put `name` on the reviewer roster with `role`. The name is kept as given (trimmed) and matched by its key
-    /// ([`identity::key`]); a name whose key is already on the roster, removed reviewers included, is refused.
-    pub async fn add_reviewer(&self, name: &str, role: Role) -> Result<Reviewer, CaseError> {
-        let key = identity::key(name)?;
+    /// Put `name` on the reviewer roster with `role`, and make their approval key, published on the log in an
+    /// `account` entry. The name is kept as given (trimmed) and matched by its key ([`identity::key`]); a name whose
+    /// key is already on the roster, removed reviewers included, is refused. The reviewer has no password: they can
+    /// sign in once [`Cases::set_password`] gives them one.
+    pub async fn add_reviewer(&mut self, name: &str, role: Role) -> Result<Reviewer, CaseError> {
+        let canonical = identity::key(name)?;
         let at = Utc::now();
-        let done = sqlx::query("INSERT INTO reviewers (canonical, name, role, created_at, removed_at, password_hash) VALUES ($1, $2, $3, $4, NULL, NULL) ON CONFLICT (canonical) DO NOTHING")
-            .bind(&key)
+        let key = approval::new_key();
+        let (key_id, public, seed) = key_columns(&key);
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("INSERT INTO reviewers (canonical, name, role, created_at, removed_at, password_hash, key_id, public_key, signing_seed) VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6, $7) ON CONFLICT (canonical) DO NOTHING")
+            .bind(&canonical)
             .bind(name.trim())
             .bind(role.as_str())
             .bind(time(at))
-            .execute(&self.pool)
+            .bind(&key_id)
+            .bind(&public)
+            .bind(&seed)
+            .execute(&mut *tx)
             .await?;
         if done.rows_affected() != 1 {
+            drop(tx);
             let existing = self.reviewer(name).await?;
             return Err(CaseError::ReviewerExists { name: name.to_string(), existing: existing.name, removed: existing.removed_at.is_some() });
         }
+        self.stage_entries(&mut tx, None, None, &[account_entry("add", name.trim(), role, Some(&key_id), Some(&public), at)?]).await?;
+        tx.commit().await?;
+        self.reconcile().await.map_err(|e| CaseError::AccountUnlogged { name: name.trim().to_string(), source: Box::new(e) })?;
         self.reviewer(name).await
     }
 
@@ -370,20 +460,30 @@ impl Cases {
     }
 
     /// Remove `name` (in any spelling with its key) from the roster: their past actions and approvals stand, new
-    /// actions are refused. The row stays, so the name cannot come back as someone else.
-    pub async fn remove_reviewer(&self, name: &str) -> Result<Reviewer, CaseError> {
-        let key = identity::key(name)?;
-        let done = sqlx::query("UPDATE reviewers SET removed_at = $1 WHERE canonical = $2 AND removed_at IS NULL")
-            .bind(time(Utc::now()))
-            .bind(&key)
-            .execute(&self.pool)
-            .await?;
+    /// actions are refused, and so are their password, tokens and sessions. The row stays, so the name cannot come
+    /// back as someone else. An `account` log entry (`remove`) says from when their key approves nothing.
+    pub async fn remove_reviewer(&mut self, name: &str) -> Result<Reviewer, CaseError> {
         let r = self.reviewer(name).await?;
-        match (done.rows_affected(), r.removed_at) {
-            (1, _) => Ok(r),
-            (_, Some(at)) => Err(CaseError::RemovedReviewer { name: r.name, removed_at: time(at) }),
-            _ => Err(CaseError::Corrupt(format!("reviewer {} was neither removed nor there to remove", r.name))),
+        if let Some(at) = r.removed_at {
+            return Err(CaseError::RemovedReviewer { name: r.name, removed_at: time(at) });
         }
+        let at = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE reviewers SET removed_at = $1 WHERE canonical = $2 AND removed_at IS NULL")
+            .bind(time(at))
+            .bind(&r.key)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            drop(tx);
+            let r = self.reviewer(name).await?;
+            return Err(CaseError::RemovedReviewer { name: r.name, removed_at: r.removed_at.map(time).unwrap_or_default() });
+        }
+        let e = account_entry("remove", &r.name, r.role, r.key_id.as_deref(), None, at)?;
+        self.stage_entries(&mut tx, None, None, &[e]).await?;
+        tx.commit().await?;
+        self.reconcile().await.map_err(|e| CaseError::AccountUnlogged { name: r.name.clone(), source: Box::new(e) })?;
+        self.reviewer(name).await
     }
 
     /// The reviewer `name`, refused unless on the roster and not removed.
@@ -392,6 +492,42 @@ impl Cases {
         match r.removed_at {
             Some(at) => Err(CaseError::RemovedReviewer { name: r.name, removed_at: time(at) }),
             None => Ok(r),
+        }
+    }
+
+    /// The roster's row of a signed-in account, as it is now: refused if the reviewer was removed since, or if the
+    /// account is another store's (its approval key is not this reviewer's).
+    pub(crate) async fn acting(&self, account: &Account) -> Result<Reviewer, CaseError> {
+        let Some((r, _)) = self.reviewer_with_hash(account.key()).await? else { return Err(CaseError::UnknownReviewer(account.name().to_string())) };
+        if let Some(at) = r.removed_at {
+            return Err(CaseError::RemovedReviewer { name: r.name, removed_at: time(at) });
+        }
+        if r.key_id.as_deref() != Some(account.key_id()) {
+            return Err(CaseError::ForeignAccount(r.name));
+        }
+        Ok(r)
+    }
+
+    /// The approval key of the reviewer whose key is `canonical`.
+    async fn approval_key(&self, canonical: &str) -> Result<SigningKey, CaseError> {
+        let seed: Option<String> =
+            sqlx::query("SELECT signing_seed FROM reviewers WHERE canonical = $1").bind(canonical).fetch_one(&self.pool).await?.try_get("signing_seed")?;
+        let seed = seed.ok_or_else(|| CaseError::Corrupt(format!("reviewer {canonical:?} has no approval key")))?;
+        let bytes: [u8; 32] = hex::decode(&seed).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| corrupt("approval key of", canonical))?;
+        Ok(SigningKey::from_bytes(&bytes))
+    }
+
+    /// The conflict of a change to `case` made on `expected`: who made the case's latest change, and its version now.
+    async fn conflict(&self, case: &str, expected: i64) -> CaseError {
+        let last =
+            sqlx::query("SELECT version, actor FROM transitions WHERE case_id = $1 ORDER BY version DESC LIMIT 1").bind(case).fetch_optional(&self.pool).await;
+        let read = |r: AnyRow| -> Result<CaseError, CaseError> {
+            Ok(CaseError::Conflict { case: case.to_string(), expected, by: r.try_get("actor")?, version: r.try_get("version")? })
+        };
+        match last {
+            Ok(Some(r)) => read(r).unwrap_or_else(|e| e),
+            Ok(None) => CaseError::UnknownCase(case.to_string()),
+            Err(e) => e.into(),
         }
     }
 
@@ -541,7 +677,7 @@ impl Cases {
                 .execute(&mut **tx)
                 .await?;
             if done.rows_affected() != 1 {
-                return Err(CaseError::Conflict { case: case.id.clone(), expected: case.version });
+                return Err(self.conflict(&case.id, case.version).await);
             }
         }
         let policies: BTreeSet<&str> = fresh.iter().map(|(f, _)| f.policy.id.as_str()).collect();
@@ -550,8 +686,9 @@ impl Cases {
         let action = if new { "open" } else { "findings" };
         let from = (!new).then_some(case.state);
         let detail = json!({"findings": fresh.iter().map(|(f, how)| json!({"account_id": f.account_id, "policy": f.policy.id, "version": f.policy.version, "as_of": f.as_of.to_string(), "how": how})).collect::<Vec<_>>()});
-        let logged = Logged { case, subject: self.pseudonym(&case.subject), transition: &transition, action, from, to: case.state, actor, at, reason: &reason };
-        logged.insert(tx, version, &detail).await?;
+        let logged =
+            Logged { case, subject: self.pseudonym(&case.subject), transition: &transition, version, action, from, to: case.state, actor, at, reason: &reason };
+        logged.insert(tx, &detail).await?;
         for (f, how) in fresh {
             let via = if *how == "watch" { "watch" } else { "subject" };
             sqlx::query("INSERT INTO case_findings (case_id, account_id, policy_id, policy_version, as_of, severity, via, body, added_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
@@ -580,21 +717,24 @@ impl Cases {
             m.insert("findings".into(), list.into());
             entries.push(entry(&transition, entries.len() as i64, "finding", m)?);
         }
-        self.stage_entries(tx, &case.id, &transition, &entries).await
+        self.stage_entries(tx, Some(&case.id), Some(&transition), &entries).await
     }
 
-    /// Take `action` on a case as `act.actor`. The change, its transition (actor, time, reason) and its log
-    /// entries commit together, then the entries are appended to the log. A refused action (see
-    /// [`CaseError::is_refusal`]) writes nothing.
+    /// Take `action` on a case as `act.actor`, a signed-in account. The change, its transition (actor, time,
+    /// reason) and its log entries commit together, then the entries are appended to the log. A refused action (see
+    /// [`CaseError::is_refusal`]) writes nothing; a case changed since it was read is a [`CaseError::Conflict`]
+    /// naming who changed it.
     ///
-    /// The actor, and the reviewer an `assign` names, must be on the roster and not removed, matched by their key
-    /// (any spelling of the name); their role must allow the action (see [`Role`]). The transition, the approval
-    /// and the log record the name as registered, so the two-person rule compares people, not spellings.
+    /// The actor must still be on the roster, and the reviewer an `assign` names too (matched by their key, any
+    /// spelling of the name); the actor's role on the roster now must allow the action (see [`Role`]: an auditor
+    /// takes none). The transition, the approval and the log record the name as registered, so the two-person rule
+    /// compares accounts, not spellings. An approval's log entry is signed with the approver's key
+    /// ([`crate::approval`]).
     pub async fn apply(&mut self, case_id: &str, act: &Act, action: Action) -> Result<Applied, CaseError> {
-        if act.actor.trim().is_empty() || act.reason.trim().is_empty() {
-            return Err(CaseError::Input(format!("{} needs an actor and a reason", action.name())));
+        if act.reason.trim().is_empty() {
+            return Err(CaseError::Input(format!("{} needs a reason", action.name())));
         }
-        let who = self.active_reviewer(&act.actor).await?;
+        let who = self.acting(&act.actor).await?;
         if !who.role.may(&action) {
             return Err(CaseError::NotPermitted { reviewer: who.name, role: who.role, action: action.name().into(), needs: Role::needed_for(&action) });
         }
@@ -603,7 +743,7 @@ impl Cases {
         if let Some(v) = act.expect_version
             && v != case.version
         {
-            return Err(CaseError::Conflict { case: case.id, expected: v });
+            return Err(self.conflict(&case.id, v).await);
         }
         let mut next = machine::step(&case, actor, &action)?;
         if let Action::Assign { reviewer } = &action {
@@ -628,6 +768,10 @@ impl Cases {
             Action::Enforce => enforce::documents(&self.decision(&case).await?)?,
             _ => Vec::new(),
         };
+        let approver = match action {
+            Action::Approve => Some(self.approval_key(&who.key).await?),
+            _ => None,
+        };
         let transition = uuid::Uuid::new_v4().to_string();
         let version = case.version + 1;
         let mut tx = self.pool.begin().await?;
@@ -647,7 +791,8 @@ impl Cases {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
-            return Err(CaseError::Conflict { case: case.id, expected: case.version });
+            tx.rollback().await?;
+            return Err(self.conflict(&case.id, case.version).await);
         }
         let detail = match &action {
             Action::Assign { .. } => json!({"assignee": next.assignee}),
@@ -662,6 +807,7 @@ impl Cases {
             case: &case,
             subject: self.pseudonym(&case.subject),
             transition: &transition,
+            version,
             action: action.name(),
             from: Some(case.state),
             to: next.state,
@@ -669,7 +815,7 @@ impl Cases {
             at: act.at,
             reason: &act.reason,
         };
-        logged.insert(&mut tx, version, &detail).await?;
+        logged.insert(&mut tx, &detail).await?;
         if action == Action::Approve {
             sqlx::query("INSERT INTO approvals (case_id, reviewer, transition_id, at) VALUES ($1, $2, $3, $4)")
                 .bind(&case.id)
@@ -693,8 +839,8 @@ impl Cases {
                 .execute(&mut *tx)
                 .await?;
         }
-        let entries = transition_entries(&logged, &action, &next, &documents)?;
-        self.stage_entries(&mut tx, &case.id, &transition, &entries).await?;
+        let entries = transition_entries(&logged, &action, &next, &documents, approver.as_ref())?;
+        self.stage_entries(&mut tx, Some(&case.id), Some(&transition), &entries).await?;
         tx.commit().await?;
         #[cfg(test)]
         self.crash_point(crate::outbox::Crash::AfterCommit)?;
@@ -792,7 +938,8 @@ impl Cases {
 mod tests {
     use super::*;
 
-    /// A store made before the roster (migration 0001 only) opens, gets the roster, and keeps its cases.
+    /// A store made before the roster (migration 0001 only) opens, gets the roster and accounts, and keeps its cases
+    /// and its logged entries through the rebuild of `log_entries`.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn open_brings_an_older_store_up_to_date() {
         let tmp = tempfile::tempdir().unwrap();
@@ -805,11 +952,23 @@ mod tests {
             let mut first = Migrator::new(Embedded).await.unwrap();
             first.migrations = Cow::Owned(first.migrations[..1].to_vec());
             first.run(&pool).await.unwrap();
+            let t = "2025-01-01T00:00:00.000000Z";
+            for sql in [
+                format!("INSERT INTO cases (id, seq, subject, subject_kind, state, version, opened_at, updated_at) VALUES ('case-000001', 1, 'sub', 'account', 'open', 1, '{t}', '{t}')"),
+                format!("INSERT INTO transitions (id, case_id, version, action, to_state, actor, at, reason, detail) VALUES ('t', 'case-000001', 1, 'open', 'open', 'scan', '{t}', 'r', '{{}}')"),
+                "INSERT INTO log_entries (id, transition_id, case_id, part, kind, body, created_seq, log_size_hint, log_index, proof) VALUES ('t.0', 't', 'case-000001', 0, 'decision', '{\"a\":1}', 1, 0, 0, '{}')".into(),
+            ] {
+                sqlx::query(&sql).execute(&pool).await.unwrap();
+            }
             pool.close().await;
             let storage = tlog::storage::MemStorage::new();
             Log::create_in(storage.clone(), "example.org/old", &[3; 32]).unwrap();
-            let cases = Cases::open(&url, move || Log::open_in(storage.clone()), b"key").await.unwrap();
+            let mut cases = Cases::open(&url, move || Log::open_in(storage.clone()), b"key").await.unwrap();
             cases.add_reviewer("ann", Role::Approver).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+            let kept = sqlx::query("SELECT transition_id, case_id, body, log_index FROM log_entries WHERE id = 't.0'").fetch_one(&cases.pool).await.unwrap();
+            let kept: (String, String, String, Option<i64>) = (kept.get(0), kept.get(1), kept.get(2), kept.get(3));
+            assert_eq!(kept, ("t".into(), "case-000001".into(), "{\"a\":1}".into(), Some(0)), "{name}");
+            assert_eq!(cases.get("case-000001").await.unwrap().version, 1);
             assert_eq!(Cases::init(&url).await.unwrap(), Init::Existing, "{name}");
         }
     }

@@ -19,7 +19,7 @@ async fn findings_to_lift_with_watching_on_both_back_ends() {
     let tmp = tempfile::tempdir().unwrap();
     for (name, url) in common::fixtures::backends(tmp.path()).await {
         let log = mem_log();
-        let mut cases = setup(&url, &log).await;
+        let (mut cases, r) = setup(&url, &log).await;
         let reg = registry();
 
         // Two findings on sub-a open one case; one on sub-x opens another. Placements come in the order given.
@@ -35,18 +35,18 @@ async fn findings_to_lift_with_watching_on_both_back_ends() {
         assert_eq!(cases.get("case-000001").await.unwrap().version, 1);
 
         let id = "case-000001";
-        cases.apply(id, &act("lead", 2), Action::Assign { reviewer: "ann".into() }).await.unwrap();
-        let c = cases.apply(id, &act("ann", 3), restrict()).await.unwrap().case;
+        cases.apply(id, &act(&r["lead"], 2), Action::Assign { reviewer: "ann".into() }).await.unwrap();
+        let c = cases.apply(id, &act(&r["ann"], 3), restrict()).await.unwrap().case;
         assert_eq!((c.state, c.outcome, c.services.clone()), (State::Decided, Some(Outcome::Restrict), vec![Family::Storage, Family::Ai]));
 
         // The two-person rule.
-        assert!(matches!(cases.apply(id, &act("ops", 4), Action::Enforce).await, Err(CaseError::NeedsApprovals { have: 0, .. })));
-        cases.apply(id, &act("ann", 5), Action::Approve).await.unwrap();
-        assert!(matches!(cases.apply(id, &act("ann", 6), Action::Approve).await, Err(CaseError::SameReviewer { .. })));
-        assert!(matches!(cases.apply(id, &act("ops", 6), Action::Enforce).await, Err(CaseError::NeedsApprovals { have: 1, .. })));
-        cases.apply(id, &act("bob", 7), Action::Approve).await.unwrap();
-        assert!(matches!(cases.apply(id, &act("cat", 7), Action::Approve).await, Err(CaseError::AlreadyApproved { .. })));
-        let enforced = cases.apply(id, &act("ops", 8), Action::Enforce).await.unwrap();
+        assert!(matches!(cases.apply(id, &act(&r["ops"], 4), Action::Enforce).await, Err(CaseError::NeedsApprovals { have: 0, .. })));
+        cases.apply(id, &act(&r["ann"], 5), Action::Approve).await.unwrap();
+        assert!(matches!(cases.apply(id, &act(&r["ann"], 6), Action::Approve).await, Err(CaseError::SameReviewer { .. })));
+        assert!(matches!(cases.apply(id, &act(&r["ops"], 6), Action::Enforce).await, Err(CaseError::NeedsApprovals { have: 1, .. })));
+        cases.apply(id, &act(&r["bob"], 7), Action::Approve).await.unwrap();
+        assert!(matches!(cases.apply(id, &act(&r["cat"], 7), Action::Approve).await, Err(CaseError::AlreadyApproved { .. })));
+        let enforced = cases.apply(id, &act(&r["ops"], 8), Action::Enforce).await.unwrap();
         assert_eq!(enforced.case.state, State::Enforced);
         assert_eq!(enforced.case.approvals, ["ann", "bob"]);
         let kinds: Vec<&str> = enforced.documents.iter().map(|d| d.kind.as_str()).collect();
@@ -64,9 +64,9 @@ async fn findings_to_lift_with_watching_on_both_back_ends() {
             matches!(cases.add_findings(&[finding("sub-zz", "exodus", 12)], &reg, "scan", at(9)).await, Err(CaseError::UnknownAccount(a)) if a == "sub-zz")
         );
 
-        let lifted = cases.apply(id, &act("lead", 10), Action::Lift).await.unwrap().case;
+        let lifted = cases.apply(id, &act(&r["lead"], 10), Action::Lift).await.unwrap().case;
         assert_eq!(lifted.state, State::Lifted);
-        assert!(matches!(cases.apply(id, &act("ann", 11), restrict()).await, Err(CaseError::Closed { .. })));
+        assert!(matches!(cases.apply(id, &act(&r["ann"], 11), restrict()).await, Err(CaseError::Closed { .. })));
         // After the lift a new finding on the account opens a new case.
         let after = cases.add_findings(&[finding("sub-a", "interception", 20)], &reg, "scan", at(12)).await.unwrap();
         assert_eq!((after[0].case_id.as_str(), after[0].how), ("case-000003", "opened"));
@@ -96,7 +96,7 @@ async fn refusals_are_typed_and_write_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     for (name, url) in common::fixtures::backends(tmp.path()).await {
         let log = mem_log();
-        let mut cases = setup(&url, &log).await;
+        let (mut cases, r) = setup(&url, &log).await;
         let reg = registry();
         cases.add_findings(&[finding("sub-a", "p", 1), finding("sub-b", "p", 1), finding("sub-c", "p", 1)], &reg, "scan", at(0)).await.unwrap();
         let size = || tlog::log::Log::open_in(log.clone()).unwrap().size();
@@ -109,36 +109,38 @@ async fn refusals_are_typed_and_write_nothing() {
             ("case-000001", restrict()),
         ];
         for (id, action) in refused {
-            let e = cases.apply(id, &act("ann", 1), action.clone()).await.unwrap_err();
+            let e = cases.apply(id, &act(&r["ann"], 1), action.clone()).await.unwrap_err();
             match id {
                 "case-000099" => assert!(matches!(e, CaseError::UnknownCase(_)), "{name}: {e}"),
                 _ => assert!(matches!(e, CaseError::Transition { .. }), "{name} {action:?}: {e}"),
             }
         }
         // A reason is required; a decision to enforce needs its unit, one that enforces nothing refuses one.
-        let no_reason = cases::Act { reason: " ".into(), ..act("ann", 1) };
+        let no_reason = cases::Act { reason: " ".into(), ..act(&r["ann"], 1) };
         assert!(matches!(cases.apply("case-000001", &no_reason, Action::Assign { reviewer: "ann".into() }).await, Err(CaseError::Input(_))));
-        cases.apply("case-000001", &act("lead", 2), Action::Assign { reviewer: "ann".into() }).await.unwrap();
+        cases.apply("case-000001", &act(&r["lead"], 2), Action::Assign { reviewer: "ann".into() }).await.unwrap();
         let bare = Action::Decide(Ruling { outcome: Outcome::Suspend, unit: None, services: vec![] });
-        assert!(matches!(cases.apply("case-000001", &act("ann", 3), bare).await, Err(CaseError::Input(_))));
+        assert!(matches!(cases.apply("case-000001", &act(&r["ann"], 3), bare).await, Err(CaseError::Input(_))));
         // A unit the documents cannot be made for (an AWS management account, which SCPs never affect) is refused
         // when it is decided, before anything is written.
         let mgmt = Unit { aws_management_account: Some("111122223333".into()), ..aws_unit() };
         let v = cases.get("case-000001").await.unwrap().version;
         let mid = size();
         let on_mgmt = Action::Decide(Ruling { outcome: Outcome::Suspend, unit: Some(mgmt), services: vec![] });
-        assert!(matches!(cases.apply("case-000001", &act("ann", 4), on_mgmt).await, Err(CaseError::Enforce(enforce::EnforceError::ManagementAccount(_)))));
+        assert!(matches!(cases.apply("case-000001", &act(&r["ann"], 4), on_mgmt).await, Err(CaseError::Enforce(enforce::EnforceError::ManagementAccount(_)))));
         assert_eq!((cases.get("case-000001").await.unwrap().version, size()), (v, mid), "{name}: a refused decision wrote something");
         // No-action closes the case: nothing more happens to it.
-        cases.apply("case-000002", &act("lead", 8), Action::Assign { reviewer: "cat".into() }).await.unwrap();
-        cases.apply("case-000002", &act("cat", 9), Action::Decide(Ruling { outcome: Outcome::NoAction, unit: None, services: vec![] })).await.unwrap();
+        cases.apply("case-000002", &act(&r["lead"], 8), Action::Assign { reviewer: "cat".into() }).await.unwrap();
+        cases.apply("case-000002", &act(&r["cat"], 9), Action::Decide(Ruling { outcome: Outcome::NoAction, unit: None, services: vec![] })).await.unwrap();
         for action in [Action::Approve, Action::Enforce, Action::Assign { reviewer: "dan".into() }, restrict()] {
-            assert!(matches!(cases.apply("case-000002", &act("cat", 10), action).await, Err(CaseError::Closed { .. })));
+            assert!(matches!(cases.apply("case-000002", &act(&r["cat"], 10), action).await, Err(CaseError::Closed { .. })));
         }
         // A stale version is a conflict.
-        let stale = cases::Act { expect_version: Some(1), ..act("dan", 11) };
+        let stale = cases::Act { expect_version: Some(1), ..act(&r["dan"], 11) };
         cases.apply("case-000003", &stale, Action::Assign { reviewer: "dan".into() }).await.unwrap();
-        assert!(matches!(cases.apply("case-000003", &stale, Action::Assign { reviewer: "eve".into() }).await, Err(CaseError::Conflict { expected: 1, .. })));
+        assert!(
+            matches!(cases.apply("case-000003", &stale, Action::Assign { reviewer: "eve".into() }).await, Err(CaseError::Conflict { expected: 1, version: 2, by, .. }) if by == "dan")
+        );
         assert!(size() > before);
         assert_agree(&cases, &log).await;
     }
@@ -149,14 +151,14 @@ async fn two_reviewers_deciding_at_once_get_one_success_and_one_conflict() {
     let tmp = tempfile::tempdir().unwrap();
     for (name, url) in common::fixtures::backends(tmp.path()).await {
         let log = mem_log();
-        let mut setup = common::setup(&url, &log).await;
+        let (mut setup, r) = common::setup(&url, &log).await;
         let reg = registry();
         let accounts = ["sub-a", "sub-b", "sub-c", "sub-x"];
         let fs: Vec<_> = accounts.iter().map(|a| finding(a, "p", 1)).collect();
         setup.add_findings(&fs, &reg, "scan", at(0)).await.unwrap();
         let ids: Vec<String> = setup.list(None).await.unwrap().into_iter().map(|c| c.id).collect();
         for id in &ids {
-            setup.apply(id, &act("lead", 1), Action::Assign { reviewer: "ann".into() }).await.unwrap();
+            setup.apply(id, &act(&r["lead"], 1), Action::Assign { reviewer: "ann".into() }).await.unwrap();
         }
         // Both reviewers read the case at the same version, each in their own process (own store handle), then
         // both decide, really at once.
@@ -165,26 +167,28 @@ async fn two_reviewers_deciding_at_once_get_one_success_and_one_conflict() {
             let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
             let mut tasks = Vec::new();
             for (who, outcome) in [("ann", Outcome::Notice), ("bob", Outcome::NoAction)] {
-                let (url, log, id, barrier) = (url.clone(), log.clone(), id.clone(), barrier.clone());
+                let (url, log, id, barrier, who) = (url.clone(), log.clone(), id.clone(), barrier.clone(), r[who].clone());
                 // Half the rounds say which version they saw; the others rely on the read just before the change.
                 let expect = (round % 2 == 0).then_some(version);
                 tasks.push(tokio::spawn(async move {
                     let mut mine = open(&url, &log).await;
                     barrier.wait().await;
-                    let a = cases::Act { expect_version: expect, ..act(who, 2) };
-                    mine.apply(&id, &a, Action::Decide(Ruling { outcome, unit: None, services: vec![] })).await
+                    let a = cases::Act { expect_version: expect, ..act(&who, 2) };
+                    (who.name().to_string(), mine.apply(&id, &a, Action::Decide(Ruling { outcome, unit: None, services: vec![] })).await)
                 }));
             }
-            let mut ok = 0;
+            let (mut winners, mut named) = (Vec::new(), Vec::new());
             for t in tasks {
                 match t.await.unwrap() {
-                    Ok(_) => ok += 1,
+                    (who, Ok(_)) => winners.push(who),
                     // The loser either lost the compare-and-set, or read the case after the winner closed it.
-                    Err(CaseError::Conflict { .. } | CaseError::Closed { .. }) => {}
-                    Err(e) => panic!("{name}: unexpected {e}"),
+                    (_, Err(CaseError::Conflict { by, .. })) => named.push(by),
+                    (_, Err(CaseError::Closed { .. })) => {}
+                    (_, Err(e)) => panic!("{name}: unexpected {e}"),
                 }
             }
-            assert_eq!(ok, 1, "{name} {id}");
+            assert_eq!(winners.len(), 1, "{name} {id}");
+            assert!(named.iter().all(|by| *by == winners[0]), "{name} {id}: a conflict names {named:?}, the winner was {winners:?}");
             let rec = setup.show(id).await.unwrap();
             assert_eq!(rec.history.iter().filter(|t| t.action == "decide").count(), 1, "{name} {id}");
         }

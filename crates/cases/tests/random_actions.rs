@@ -67,7 +67,7 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
 
 async fn run(url: &str, ops: &[Op]) {
     let log = mem_log();
-    let mut cases = setup(url, &log).await;
+    let (mut cases, roster) = setup(url, &log).await;
     let reg = registry();
     let size = || tlog::log::Log::open_in(log.clone()).unwrap().size();
     // Make sure case-000001 exists, so most actions land on a case.
@@ -80,7 +80,7 @@ async fn run(url: &str, ops: &[Op]) {
             Op::Find(a, day) => cases.add_findings(&[finding(ACCOUNTS[*a], "p", *day)], &reg, "scan", at(minute)).await.map(|_| ()),
             Op::Act(c, kind, r) => {
                 let id = format!("case-{c:06}");
-                cases.apply(&id, &act(REVIEWERS[*r], minute), action(*kind, REVIEWERS[*r])).await.map(|_| ())
+                cases.apply(&id, &act(&roster[REVIEWERS[*r]], minute), action(*kind, REVIEWERS[*r])).await.map(|_| ())
             }
         };
         let after: BTreeMap<String, i64> = cases.list(None).await.unwrap().into_iter().map(|c| (c.id, c.version)).collect();

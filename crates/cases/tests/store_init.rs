@@ -51,7 +51,7 @@ async fn init_creates_a_store_that_open_then_opens_and_init_again_changes_nothin
             assert_eq!(mode, 0o600, "the SQLite file is its owner's only");
         }
         let log = mem_log();
-        let cases = open(&url, &log).await;
+        let mut cases = open(&url, &log).await;
         cases.add_reviewer("ann", Role::Approver).await.unwrap();
         drop(cases);
         // Init again is idempotent: it says the store exists and keeps what is in it.

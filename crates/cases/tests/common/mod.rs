@@ -5,7 +5,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use cases::{Act, Cases};
+use cases::{Account, Act, Cases};
 use chrono::{DateTime, TimeZone, Utc};
 use registry::Registry;
 use tlog::log::Log;
@@ -15,6 +15,7 @@ use tlog::storage::MemStorage;
 pub mod fixtures;
 #[allow(unused_imports)] // not every test places findings
 pub use fixtures::finding;
+pub use fixtures::{PASSWORD, Roster};
 
 pub const KEY: &[u8] = b"provider pseudonym key";
 const ORIGIN: &str = "example.org/cases-test";
@@ -35,8 +36,13 @@ pub fn at(minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 6, 10, 12, minute, 0).unwrap()
 }
 
-pub fn act(actor: &str, minute: u32) -> Act {
-    Act { actor: actor.into(), reason: format!("{actor} read the evidence"), at: at(minute), expect_version: None }
+pub fn act(actor: &Account, minute: u32) -> Act {
+    Act { actor: actor.clone(), reason: format!("{} read the evidence", actor.name()), at: at(minute), expect_version: None }
+}
+
+/// Sign in as `name` (any spelling) with the fixtures' password.
+pub async fn sign_in(cases: &Cases, name: &str) -> Result<Account, cases::AuthError> {
+    cases.authenticate(name, PASSWORD, &cases::Attempt::now(None)).await
 }
 
 /// A new in-memory log.
@@ -52,12 +58,12 @@ pub async fn open(url: &str, storage: &MemStorage) -> Cases {
     Cases::open(url, move || Log::open_in(s.clone()), KEY).await.unwrap()
 }
 
-/// A new store at `url` over the log in `storage`, with the reviewers of [`fixtures::ROSTER`].
-pub async fn setup(url: &str, storage: &MemStorage) -> Cases {
+/// A new store at `url` over the log in `storage`, with the reviewers of [`fixtures::ROSTER`] signed in.
+pub async fn setup(url: &str, storage: &MemStorage) -> (Cases, Roster) {
     assert_eq!(Cases::init(url).await.unwrap(), cases::Init::Created, "{url} is a new store");
-    let cases = open(url, storage).await;
-    fixtures::roster(&cases).await;
-    cases
+    let mut cases = open(url, storage).await;
+    let roster = fixtures::roster(&mut cases, url).await;
+    (cases, roster)
 }
 
 /// Every entry of the log, parsed.
