@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use detect::policy::{Measure, Per};
 use detect::{Finding, Loaded, Scanner};
 
 /// How a signal is shown: its daily value is divided by `div` to give `unit`.
@@ -32,12 +31,7 @@ fn threshold_line(pack: &[Loaded], f: &Finding, signal: &str, div: f64) -> Vec<(
     let mut out = Vec::new();
     let Some(p) = pack.iter().find(|p| p.policy.id == f.policy.id) else { return out };
     for c in p.policy.conditions.iter().filter(|c| c.signal.get_ref() == signal) {
-        let daily = match (c.measure, c.per) {
-            (Measure::Rate, Some(Per::Hour)) => c.threshold * 24.0,
-            (Measure::Rate, _) | (Measure::Max, _) => c.threshold,
-            (Measure::Sum, _) => c.threshold / f64::from(c.window_days),
-            _ => continue,
-        };
+        let Some(daily) = c.daily_level() else { continue };
         out.push((daily / div, format!("{} ({})", p.policy.id, esc(&format!("{:?}", c.measure).to_lowercase()))));
     }
     out

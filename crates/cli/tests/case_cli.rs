@@ -8,8 +8,36 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
+/// A test reviewer's password: their name in lower case and a fixed suffix, so a command finds the one it needs.
+fn password(name: &str) -> String {
+    format!("{}-has-a-long-passphrase", name.to_lowercase())
+}
+
+/// Run `oversight`; `reviewer add|password|token NAME` and `--password-stdin --actor NAME` get NAME's password on
+/// standard input.
 fn oversight(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_oversight")).args(args).env_remove("OVERSIGHT_DB").env_remove("OVERSIGHT_ACTOR").output().unwrap();
+    use std::io::Write;
+    let after = |flag: &str| args.iter().position(|a| *a == flag).and_then(|i| args.get(i + 1)).copied();
+    let name = if args.contains(&"--password-stdin") {
+        after("--actor")
+    } else if args.first() == Some(&"reviewer") {
+        ["add", "password", "token"].into_iter().find_map(after)
+    } else {
+        None
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oversight"))
+        .args(args)
+        .env_remove("OVERSIGHT_DB")
+        .env_remove("OVERSIGHT_ACTOR")
+        .env_remove("OVERSIGHT_TOKEN")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = name.map(|n| format!("{}\n", password(n))).unwrap_or_default();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8_lossy(&out.stderr).into())
 }
 
@@ -121,7 +149,7 @@ fn a_case_from_scan_findings_to_lift() {
         let listed = run_json(&["list", "--state", "open"]);
         assert!(listed.as_array().unwrap().iter().any(|c| c["id"] == id.as_str() && c["subject"] == unit.as_str()));
 
-        let who = |actor: &'static str| ["--actor", actor, "--reason", "reviewed the evidence points"];
+        let who = |actor: &'static str| ["--actor", actor, "--password-stdin", "--reason", "reviewed the evidence points"];
         run_ok(&[&["assign", &id, "--reviewer", "ann"][..], &who("lead")].concat());
         let decided = run_json(&[&["decide", &id, "--outcome", "suspend", "--provider", "azure", "--services", "storage,ai"][..], &who("ann")].concat());
         assert_eq!(decided["case"]["state"], "decided");
@@ -142,11 +170,27 @@ fn a_case_from_scan_findings_to_lift() {
         assert_ne!(code, 0, "{err}");
         let (code, _, err) = run(&[&["approve", &id][..], &who("mallory")].concat());
         assert_eq!(code, 5, "{err}");
-        assert!(err.contains("mallory"), "{err}");
+        assert!(err.contains("signing in as mallory: sign-in refused"), "{err}");
+        // A token that is not one signs no one in; the sign-in audit has every attempt.
+        std::fs::write(t.join("bad.token"), "ovt_not-a-token").unwrap();
+        let (code, _, err) = run(&["approve", &id, "--actor", "bob", "--token-file", &p("bad.token"), "--reason", "x"]);
+        assert_eq!(code, 5, "{err}");
+        let v: Vec<&str> = ["reviewer"].into_iter().chain(common).chain(["sign-ins", "--json"]).collect();
+        let audit = json(&v);
+        assert!(audit.as_array().unwrap().iter().any(|r| r["name"] == "mallory" && r["outcome"] != "success"), "{audit:#}");
+        assert!(audit.as_array().unwrap().iter().any(|r| r["method"] == "token" && r["outcome"] != "success"), "{audit:#}");
         let (code, _, err) = run(&[&["approve", &id, "--expect-version", &version][..], &who("bob")].concat());
         assert_eq!(code, 5, "a stale version is a conflict: {err}");
         run_ok(&[&["approve", &id][..], &who("bob")].concat());
-        let enforced = run_json(&[&["enforce", &id, "--out", &p(&format!("docs{n}"))][..], &who("ops")].concat());
+        // Ops enforces with a token issued after their password; the same token does not act for bob.
+        let v: Vec<&str> = ["reviewer"].into_iter().chain(common).chain(["token", "ops", "--days", "1"]).collect();
+        std::fs::write(t.join("ops.token"), ok(&v).trim()).unwrap();
+        let by_token =
+            |actor: &'static str| ["--actor", actor, "--token-file", t.join("ops.token").to_str().unwrap().to_string().leak(), "--reason", "two approvals"];
+        let (code, _, err) = run(&[&["lift", &id][..], &by_token("bob")].concat());
+        assert_eq!(code, 5, "{err}");
+        assert!(err.contains("the token is ops's, not bob's"), "{err}");
+        let enforced = run_json(&[&["enforce", &id, "--out", &p(&format!("docs{n}"))][..], &by_token("ops")].concat());
         assert_eq!(enforced["case"]["state"], "enforced");
         let docs = enforced["documents"].as_array().unwrap();
         assert!(docs.len() >= 2, "an assignment and a cancel for a suspended subscription: {docs:#?}");

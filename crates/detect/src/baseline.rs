@@ -368,13 +368,21 @@ pub async fn finding(scanner: &Scanner, hit: &Hit, trigger: Trigger) -> Result<F
     let (title, clause, score, measured) = match trigger.kind {
         Kind::Surge => {
             let mut measured = vec![
-                Measured { signal: signal.into(), measure: "week-on-week ratio of 7-day totals".into(), value: v[0], op: ">=".into(), threshold: MIN_RATIO },
+                Measured {
+                    signal: signal.into(),
+                    measure: "week-on-week ratio of 7-day totals".into(),
+                    value: v[0],
+                    op: ">=".into(),
+                    threshold: MIN_RATIO,
+                    daily: None,
+                },
                 Measured {
                     signal: signal.into(),
                     measure: format!("robust z of log growth against the {whose}'s own {HISTORY} days"),
                     value: v[1],
                     op: ">=".into(),
                     threshold: Z,
+                    daily: None,
                 },
             ];
             let title = if let [_, _, peer_z, peers, ratio] = v[..] {
@@ -384,6 +392,7 @@ pub async fn finding(scanner: &Scanner, hit: &Hit, trigger: Trigger) -> Result<F
                     value: peer_z,
                     op: ">=".into(),
                     threshold: Z_PEER,
+                    daily: None,
                 });
                 format!("Surge in {signal} against the {whose}'s own {HISTORY}-day baseline and its sector peers")
             } else {
@@ -396,13 +405,21 @@ pub async fn finding(scanner: &Scanner, hit: &Hit, trigger: Trigger) -> Result<F
             "none: a sensitive signal an established account never used, starting at volume, for review",
             v[0] / floor,
             vec![
-                Measured { signal: signal.into(), measure: "total of the first 7 days of use".into(), value: v[0], op: ">=".into(), threshold: floor },
+                Measured {
+                    signal: signal.into(),
+                    measure: "total of the first 7 days of use".into(),
+                    value: v[0],
+                    op: ">=".into(),
+                    threshold: floor,
+                    daily: None,
+                },
                 Measured {
                     signal: signal.into(),
                     measure: format!("days of {whose} history without the signal"),
                     value: v[1],
                     op: ">=".into(),
                     threshold: HISTORY as f64,
+                    daily: None,
                 },
             ],
         ),

@@ -354,7 +354,7 @@ impl Scanner {
             let expr = match c.measure {
                 Measure::Sum => agg("SUM", n - 1, 0),
                 Measure::Rate => {
-                    let hours = f64::from(n) * if c.per == Some(Per::Hour) { 24.0 } else { 1.0 };
+                    let hours = f64::from(n) * c.per.unwrap_or(Per::Day).in_a_day();
                     format!("{} / {hours:.1}", agg("SUM", n - 1, 0))
                 }
                 Measure::Max => agg("MAX", n - 1, 0),

@@ -36,6 +36,10 @@ pub struct Measured {
     pub op: String,
     /// The threshold.
     pub threshold: f64,
+    /// The daily value that meets the threshold when held over the window, for a condition on a daily level; charts
+    /// draw it (`Condition::daily_level`). Absent for ratios.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily: Option<f64>,
 }
 
 /// Series points shown as evidence.
@@ -115,6 +119,7 @@ pub async fn findings(scanner: &Scanner, policy: &Loaded, hits: &[Hit]) -> Resul
                 value: *v,
                 op: op(c.op).into(),
                 threshold: c.threshold,
+                daily: c.daily_level(),
             });
             let from = hit.day - c.reach();
             let e = evidence.entry(c.signal.get_ref().clone()).or_insert((from, hit.day));

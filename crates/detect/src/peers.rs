@@ -149,6 +149,7 @@ pub async fn finding(scanner: &Scanner, hit: &Hit, signal: &str) -> Result<Findi
             value: m,
             op: ">=".into(),
             threshold: K * typical.max(floor),
+            daily: Some(K * typical.max(floor)),
         }],
         evidence: vec![Evidence { signal: signal.into(), points: points.into_iter().map(|(d, v)| (date(d).to_string(), v)).collect() }],
     })

@@ -89,6 +89,16 @@ pub enum Per {
     Day,
 }
 
+impl Per {
+    /// How many of the unit a day holds: a daily total over this is the rate.
+    pub fn in_a_day(self) -> f64 {
+        match self {
+            Per::Hour => 24.0,
+            Per::Day => 1.0,
+        }
+    }
+}
+
 /// A comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
@@ -160,6 +170,17 @@ pub struct Condition {
 }
 
 impl Condition {
+    /// The daily value that meets the threshold when held every day of the window, for a condition on a daily
+    /// level (a rate, a sum or a maximum); `None` for a ratio. Charts draw it beside the daily series.
+    pub fn daily_level(&self) -> Option<f64> {
+        match self.measure {
+            Measure::Rate => Some(self.threshold * self.per.unwrap_or(Per::Day).in_a_day()),
+            Measure::Max => Some(self.threshold),
+            Measure::Sum => Some(self.threshold / f64::from(self.window_days)),
+            Measure::Growth | Measure::Monotonic => None,
+        }
+    }
+
     /// How many days before the day it answers the condition reads: its evidence starts there, and a scan of a few
     /// days reads the series from there on. (Monotonic reads one day more than its frames need, n + 12.)
     pub fn reach(&self) -> i64 {

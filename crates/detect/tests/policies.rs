@@ -36,12 +36,7 @@ fn cond<'a>(p: &'a Loaded, signal: &str, measure: Measure) -> &'a Condition {
 
 /// The daily value that meets a rate, sum or max condition exactly when held over its whole window.
 fn daily_threshold(c: &Condition) -> f64 {
-    match c.measure {
-        Measure::Rate if c.per == Some(Per::Hour) => c.threshold * 24.0,
-        Measure::Rate | Measure::Max => c.threshold,
-        Measure::Sum => c.threshold / f64::from(c.window_days),
-        Measure::Growth | Measure::Monotonic => panic!("a ratio has no daily level"),
-    }
+    c.daily_level().expect("a ratio has no daily level")
 }
 
 /// A daily level that meets the condition on the window's last day of a step up from (nearly) nothing, not before:

@@ -53,6 +53,20 @@ pub fn session(usage_files: &[std::path::PathBuf]) -> Result<SessionContext, Sig
     session_with_memory(usage_files, DEFAULT_MEMORY_LIMIT)
 }
 
+/// The provider names (`ProviderName`, as written) on an account's usage rows: what its enforcement documents must
+/// be written for.
+pub async fn providers_of(ctx: &SessionContext, account: &str) -> Result<Vec<String>, SignalsError> {
+    use datafusion::arrow::array::{Array, StringArray};
+    let sql = format!("SELECT DISTINCT \"ProviderName\" FROM usage WHERE \"SubAccountId\" = '{}'", account.replace('\'', "''"));
+    let mut names = Vec::new();
+    for b in ctx.sql(&sql).await?.collect().await? {
+        let Some(col) = b.column(0).as_any().downcast_ref::<StringArray>() else { continue };
+        names.extend((0..col.len()).filter(|&i| col.is_valid(i)).map(|i| col.value(i).to_string()));
+    }
+    names.sort();
+    Ok(names)
+}
+
 /// [`session`] with its own limit, in bytes, on the memory sorts and aggregations hold before they spill.
 pub fn session_with_memory(usage_files: &[std::path::PathBuf], memory_limit: usize) -> Result<SessionContext, SignalsError> {
     // A fair pool: every spillable operator (the aggregations and the final sort run at once) gets its share, so

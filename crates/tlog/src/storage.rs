@@ -426,6 +426,31 @@ impl Storage for MemStorage {
     }
 }
 
+/// The provider's pseudonym key (`pseudonym-key` in the private folder: base64 of 32 random bytes, as `oversight
+/// log pseudonym --key-file` reads it), made mode 0600 when missing and the folder exists: (the key's bytes, whether
+/// it was made now). The command line and the console read the same file.
+pub fn pseudonym_key_in(private: &Path) -> io::Result<(Vec<u8>, bool)> {
+    use base64::Engine;
+    let path = private.join("pseudonym-key");
+    match fs::read(&path) {
+        Ok(k) => Ok((k, false)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && private.is_dir() => {
+            let mut seed = [0u8; 32];
+            getrandom::getrandom(&mut seed).map_err(io::Error::other)?;
+            let key = base64::engine::general_purpose::STANDARD.encode(seed);
+            let mut options = fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut f = options.open(&path)?;
+            f.write_all(key.as_bytes())?;
+            f.sync_all()?;
+            Ok((key.into_bytes(), true))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -239,7 +239,10 @@ fn the_state_file_is_the_checkpoint_body_written_whole() {
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
     std::fs::write(&path, "not a checkpoint").unwrap();
     assert!(matches!(Monitor::load(&path), Err(MonitorError::StateFormat { .. })));
-    assert!(matches!(state.save(&tmp.path().join("missing/state")), Err(MonitorError::State { .. })));
+    // A state in a folder not made yet is made with it; a path that names no file is refused.
+    state.save(&tmp.path().join("new/state")).unwrap();
+    assert_eq!(Monitor::load(&tmp.path().join("new/state")).unwrap(), Some(state.clone()));
+    assert!(matches!(state.save(&tmp.path().join("..")), Err(MonitorError::State { .. })));
 }
 
 #[test]

@@ -39,13 +39,37 @@ pub struct ReviewerArgs {
 
 #[derive(Subcommand)]
 enum ReviewerCommand {
-    /// Add a reviewer to the roster.
+    /// Add a reviewer to the roster, with their password (read from standard input, or a prompt on a terminal) and
+    /// their approval key (made by the store; its public half goes on the log).
     Add {
         /// The name, as actions will give it (`--actor`).
         name: String,
         /// What they may do.
         #[arg(long, value_enum)]
         role: RoleArg,
+    },
+    /// Set a reviewer's password (standard input, or a prompt); ends their console sessions.
+    Password {
+        /// The name.
+        name: String,
+    },
+    /// Issue a bearer token for a reviewer, after their password: the command line's alternative to typing it
+    /// (`OVERSIGHT_TOKEN` or `--token-file`). Printed once; only its hash is kept.
+    Token {
+        /// The name.
+        name: String,
+        /// What the token is for.
+        #[arg(long, default_value = "command line")]
+        label: String,
+        /// Days until it expires.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
+    /// List the sign-in audit, newest first.
+    SignIns {
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
     },
     /// List the roster, removed reviewers included.
     List,
@@ -88,8 +112,10 @@ struct StoreArgs {
 /// Shown after `oversight case --help`.
 const EXIT_CODES: &str = "Every change records who (--actor, a name on the reviewer roster: `oversight reviewer add`), \
 when and why (--reason) and appends an entry to the transparency log (`oversight log init` creates it), where the \
-tenant appears only as its pseudonym and the reason and each document only as their SHA-256. Names are matched to \
-the roster exactly (after NFKC and case folding); this command does not authenticate anyone (the web console does).
+tenant appears only as its pseudonym and the reason and each document only as their SHA-256. The actor signs in: \
+with a token (OVERSIGHT_TOKEN, or --token-file; `oversight reviewer token`), or with their password (one line on \
+standard input with --password-stdin, or a prompt on a terminal). Names are matched to the roster after NFKC and \
+case folding; an approval is signed with the approver's key.
 
 Exit codes: 0 done; 1 failed, or input refused (unknown case or account, bad flags for the decision); 2 bad command \
 line; 5 the review rules refused the action (the case is closed or in the wrong state, the same reviewer approved \
@@ -99,9 +125,15 @@ else changed the case first (a conflict): nothing was written.";
 /// Who acts and why, for every change.
 #[derive(Args)]
 struct Who {
-    /// Who acts (recorded, and logged).
+    /// Who acts (a name on the roster; recorded, and logged).
     #[arg(long, env = "OVERSIGHT_ACTOR")]
     actor: String,
+    /// Read the actor's password from the first line of standard input.
+    #[arg(long, conflicts_with = "token_file")]
+    password_stdin: bool,
+    /// A file holding the actor's token (`oversight reviewer token`); OVERSIGHT_TOKEN gives it too.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
     /// Why (recorded; the log carries its SHA-256).
     #[arg(long)]
     reason: String,
@@ -239,16 +271,23 @@ enum FamilyArg {
 /// Run the command.
 pub fn run(a: CaseArgs) -> anyhow::Result<ExitCode> {
     let rt = super::runtime()?;
-    match rt.block_on(run_async(a)) {
-        Ok(code) => Ok(code),
-        Err(e) => match e.downcast_ref::<CaseError>() {
-            Some(c) if c.is_refusal() => {
-                eprintln!("refused: {c}");
-                Ok(ExitCode::from(exit::REFUSED))
-            }
-            _ => Err(e),
-        },
+    refusal_to_exit(rt.block_on(run_async(a)))
+}
+
+/// A refusal by the review rules or a refused sign-in is exit 5, with its message; other errors go on.
+fn refusal_to_exit(result: anyhow::Result<ExitCode>) -> anyhow::Result<ExitCode> {
+    let Err(e) = result else { return result };
+    let refused = match (e.downcast_ref::<CaseError>(), e.downcast_ref::<cases::AuthError>()) {
+        (Some(c), _) => c.is_refusal(),
+        (_, Some(cases::AuthError::Store(c))) => c.is_refusal(),
+        (_, Some(_)) => true,
+        _ => false,
+    };
+    if refused {
+        eprintln!("refused: {e:#}");
+        return Ok(ExitCode::from(exit::REFUSED));
     }
+    Err(e)
 }
 
 /// Open the case store and its log, with messages that say how to make either.
@@ -266,11 +305,51 @@ async fn open_store(a: &StoreArgs) -> anyhow::Result<Cases> {
     Cases::open(&a.db, move || tlog::log::Log::open(&dir, &priv_dir), &key).await.with_context(|| format!("opening the case store {}", a.db))
 }
 
+/// A password: the first line of standard input when it is not a terminal (or `stdin` is asked for), else a prompt
+/// without echo (twice when `confirm`).
+fn read_password(prompt: &str, stdin: bool, confirm: bool) -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+        let password = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line).to_string();
+        if password.is_empty() {
+            bail!("no password on standard input (one line)");
+        }
+        return Ok(password);
+    }
+    let password = rpassword::prompt_password(prompt).context("reading the password")?;
+    if confirm && rpassword::prompt_password("again: ").context("reading the password")? != password {
+        bail!("the two passwords differ");
+    }
+    Ok(password)
+}
+
+/// Sign the actor in: with a token (OVERSIGHT_TOKEN or --token-file) that must be theirs, or with their password.
+async fn sign_in(store: &Cases, who: &Who) -> anyhow::Result<cases::Account> {
+    let token = match &who.token_file {
+        Some(f) => Some(std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?.trim().to_string()),
+        None => std::env::var("OVERSIGHT_TOKEN").ok().filter(|t| !t.is_empty()),
+    };
+    let attempt = cases::Attempt::now(None);
+    let account = match token {
+        Some(t) if !who.password_stdin => store.authenticate_token(&t, &attempt).await.with_context(|| format!("signing in as {} with a token", who.actor))?,
+        _ => {
+            let password = read_password(&format!("password for {}: ", who.actor), who.password_stdin, false)?;
+            store.authenticate(&who.actor, &password, &attempt).await.with_context(|| format!("signing in as {}", who.actor))?
+        }
+    };
+    if account.key() != cases::identity::key(&who.actor).map_err(|e| anyhow::anyhow!("--actor {:?}: {e}", who.actor))? {
+        return Err(cases::AuthError::Refused).context(format!("the token is {}'s, not {}'s", account.name(), who.actor));
+    }
+    Ok(account)
+}
+
 /// Run `oversight reviewer`.
 pub fn reviewer(a: ReviewerArgs) -> anyhow::Result<ExitCode> {
     let rt = super::runtime()?;
-    rt.block_on(async {
-        let store = open_store(&a.store).await?;
+    let code = rt.block_on(async {
+        let mut store = open_store(&a.store).await?;
         let mut o = String::new();
         let list = match a.command {
             ReviewerCommand::Add { name, role } => {
@@ -280,7 +359,57 @@ pub fn reviewer(a: ReviewerArgs) -> anyhow::Result<ExitCode> {
                     RoleArg::Admin => cases::Role::Admin,
                     RoleArg::Auditor => cases::Role::Auditor,
                 };
-                vec![store.add_reviewer(&name, role).await?]
+                let password = read_password(&format!("password for {name}: "), false, true)?;
+                store.add_reviewer(&name, role).await?;
+                vec![store.set_password(&name, &password).await?]
+            }
+            ReviewerCommand::Password { name } => {
+                let password = read_password(&format!("new password for {name}: "), false, true)?;
+                vec![store.set_password(&name, &password).await?]
+            }
+            ReviewerCommand::Token { name, label, days } => {
+                let password = read_password(&format!("password for {name}: "), false, false)?;
+                let account = store.authenticate(&name, &password, &cases::Attempt::now(None)).await?;
+                let now = Utc::now();
+                let issued = store.issue_token(&account, &label, now + chrono::TimeDelta::days(days), now).await?;
+                if a.store.json {
+                    writeln!(
+                        o,
+                        "{}",
+                        serde_json::to_string_pretty(&serde_json::json!({"id": issued.id, "token": issued.token, "expires_at": issued.expires_at}))?
+                    )?;
+                } else {
+                    writeln!(o, "{}", issued.token)?;
+                    eprintln!(
+                        "token {} for {} until {} (shown once; keep it like a password)",
+                        issued.id,
+                        account.name(),
+                        issued.expires_at.format("%Y-%m-%d")
+                    );
+                }
+                std::io::stdout().lock().write_all(o.as_bytes())?;
+                return Ok(ExitCode::from(exit::OK));
+            }
+            ReviewerCommand::SignIns { limit } => {
+                let rows = store.sign_ins(limit).await?;
+                if a.store.json {
+                    writeln!(o, "{}", serde_json::to_string_pretty(&rows)?)?;
+                } else {
+                    for r in &rows {
+                        writeln!(
+                            o,
+                            "{} {:<8} {:<9} {:<24} {:<16} {}",
+                            r.at.format("%Y-%m-%d %H:%M:%S"),
+                            r.method.as_str(),
+                            r.outcome.as_str(),
+                            r.name.as_deref().unwrap_or("-"),
+                            r.address.as_deref().unwrap_or("-"),
+                            r.detail
+                        )?;
+                    }
+                }
+                std::io::stdout().lock().write_all(crate::term::clean(&o).as_bytes())?;
+                return Ok(ExitCode::from(exit::OK));
             }
             ReviewerCommand::Remove { name } => vec![store.remove_reviewer(&name).await?],
             ReviewerCommand::List => store.list_reviewers().await?,
@@ -296,7 +425,8 @@ pub fn reviewer(a: ReviewerArgs) -> anyhow::Result<ExitCode> {
         let o = if a.store.json { o.into() } else { crate::term::clean(&o) };
         std::io::stdout().lock().write_all(o.as_bytes())?;
         Ok(ExitCode::from(exit::OK))
-    })
+    });
+    refusal_to_exit(code)
 }
 
 async fn run_async(a: CaseArgs) -> anyhow::Result<ExitCode> {
@@ -395,7 +525,7 @@ async fn run_async(a: CaseArgs) -> anyhow::Result<ExitCode> {
             apply(&mut o, &mut store, &id, &who, Action::Lift, json).await?;
         }
         CaseCommand::Enforce { id, out, who } => {
-            let act = act(&who);
+            let act = act(&store, &who).await?;
             let (case, docs) = match store.apply(&id, &act, Action::Enforce).await {
                 Ok(applied) => (applied.case, applied.documents.into_iter().map(|d| (d.file_name, d.json, d.sha256, d.summary)).collect::<Vec<_>>()),
                 // Enforced, but the log append failed: the documents are issued all the same, so write them.
@@ -431,13 +561,15 @@ async fn run_async(a: CaseArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(exit::OK))
 }
 
-fn act(who: &Who) -> Act {
-    Act { actor: who.actor.clone(), reason: who.reason.clone(), at: Utc::now(), expect_version: who.expect_version }
+/// The actor, signed in, with the reason, for an action now.
+async fn act(store: &Cases, who: &Who) -> anyhow::Result<Act> {
+    Ok(Act { actor: sign_in(store, who).await?, reason: who.reason.clone(), at: Utc::now(), expect_version: who.expect_version })
 }
 
 /// Apply an action and print the case with the log entries of the change.
 async fn apply(o: &mut String, store: &mut Cases, id: &str, who: &Who, action: Action, json: bool) -> anyhow::Result<()> {
-    let applied = store.apply(id, &act(who), action).await?;
+    let act = act(store, who).await?;
+    let applied = store.apply(id, &act, action).await?;
     let rec = store.show(id).await?;
     let last = rec.history.last().context("a changed case has a history")?;
     if json {
@@ -530,21 +662,12 @@ pub(super) fn pseudonym_key(file: Option<&Path>, private: &Path) -> anyhow::Resu
         return std::fs::read(f).with_context(|| format!("reading the pseudonym key {}", f.display()));
     }
     let path = private.join("pseudonym-key");
-    match std::fs::read(&path) {
-        Ok(k) => Ok(k),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && private.is_dir() => {
-            let seed = super::random_seed()?;
-            let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, seed);
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            std::io::Write::write_all(&mut options.open(&path).with_context(|| format!("creating {}", path.display()))?, key.as_bytes())?;
-            eprintln!("made a new pseudonym key in {}", path.display());
-            Ok(key.into_bytes())
-        }
-        Err(e) => Err(e).with_context(|| format!("reading the pseudonym key {} (or give --pseudonym-key)", path.display())),
+    let (key, made) =
+        tlog::storage::pseudonym_key_in(private).with_context(|| format!("reading the pseudonym key {} (or give --pseudonym-key)", path.display()))?;
+    if made {
+        eprintln!("made a new pseudonym key in {}", path.display());
     }
+    Ok(key)
 }
 
 fn unit(p: ProviderArg, ids: Vec<String>, group: Option<String>, aws_management_account: Option<String>) -> Unit {

@@ -9,7 +9,6 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use arrow::array::{Array, StringArray};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use cases::{Act, Action, Cases, Family, Outcome, Provider, Ruling, Scope, State, Unit};
@@ -50,9 +49,16 @@ pub async fn run(out: &Path, lake_dir: &Path, scanner: &Scanner, pack: &[Loaded]
     let db = out.join("cases.db");
     Cases::init(&db.to_string_lossy()).await?;
     let mut store = Cases::open(&db.to_string_lossy(), move || tlog::log::Log::open(&p, &q), &key).await?;
-    // Both decide and approve: the two-person rule needs two approvers.
+    // Both decide and approve: the two-person rule needs two approvers. Each signs in with a password made here,
+    // printed at the end for the console.
+    let mut accounts = std::collections::BTreeMap::new();
+    let mut passwords = Vec::new();
     for r in REVIEWERS {
         store.add_reviewer(r, cases::Role::Approver).await?;
+        let password = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&super::random_seed()?[..15]);
+        store.set_password(r, &password).await?;
+        accounts.insert(r, store.authenticate(r, &password, &cases::Attempt::now(None)).await?);
+        passwords.push((r, password));
     }
 
     println!("\nreview and enforcement (cases in {}, log in {}):", db.display(), public.display());
@@ -83,7 +89,7 @@ pub async fn run(out: &Path, lake_dir: &Path, scanner: &Scanner, pack: &[Loaded]
     let docs_dir = out.join("enforcement");
     for (actor, when, reason, action) in steps {
         let name = action.name();
-        let applied = store.apply(&case_id, &Act { actor: actor.into(), reason: reason.into(), at: when, expect_version: None }, action).await?;
+        let applied = store.apply(&case_id, &Act { actor: accounts[actor].clone(), reason: reason.into(), at: when, expect_version: None }, action).await?;
         println!("  {} {name:<8} by {actor}: {case_id} is {}", when.format("%Y-%m-%d %H:%M"), applied.case.state);
         for d in &applied.documents {
             std::fs::create_dir_all(&docs_dir).with_context(|| format!("creating {}", docs_dir.display()))?;
@@ -117,6 +123,10 @@ pub async fn run(out: &Path, lake_dir: &Path, scanner: &Scanner, pack: &[Loaded]
 
     println!("\npolicy pack logged as entry #{} ({} policies)", pack_entry.start, pack.len());
     print_log(&record, &public)?;
+    println!("\ndemo accounts (approvers; passwords made for this run):");
+    for (name, password) in &passwords {
+        println!("  {name:<8} {password}");
+    }
     Ok(())
 }
 
@@ -137,13 +147,7 @@ async fn scan_into_cases(store: &mut Cases, scanner: &Scanner, pack: &[Loaded], 
 async fn provider_of(lake_dir: &Path, account: &str) -> anyhow::Result<Provider> {
     let lake = lake::Snapshot::open(lake_dir).await?;
     let ctx = signals::session(&lake.live_paths("usage"))?;
-    let sql = format!("SELECT DISTINCT \"ProviderName\" FROM usage WHERE \"SubAccountId\" = '{}'", account.replace('\'', "''"));
-    let batches = ctx.sql(&sql).await?.collect().await?;
-    let mut names = Vec::new();
-    for b in &batches {
-        let col = b.column(0).as_any().downcast_ref::<StringArray>().context("ProviderName is a text column")?;
-        names.extend((0..col.len()).filter(|&i| col.is_valid(i)).map(|i| col.value(i).to_string()));
-    }
+    let names = signals::providers_of(&ctx, account).await?;
     let ids: Vec<&str> = names.iter().filter_map(|n| catalog::provider_id(n)).collect();
     match ids.as_slice() {
         ["azure"] => Ok(Provider::Azure),
