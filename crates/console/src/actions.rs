@@ -251,7 +251,8 @@ pub(crate) async fn act(
         Err(e @ CaseError::UnknownCase(_)) => Err(e.into()),
         Err(e) => {
             let status = case_status(&e);
-            let mut message = crate::session::capital(&e.to_string());
+            // The store's words as they are: they start with names and case ids, which keep their case.
+            let mut message = e.to_string();
             if matches!(e, CaseError::Conflict { .. }) {
                 message.push_str(". The page below shows the case as it is now.");
             }

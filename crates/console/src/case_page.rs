@@ -34,7 +34,7 @@ pub(crate) async fn page(
 ) -> Result<Response, ConsoleError> {
     let signed = match visitor.require(&format!("/cases/{id}")) {
         Ok(s) => s,
-        Err(to) => return Ok(to),
+        Err(to) => return Ok(to.into_response()),
     };
     let notice = q.done.as_deref().and_then(actions::done_message).map(|m| Notice::Done(m.into()));
     Ok(render(&console, &visitor, signed, &id, notice.as_ref()).await?.into_response())
@@ -288,7 +288,7 @@ pub(crate) async fn download(
     Path((id, n)): Path<(String, usize)>,
 ) -> Result<Response, ConsoleError> {
     if let Err(to) = visitor.require(&format!("/cases/{id}")) {
-        return Ok(to);
+        return Ok(to.into_response());
     }
     let rec = console.store.read().await.show(&id).await?;
     let d = rec.documents.into_iter().nth(n).ok_or_else(|| ConsoleError::NotFound(format!("Case {id} has no document {n}.")))?;

@@ -96,7 +96,7 @@ pub(crate) async fn page(
     Query(filter): Query<Filter>,
 ) -> Result<Response, ConsoleError> {
     if let Err(to) = visitor.require("/queue") {
-        return Ok(to);
+        return Ok(to.into_response());
     }
     let store = console.store.read().await;
     let mut rows = Vec::new();

@@ -48,12 +48,21 @@ pub(crate) struct Visitor {
 impl Visitor {
     /// The signed-in session, or the answer for someone who is not signed in: to the sign-in page, then back to
     /// `back` (a path of this site).
-    pub fn require(&self, back: &str) -> Result<&Signed, Response> {
-        self.signed.as_ref().ok_or_else(|| see_other(&format!("/sign-in?next={}", form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>())))
+    pub fn require(&self, back: &str) -> Result<&Signed, ToSignIn> {
+        self.signed.as_ref().ok_or_else(|| ToSignIn(format!("/sign-in?next={}", form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>())))
     }
 
     fn attempt(&self) -> Attempt {
         Attempt { address: self.address.map(|a| a.to_string()), at: Utc::now() }
+    }
+}
+
+/// The answer to someone not signed in: the sign-in page, which sends them back after.
+pub(crate) struct ToSignIn(String);
+
+impl IntoResponse for ToSignIn {
+    fn into_response(self) -> Response {
+        see_other(&self.0)
     }
 }
 
