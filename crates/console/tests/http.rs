@@ -256,7 +256,7 @@ async fn two_people_approve_then_the_documents_download_with_their_hash() {
     assert_eq!(step(&mut bob, &path, "approve", vec![]).await.status, StatusCode::SEE_OTHER);
     let enforced = step(&mut bob, &path, "enforce", vec![]).await;
     assert_eq!(enforced.status, StatusCode::SEE_OTHER);
-    let page = bob.get(&enforced.headers[header::LOCATION].to_str().unwrap().to_string()).await.body;
+    let page = bob.get(enforced.headers[header::LOCATION].to_str().unwrap()).await.body;
     assert!(page.contains("The case is enforced") && page.contains("Services</dt><dd>storage, ai"), "{page}");
     let shown = field_text(&page, "<code class=\"hash sha256\">");
     let doc = bob.get(&format!("{path}/documents/0")).await;
