@@ -166,7 +166,7 @@ fn decide_form(case: &Case, session: &Session) -> Markup {
             fieldset.services {
                 legend { "Services (none ticked: all)" }
                 @for f in Family::ALL {
-                    div.check {
+                    div.tick {
                         input type="checkbox" id=(format!("decide-service-{}", f.as_str())) name="services" value=(f.as_str());
                         label for=(format!("decide-service-{}", f.as_str())) { (f.as_str()) }
                     }

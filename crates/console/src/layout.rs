@@ -23,6 +23,8 @@ fn shell(title: &str, nav: Markup, notice: Option<&Notice>, main: Markup) -> Htm
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · oversight" }
                 link rel="stylesheet" href="/static/console.css";
+                // No icon: without this the browser asks for /favicon.ico on every page.
+                link rel="icon" href="data:,";
             }
             body {
                 a.skip href="#main" { "Skip to content" }
