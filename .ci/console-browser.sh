@@ -2,8 +2,8 @@
 # What the console's browser test (crates/console/tests/browser.rs) needs: Node, Debian's Chromium, and the npm
 # packages playwright-core (drives the browser, downloads none of its own) and axe-core (the accessibility check),
 # installed once into a cache folder outside the clone. Progress goes to stderr; stdout is one line for the caller to
-# eval, exporting the folder the test reads:
-#   eval "$(bash .ci/console-browser.sh)"
+# eval, exporting the folder the test reads (assign it first, so that a failure here stops a `set -e` caller):
+#   npm_env="$(bash .ci/console-browser.sh)"; eval "$npm_env"
 set -euo pipefail
 
 dir="${OVERSIGHT_NPM:-$HOME/.cache/oversight-npm}"
