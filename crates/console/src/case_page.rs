@@ -188,7 +188,7 @@ fn finding(console: &Console, cf: &CaseFinding, n: usize) -> Markup {
             }
             @match text {
                 Some((p, exact)) => {
-                    blockquote.clause cite=(p.clause.source) {
+                    blockquote.clause {
                         p { "“" (p.clause.text) "”" }
                         footer { "The clause this policy enforces: " (p.clause.provider) ", " cite { (p.clause.source) } }
                     }

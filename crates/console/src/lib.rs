@@ -18,7 +18,7 @@
 //!   read.
 //! - `GET /log/`, `GET /log/entries/{index}`, `GET|POST /log/pseudonym`: the public pages, no sign-in.
 //!
-//! Every POST carries a CSRF token ([`guard`]): the session's for signed-in forms, a cookie's double for the two
+//! Every POST carries a CSRF token (checked by one layer around every route): the session's for signed-in forms, a cookie's double for the two
 //! forms before sign-in; without it the answer is 403 and nothing runs. Every answer has the security headers.
 //!
 //! **Invariant:** the console decides nothing about cases: the store's state machine, roster and roles do, and the
@@ -58,7 +58,22 @@ pub const PSEUDONYM_CHECKS: usize = 10;
 /// The window of [`PSEUDONYM_CHECKS`].
 pub const PSEUDONYM_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// What the console is built from.
+/// What the console is built from. The command line builds it from its usual flags, along these lines:
+///
+/// ```text
+/// let log = tlog::log::Log::open(&dir, &private)?;            // the log the store writes to
+/// let store = cases::Cases::open(&db, move || Log::open(&dir, &private), &key).await?;
+/// let console = Console::new(Config {
+///     store, log_dir: dir, log_key: log.verifier(), pseudonym_key: key,
+///     registry: Some(registry::Registry::from_path(&registry_csv)?),
+///     policies: Policies::from_files(detect::policy::BUILT_IN.iter().copied())?,   // or Policies::from_dir
+///     secure_cookies: false,                                  // true behind HTTPS
+/// });
+/// console::serve(Arc::new(console), tokio::net::TcpListener::bind("127.0.0.1:8080").await?).await?;
+/// ```
+///
+/// The console trusts the TCP peer's address for sign-in throttling and the pseudonym form's limit: behind a reverse
+/// proxy every client has the proxy's address, and so shares one count.
 pub struct Config {
     /// The case store, open on its transparency log.
     pub store: Cases,

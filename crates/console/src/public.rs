@@ -210,7 +210,7 @@ pub(crate) async fn entry(
                 }
             }
             @if let Some(s) = subject {
-                p { "Is this tenant you? " a href=(format!("/log/pseudonym?pseudonym={s}")) { "Check the pseudonym against your account id" } "." }
+                p { "Is this tenant you? " a href=(format!("/log/pseudonym?pseudonym={}", form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>())) { "Check the pseudonym against your account id" } "." }
             }
             h3 { "The entry as logged" }
             pre.raw { code { (text) } }
