@@ -1,6 +1,7 @@
 //! The public pages under `/log/`, for anyone, signed in or not: the log's checkpoint and its case entries (tenants
 //! under their pseudonyms, reasons as hashes: the log holds nothing else), each entry with its inclusion proof checked
-//! on the server and again in the visitor's browser (`/static/verify.js`), and a form where a tenant checks a
+//! on the server and again in the visitor's browser (`/static/verify.js`: the checkpoint's signature and the audit
+//! path), and a form where a tenant checks a
 //! pseudonym against its own account id, limited per address.
 //!
 //! Everything shown is read from the log's public folder, as any reader of the published files would; the console's
@@ -228,8 +229,8 @@ pub(crate) async fn entry(
                     @if let Err(e) = &included { "the audit path: " (e) "." }
                 },
             }
-            p.check.pending #browser-check role="status" data-leaf=(STANDARD.encode(&entry)) data-index=(index) data-size=(cp.size)
-                data-root=(STANDARD.encode(cp.root)) data-hashes=(hashes.join(" ")) {
+            p.check.pending #browser-check role="status" data-leaf=(STANDARD.encode(&entry)) data-index=(index) data-hashes=(hashes.join(" "))
+                data-note=(STANDARD.encode(note.encode())) data-vkey=(console.log_key.to_vkey()) {
                 "Your browser has not checked this proof: the check needs JavaScript. The server's check above stands on its own, and `oversight verify` checks it on your machine."
             }
             dl {

@@ -298,7 +298,12 @@ async fn the_public_entry_page_shows_a_verified_proof_and_no_tenant_id() {
     let entry = public.get(&format!("/log/entries/{link}")).await;
     assert_eq!(entry.status, StatusCode::OK);
     assert!(entry.body.contains("Verified by the server: the checkpoint is signed by the log"), "{}", entry.body);
-    assert!(entry.body.contains("id=\"browser-check\"") && entry.body.contains("data-root=") && entry.body.contains("src=\"/static/verify.js\""));
+    assert!(
+        entry.body.contains("id=\"browser-check\"")
+            && entry.body.contains("data-note=")
+            && entry.body.contains("data-vkey=")
+            && entry.body.contains("src=\"/static/verify.js\"")
+    );
     assert!(!entry.body.contains(SUBJECT), "the tenant appears only as its pseudonym");
     let list = public.get("/log/").await;
     assert!(list.body.contains(&format!("/log/entries/{link}")) && list.body.contains("Verified: signed by the log"), "{}", list.body);

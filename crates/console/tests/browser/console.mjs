@@ -193,8 +193,38 @@ try {
   await Promise.all([ann.waitForURL("**/log/entries/*"), ann.getByRole("link", { name: /^enforcement entry #\d+/ }).first().click()]);
   await ann.getByText("Verified by the server").waitFor();
   await ann.locator('#browser-check[data-result="verified"]').waitFor();
-  assert.match(await ann.locator("#browser-check").innerText(), /Verified in your browser too/);
+  assert.match(await ann.locator("#browser-check").innerText(), /Verified in your browser too: the checkpoint's Ed25519 signature by the log's key/);
   assert.ok(!(await ann.content()).includes(subject), "the public entry names the tenant only by its pseudonym");
+  // The browser's check is a check: another entry's bytes, or another key's signature, fail it.
+  const vkey = await ann.locator("#browser-check").getAttribute("data-vkey");
+  const nameAndId = vkey.slice(0, vkey.indexOf("+", vkey.indexOf("+") + 1));
+  // Another Ed25519 key under the log's name and key id: the raw key is the last 32 bytes of its SPKI encoding.
+  const other = crypto.generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "der" }).subarray(-32);
+  const otherKey = `${nameAndId}+${Buffer.concat([Buffer.from([1]), other]).toString("base64")}`;
+  for (const [attribute, forged] of [["leaf", btoa("{}")], ["vkey", otherKey]]) {
+    const recheck = await ann.evaluate(
+      async ([attribute, forged]) => {
+        const p = document.getElementById("browser-check");
+        const kept = p.dataset[attribute];
+        p.dataset[attribute] = forged;
+        delete p.dataset.result;
+        const done = new Promise((resolve) => new MutationObserver((_, o) => p.dataset.result && (o.disconnect(), resolve())).observe(p, { attributes: true }));
+        const script = document.createElement("script");
+        script.src = "/static/verify.js";
+        document.body.append(script);
+        await done;
+        const result = [p.dataset.result, p.textContent];
+        p.dataset[attribute] = kept;
+        script.remove();
+        return result;
+      },
+      [attribute, forged],
+    );
+    assert.equal(recheck[0], "failed", `a forged ${attribute} fails the browser's check: ${recheck[1]}`);
+    console.log(`  a forged ${attribute}: ${recheck[1]}`);
+  }
+  await ann.reload();
+  await ann.locator('#browser-check[data-result="verified"]').waitFor();
   await axe(ann, "public log entry");
   await shot(ann, "log-entry-proof-verified");
 
