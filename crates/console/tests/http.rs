@@ -265,6 +265,10 @@ async fn two_people_approve_then_the_documents_download_with_their_hash() {
     assert_eq!(hex::encode(Sha256::digest(doc.body.as_bytes())), shown, "the page's SHA-256 is the download's");
     assert!(page.contains("matches the document"));
     assert!(!page.contains("proof FAILS") && page.matches("proof checked").count() >= 6, "every step's entry proof checks");
+    // Lifting closes the case: no action is left to offer.
+    assert_eq!(step(&mut ann, &path, "lift", vec![]).await.status, StatusCode::SEE_OTHER);
+    let lifted = ann.get(&path).await.body;
+    assert!(lifted.contains("State</dt><dd><strong>lifted") && lifted.contains("Nothing to do on this case in its state (lifted)"), "{lifted}");
 }
 
 /// Take `action` on the case at `path` from its page, as its form would.
