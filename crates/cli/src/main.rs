@@ -51,6 +51,8 @@ enum Command {
     Case(cmd::case::CaseArgs),
     /// Keep the reviewer roster: who may act on cases, and in which role.
     Reviewer(cmd::case::ReviewerArgs),
+    /// Serve the review console (reviewers sign in and work cases) and the log's public pages.
+    Serve(cmd::serve::ServeArgs),
 }
 
 /// Exit codes, documented in `--help` of each command and in README.md.
@@ -99,6 +101,7 @@ fn main() -> ExitCode {
     let server = match &cli.command {
         Command::Log(l) => l.is_server(),
         Command::Witness(w) => w.is_server(),
+        Command::Serve(_) => true,
         _ => false,
     };
     if !server {
@@ -120,6 +123,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::verify::run(a),
         Command::Witness(a) => cmd::witness::run(a),
         Command::Monitor(a) => cmd::monitor::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
         Command::Case(a) => cmd::case::run(a),
         Command::Reviewer(a) => cmd::case::reviewer(a),
     };

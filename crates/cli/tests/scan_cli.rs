@@ -121,6 +121,20 @@ fn the_demo_runs_the_whole_pipeline_and_catches_every_scenario() {
     let (code, checked, err) = oversight(&["verify", "--log", log.to_str().unwrap(), "--key", key, "--full"]);
     assert_eq!(code, 0, "{checked}{err}");
     assert!(text.lines().any(|l| l.trim().starts_with("oversight monitor --log")), "{text}");
+    // The console command it prints serves the demo's cases, and an approver signs in with the password printed.
+    let serve = text.lines().map(str::trim).find(|l| l.starts_with("oversight serve ")).unwrap_or_else(|| panic!("no console command:\n{text}"));
+    let account = text.lines().skip_while(|l| !l.trim().starts_with("oversight serve ")).nth(1).unwrap().split_whitespace().collect::<Vec<_>>();
+    let mut args: Vec<&str> = serve.split_whitespace().skip(1).collect();
+    args.extend(["--addr", "127.0.0.1:0"]);
+    let mut console = Command::new(env!("CARGO_BIN_EXE_oversight")).args(&args).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(console.stderr.take().unwrap()), &mut line).unwrap();
+    let addr = line.split("http://").nth(1).and_then(|a| a.split_whitespace().next()).unwrap_or_else(|| panic!("{line}")).to_string();
+    let page = http_get(&addr, "/sign-in");
+    let _ = console.kill();
+    let _ = console.wait();
+    assert!(page.starts_with("HTTP/1.1 200") && page.to_lowercase().contains("content-security-policy"), "{page}");
+    assert_eq!(account.len(), 2, "a name and a password: {account:?}");
     // The report renders in headless Chromium (Debian's chromium; .ci/run installs it).
     let report = out.join("report.html");
     let html = std::fs::read_to_string(&report).unwrap();
@@ -151,4 +165,14 @@ fn the_demo_runs_the_whole_pipeline_and_catches_every_scenario() {
     let (code, _, err) = oversight(&["demo", "--out", out.to_str().unwrap(), "--accounts", "55", "--days", "110"]);
     assert_eq!(code, 1);
     assert!(err.contains("--force"), "{err}");
+}
+
+/// A plain HTTP/1.1 GET on this machine: the status line, headers and body as text.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
 }

@@ -90,20 +90,20 @@ enum RoleArg {
 
 /// Where the case store and its log are.
 #[derive(Args)]
-struct StoreArgs {
+pub(super) struct StoreArgs {
     /// The case store: a SQLite file path, or a `postgres://` URL (`oversight case init` creates it).
     #[arg(long, global = true, default_value = "oversight-cases.db", env = "OVERSIGHT_DB")]
     db: String,
     /// The public transparency-log folder (as `oversight log --dir`).
     #[arg(long, visible_alias = "log-dir", global = true, default_value = "./oversight-log", env = "OVERSIGHT_LOG_DIR")]
-    dir: PathBuf,
+    pub(super) dir: PathBuf,
     /// The log's private folder. Default: DIR.private
     #[arg(long, global = true)]
     private: Option<PathBuf>,
     /// The provider's pseudonym key file (as `oversight log pseudonym --key-file`). Default: PRIVATE/pseudonym-key,
     /// created with 32 random bytes (base64) if missing.
     #[arg(long, global = true, env = "OVERSIGHT_PSEUDONYM_KEY")]
-    pseudonym_key: Option<PathBuf>,
+    pub(super) pseudonym_key: Option<PathBuf>,
     /// Print JSON.
     #[arg(long, global = true)]
     json: bool,
@@ -292,6 +292,11 @@ fn refusal_to_exit(result: anyhow::Result<ExitCode>) -> anyhow::Result<ExitCode>
 
 /// Open the case store and its log, with messages that say how to make either.
 async fn open_store(a: &StoreArgs) -> anyhow::Result<Cases> {
+    Ok(open_store_at(a).await?.0)
+}
+
+/// [`open_store`], with the log's private folder.
+pub(super) async fn open_store_at(a: &StoreArgs) -> anyhow::Result<(Cases, PathBuf)> {
     let private = match a.private.clone() {
         Some(p) => p,
         None => tlog::storage::private_beside(&a.dir)?,
@@ -302,7 +307,8 @@ async fn open_store(a: &StoreArgs) -> anyhow::Result<Cases> {
     tlog::log::Log::open(&dir, &priv_dir).with_context(|| {
         format!("opening the transparency log at {} (create one with `oversight log --dir {} init --origin ORIGIN`)", dir.display(), dir.display())
     })?;
-    Cases::open(&a.db, move || tlog::log::Log::open(&dir, &priv_dir), &key).await.with_context(|| format!("opening the case store {}", a.db))
+    let store = Cases::open(&a.db, move || tlog::log::Log::open(&dir, &priv_dir), &key).await.with_context(|| format!("opening the case store {}", a.db))?;
+    Ok((store, private))
 }
 
 /// A password: the first line of standard input when it is not a terminal (or `stdin` is asked for), else a prompt

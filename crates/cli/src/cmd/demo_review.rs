@@ -123,9 +123,10 @@ pub async fn run(out: &Path, lake_dir: &Path, scanner: &Scanner, pack: &[Loaded]
 
     println!("\npolicy pack logged as entry #{} ({} policies)", pack_entry.start, pack.len());
     print_log(&record, &public)?;
-    println!("\ndemo accounts (approvers; passwords made for this run):");
+    println!("\nthe review console on these cases (sign in as either approver; passwords made for this run):");
+    println!("  oversight serve --db {} --dir {} --registry {}", db.display(), public.display(), out.join("scenario").join("registry.csv").display());
     for (name, password) in &passwords {
-        println!("  {name:<8} {password}");
+        println!("    {name:<30} {password}");
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod lake;
 pub mod log;
 pub mod monitor;
 pub mod scan;
+pub mod serve;
 pub mod signals;
 pub mod simulate;
 pub mod verify;
