@@ -39,8 +39,9 @@ fn display(signal: &str) -> (&'static str, f64) {
     }
 }
 
-/// A condition's threshold as a daily level, when its measure compares one (scan writes the measure as
-/// `rate per hour over 7 days`, `sum over 30 days`, `largest day of 7`); growth and monotonicity are ratios, not levels.
+/// A condition's threshold as a daily level, for findings scanned before they carried it (`measured[].daily`,
+/// which detect's `Condition::daily_level` writes): read from the measure's words (`rate per hour over 7 days`,
+/// `sum over 30 days`, `largest day of 7`); growth and monotonicity are ratios, not levels.
 pub(crate) fn daily_threshold(measure: &str, threshold: f64) -> Option<f64> {
     if measure.starts_with("rate per hour") {
         Some(threshold * 24.0)
@@ -74,7 +75,8 @@ pub(crate) fn charts(findings: &[CaseFinding]) -> Vec<Chart> {
         for m in &f.measured {
             let (Some(signal), Some(t)) = (m.get("signal").and_then(Value::as_str), m.get("threshold").and_then(Value::as_f64)) else { continue };
             let measure = m.get("measure").and_then(Value::as_str).unwrap_or("");
-            if let (Some(c), Some(daily)) = (by.get_mut(signal), daily_threshold(measure, t)) {
+            let daily = m.get("daily").and_then(Value::as_f64).or_else(|| daily_threshold(measure, t));
+            if let (Some(c), Some(daily)) = (by.get_mut(signal), daily) {
                 let label = format!("{} ({measure})", f.policy.id);
                 if !c.thresholds.iter().any(|(v, l)| *v == daily && *l == label) {
                     c.thresholds.push((daily, label));
@@ -232,5 +234,10 @@ mod tests {
         assert_eq!(c[0].findings.len(), 2);
         let svg = render(&c[0], 0).into_string();
         assert!(svg.contains("stroke=\"#b3261e\"") && svg.contains("threshold p (rate per day over 7 days): 2.00"), "{svg}");
+        // The daily level scan writes wins over the measure's words, whatever they say.
+        let mut f = finding(3, 2.0);
+        f.finding.measured =
+            vec![serde_json::json!({"signal": "s", "measure": "7-day mean against the peers", "value": 9.0, "op": ">=", "threshold": 5.0, "daily": 5.0})];
+        assert_eq!(charts(&[f])[0].thresholds, vec![(5.0, "p (7-day mean against the peers)".to_string())]);
     }
 }
