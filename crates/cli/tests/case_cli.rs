@@ -232,6 +232,15 @@ fn a_case_from_scan_findings_to_lift() {
         // The log as an auditor sees it holds every entry, and the case names its tenant only by pseudonym.
         let v = json(&["verify", "--log", &log, "--key", &vkey, "--full", "--json"]);
         assert_eq!(v["holds"], true, "{v:#}");
+        // A monitor reading the log alone sees two approvals signed by two different published keys.
+        let events = ok(&["monitor", "--log", &log, "--key", &vkey, "--state", &p(&format!("monitor{n}.state"))]);
+        let approvals: Vec<String> = events
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|e| e["action"] == "approve")
+            .map(|e| e["approval"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(approvals, ["signed by ann's key", "signed by bob's key"], "{events}");
         let checkpoint = std::fs::read_to_string(Path::new(&log).join("checkpoint")).unwrap();
         let size: u64 = checkpoint.lines().nth(1).unwrap().parse().unwrap();
         assert!(entries.iter().all(|e| e["index"].as_u64().unwrap() < size));

@@ -14,7 +14,9 @@ use crate::exit;
 /// Follow a published log: check each new checkpoint against the last one verified (signature, witness quorum,
 /// consistency, the new entries against the signed root), then print every new decision, enforcement, lift and
 /// finding as one JSON line, in the public's terms (the tenant's pseudonym, the policy, the outcome and the
-/// document's hash).
+/// document's hash). Each approval's signature is checked against the key its reviewer's `account` entry published
+/// (`"approval": "signed"`, `"invalid signature"` or `"key not published"`); the keys seen are kept beside the
+/// state (STATE.keys).
 #[derive(Args)]
 #[command(after_help = "The state file keeps the last checkpoint verified (the same file `verify --state` keeps); \
     without one, the first run reads the whole log. A tenant sees its own entries with --tenant-key and --tenant: \
@@ -57,13 +59,29 @@ pub fn run(a: MonitorArgs) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let mut state = Monitor::load(&a.state)?;
+    let keys_path = a.state.with_extension("keys");
+    let mut published: std::collections::BTreeMap<String, (String, String)> = match std::fs::read(&keys_path) {
+        Ok(b) => serde_json::from_slice(&b).with_context(|| format!("reading {}", keys_path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", keys_path.display())),
+    };
     loop {
         // A new reader each round: its cache must not answer for a checkpoint published since.
         let reader = a.at.reader().map_err(anyhow::Error::msg)?;
         match tlog::monitor::step(&reader, &keys, &witnesses, a.trust.quorum, state.as_ref()) {
             Ok(update) => {
+                // Keys first: an approval may follow its reviewer's key in the same run.
+                for e in &update.entries {
+                    if let Some(k) = std::str::from_utf8(e).ok().and_then(cases::published_key) {
+                        use base64::Engine;
+                        published.insert(k.key_id, (k.name, base64::engine::general_purpose::STANDARD.encode(k.public_key)));
+                    }
+                }
                 for event in &update.events {
                     let mut v = serde_json::to_value(event)?;
+                    if event.action.as_deref() == Some("approve") {
+                        v["approval"] = approval(&event.entry, &published).into();
+                    }
                     if let Some((key, id)) = &tenant {
                         if !event.concerns(key, id) {
                             continue;
@@ -79,6 +97,7 @@ pub fn run(a: MonitorArgs) -> anyhow::Result<ExitCode> {
                     update.entries.len(),
                     update.events.len()
                 );
+                std::fs::write(&keys_path, serde_json::to_vec(&published)?).with_context(|| format!("writing {}", keys_path.display()))?;
                 update.state.save(&a.state)?;
                 state = Some(update.state);
             }
@@ -99,5 +118,17 @@ pub fn run(a: MonitorArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(exit::OK));
         }
         std::thread::sleep(Duration::from_secs(a.interval));
+    }
+}
+
+/// Whether an approval entry is signed by the key its reviewer published on the log.
+fn approval(entry: &str, published: &std::collections::BTreeMap<String, (String, String)>) -> String {
+    use base64::Engine;
+    let key_id = serde_json::from_str::<serde_json::Value>(entry).ok().and_then(|v| v.get("key_id").and_then(|k| k.as_str().map(str::to_string)));
+    let Some((name, key)) = key_id.as_ref().and_then(|id| published.get(id)) else { return "key not published".into() };
+    let key: Option<[u8; 32]> = base64::engine::general_purpose::STANDARD.decode(key).ok().and_then(|k| k.try_into().ok());
+    match key {
+        Some(k) if cases::verify_approval(entry, &k) => format!("signed by {name}'s key"),
+        _ => "invalid signature".into(),
     }
 }
