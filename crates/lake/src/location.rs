@@ -18,13 +18,12 @@ const SCHEMES: [(&str, &str); 7] = [
     ("abfs", AZURE_ENV),
     ("abfss", AZURE_ENV),
     ("azure", AZURE_ENV),
-    (
-        "s3",
-        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE-free web identity / instance credentials), AWS_REGION, AWS_ENDPOINT for another endpoint",
-    ),
-    ("s3a", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT for another endpoint"),
+    ("s3", AWS_ENV),
+    ("s3a", AWS_ENV),
     ("gs", "GOOGLE_SERVICE_ACCOUNT (a service account key file) or GOOGLE_APPLICATION_CREDENTIALS"),
 ];
+
+const AWS_ENV: &str = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or a web identity or instance role), AWS_REGION, and AWS_ENDPOINT for another endpoint";
 
 const AZURE_ENV: &str = "AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_SAS_KEY, or AZURE_CLIENT_ID/AZURE_CLIENT_SECRET/AZURE_TENANT_ID); for Azurite AZURE_STORAGE_USE_EMULATOR=true and AZURITE_BLOB_STORAGE_URL";
 
