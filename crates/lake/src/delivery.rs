@@ -4,14 +4,18 @@
 //! with the size the manifest gives; otherwise the delivery is incomplete and is refused whole. Data files under an
 //! export layout that no manifest lists are reported and skipped, because loading them would double count.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use futures::TryStreamExt;
+use object_store::path::Path as ObjPath;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 
 use crate::error::LakeError;
+use crate::{Location, MANIFEST_DIR};
 
 /// The cloud a delivery comes from, which decides its delivery model when there is no manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -64,12 +68,25 @@ pub enum Model {
 /// One data file of a delivery.
 #[derive(Debug, Clone)]
 pub struct DataFile {
-    /// Where it is on disk.
+    /// Where it is on disk; for a file in a store, its URL (it is read through [`DataFile::stored`]).
     pub path: PathBuf,
-    /// How it is named in messages and in the lake (relative to what the user gave).
+    /// How it is named in messages and in the lake (relative to what the user gave; a URL for a file in a store).
     pub name: String,
     /// The size the manifest promises, if it gives one.
     pub expected_bytes: Option<u64>,
+    /// The object, when the file is in a store.
+    pub stored: Option<StoredFile>,
+}
+
+/// A data file in an object store.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    /// The store it is read through (rooted at the input's location).
+    pub store: Arc<dyn ObjectStore>,
+    /// Its path in that store.
+    pub path: ObjPath,
+    /// Its size, as listed.
+    pub bytes: u64,
 }
 
 /// A set of files that arrived together and is applied (or not) as one.
@@ -85,7 +102,7 @@ pub struct Delivery {
     pub unit: Option<String>,
     /// The provider's own delivery time.
     pub delivered_at: DateTime<Utc>,
-    /// The manifest file, if any.
+    /// The manifest file (its URL for one in a store), if any.
     pub manifest: Option<PathBuf>,
     /// The data files, from the manifest (or the one plain file).
     pub files: Vec<DataFile>,
@@ -140,7 +157,110 @@ fn is_data_file(name: &str) -> bool {
     n.ends_with(".csv") || n.ends_with(".csv.gz") || n.ends_with(".parquet") || n.ends_with(".gz")
 }
 
-/// Walk the inputs (files and folders, recursively) and group their files into deliveries.
+/// The files of one input, as discovery reads them: a local folder (or a file's folder), or the objects under a
+/// store prefix. Files are named by a key: the real path in a folder, the path relative to the prefix in a store.
+trait Tree: Send + Sync {
+    /// A manifest's bytes.
+    fn read(&self, key: &Path) -> std::io::Result<Vec<u8>>;
+    /// When the file was last written.
+    fn modified(&self, key: &Path) -> std::io::Result<DateTime<Utc>>;
+    /// Its size.
+    fn size(&self, key: &Path) -> std::io::Result<u64>;
+    /// The file a manifest's blob name refers to (see [`resolve`]).
+    fn find(&self, manifest: &Path, blob: &str) -> Result<Option<PathBuf>, String>;
+    /// Where the file is, for the user: its path, or its URL.
+    fn id(&self, key: &Path) -> PathBuf;
+    /// The data file at `key`.
+    fn data_file(&self, key: &Path, name: String, expected_bytes: Option<u64>) -> DataFile;
+    /// The tree, for messages.
+    fn describe(&self) -> String;
+}
+
+/// A local input tree: its real root folder.
+struct LocalTree(PathBuf);
+
+impl Tree for LocalTree {
+    fn read(&self, key: &Path) -> std::io::Result<Vec<u8>> {
+        std::fs::read(key)
+    }
+    fn modified(&self, key: &Path) -> std::io::Result<DateTime<Utc>> {
+        std::fs::metadata(key).and_then(|m| m.modified()).map(DateTime::<Utc>::from)
+    }
+    fn size(&self, key: &Path) -> std::io::Result<u64> {
+        std::fs::metadata(key).map(|m| m.len())
+    }
+    fn find(&self, manifest: &Path, blob: &str) -> Result<Option<PathBuf>, String> {
+        resolve(manifest, blob, &self.0)
+    }
+    fn id(&self, key: &Path) -> PathBuf {
+        key.to_path_buf()
+    }
+    fn data_file(&self, key: &Path, name: String, expected_bytes: Option<u64>) -> DataFile {
+        DataFile { path: key.to_path_buf(), name, expected_bytes, stored: None }
+    }
+    fn describe(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+/// An input in a store: every object under its prefix as listed, and the manifests' bytes, fetched before parsing.
+struct StoreTree {
+    location: Location,
+    store: Arc<dyn ObjectStore>,
+    objects: HashMap<PathBuf, ObjectMeta>,
+    manifests: HashMap<PathBuf, Vec<u8>>,
+}
+
+impl StoreTree {
+    fn meta(&self, key: &Path) -> std::io::Result<&ObjectMeta> {
+        self.objects.get(key).ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} is not listed", self.id(key).display())))
+    }
+}
+
+impl Tree for StoreTree {
+    fn read(&self, key: &Path) -> std::io::Result<Vec<u8>> {
+        self.manifests.get(key).cloned().ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} was not fetched", self.id(key).display())))
+    }
+    fn modified(&self, key: &Path) -> std::io::Result<DateTime<Utc>> {
+        Ok(self.meta(key)?.last_modified)
+    }
+    fn size(&self, key: &Path) -> std::io::Result<u64> {
+        Ok(self.meta(key)?.size)
+    }
+    fn find(&self, manifest: &Path, blob: &str) -> Result<Option<PathBuf>, String> {
+        let parts = blob_parts(blob)?;
+        let Some(folder) = manifest.parent() else { return Ok(None) };
+        for dir in folder.ancestors() {
+            for skip in 0..parts.len() {
+                let candidate = parts[skip..].iter().fold(dir.to_path_buf(), |p, s| p.join(s));
+                if self.objects.contains_key(&candidate) {
+                    return Ok(Some(candidate));
+                }
+            }
+        }
+        Ok(None)
+    }
+    fn id(&self, key: &Path) -> PathBuf {
+        PathBuf::from(self.location.url_of(&key.to_string_lossy()))
+    }
+    fn data_file(&self, key: &Path, name: String, expected_bytes: Option<u64>) -> DataFile {
+        let stored = StoredFile { store: self.store.clone(), path: ObjPath::from(key.to_string_lossy().as_ref()), bytes: self.size(key).unwrap_or_default() };
+        DataFile { path: self.id(key), name, expected_bytes, stored: Some(stored) }
+    }
+    fn describe(&self) -> String {
+        self.location.to_string()
+    }
+}
+
+/// A file found under an input.
+struct Found {
+    key: PathBuf,
+    name: String,
+    tree: Arc<dyn Tree>,
+}
+
+/// Walk the local inputs (files and folders, recursively) and group their files into deliveries. Inputs in a store
+/// (URLs) are read by [`discover_in`].
 ///
 /// Each input is a tree: its folder, or a file's own folder. Nothing outside it is read: a symbolic link is followed
 /// only to a file inside it, a manifest's file names are resolved only inside it (never with `..`), and an input
@@ -148,113 +268,211 @@ fn is_data_file(name: &str) -> bool {
 /// refused is reported.
 pub fn discover(inputs: &[PathBuf]) -> Discovery {
     let mut out = Discovery::default();
-    let mut files: Vec<(PathBuf, String, Arc<Path>)> = Vec::new();
+    let mut files = Vec::new();
     for input in inputs {
-        let refuse = |reason: String| Refusal::from(LakeError::Input { path: input.display().to_string(), reason });
-        // The real path: a link named on the command line is what the user asked for, and its target is the tree.
-        let real = match input.canonicalize() {
-            Ok(r) => r,
-            Err(e) => {
-                out.refused.push(LakeError::Io { path: input.display().to_string(), source: e }.into());
-                continue;
-            }
-        };
-        if let Some(lake) = real.ancestors().find(|a| a.join("_manifest").is_dir()) {
-            out.refused.push(refuse(format!("it is inside the lake at {}; a lake's files are never read as input", lake.display())));
+        if input.to_str().is_some_and(crate::location::is_url) {
+            let reason = "a URL: inputs in a store are read by lake::discover_in".to_string();
+            out.refused.push(LakeError::Input { path: input.display().to_string(), reason }.into());
             continue;
         }
-        let tree: Arc<Path> = Arc::from(if real.is_dir() { real.as_path() } else { real.parent().unwrap_or(Path::new("/")) });
-        let label = |p: &Path| {
-            let rel = p.strip_prefix(&real).unwrap_or(p);
-            if real.is_dir() { input.join(rel) } else { input.clone() }.to_string_lossy().into_owned()
-        };
-        // Never read a lake (ours or another) as input: `oversight ingest .` must not ingest ./oversight-data.
-        let lakes = std::cell::RefCell::new(Vec::new());
-        let not_a_lake = |e: &walkdir::DirEntry| {
-            let lake = e.file_type().is_dir() && e.path().join("_manifest").is_dir();
-            if lake {
-                lakes.borrow_mut().push(label(e.path()));
+        walk_local(input, &mut out, &mut files);
+    }
+    classify(files, &mut out);
+    out
+}
+
+/// [`discover`] over local folders and store prefixes (`az://container/prefix`, `s3://…`, `gs://…`). In a store,
+/// the prefix is listed to find manifests and plain files; a manifest's files are those it names, looked up in
+/// that listing, and nothing outside the prefix is read. A prefix inside a lake, and lakes under it, are refused.
+pub async fn discover_in(inputs: &[Location]) -> Discovery {
+    let mut out = Discovery::default();
+    let mut files = Vec::new();
+    for input in inputs {
+        match input.as_local() {
+            Some(path) => walk_local(path, &mut out, &mut files),
+            None => {
+                if let Err(e) = walk_store(input, &mut out, &mut files).await {
+                    out.refused.push(e.into());
+                }
             }
-            !lake
+        }
+    }
+    classify(files, &mut out);
+    out
+}
+
+fn walk_local(input: &Path, out: &mut Discovery, files: &mut Vec<Found>) {
+    let refuse = |reason: String| Refusal::from(LakeError::Input { path: input.display().to_string(), reason });
+    // The real path: a link named on the command line is what the user asked for, and its target is the tree.
+    let real = match input.canonicalize() {
+        Ok(r) => r,
+        Err(e) => {
+            out.refused.push(LakeError::Io { path: input.display().to_string(), source: e }.into());
+            return;
+        }
+    };
+    if let Some(lake) = real.ancestors().find(|a| a.join(MANIFEST_DIR).is_dir()) {
+        out.refused.push(refuse(format!("it is inside the lake at {}; a lake's files are never read as input", lake.display())));
+        return;
+    }
+    let root = if real.is_dir() { real.clone() } else { real.parent().unwrap_or(Path::new("/")).to_path_buf() };
+    let tree: Arc<dyn Tree> = Arc::new(LocalTree(root.clone()));
+    let label = |p: &Path| {
+        let rel = p.strip_prefix(&real).unwrap_or(p);
+        if real.is_dir() { input.join(rel) } else { input.to_path_buf() }.to_string_lossy().into_owned()
+    };
+    // Never read a lake (ours or another) as input: `oversight ingest .` must not ingest ./oversight-data.
+    let lakes = std::cell::RefCell::new(Vec::new());
+    let not_a_lake = |e: &walkdir::DirEntry| {
+        let lake = e.file_type().is_dir() && e.path().join(MANIFEST_DIR).is_dir();
+        if lake {
+            lakes.borrow_mut().push(label(e.path()));
+        }
+        !lake
+    };
+    for entry in walkdir::WalkDir::new(&real).sort_by_file_name().into_iter().filter_entry(not_a_lake) {
+        let e = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                out.refused.push(LakeError::Io { path: e.path().map(|p| p.display().to_string()).unwrap_or_default(), source: e.into() }.into());
+                continue;
+            }
         };
-        for entry in walkdir::WalkDir::new(&real).sort_by_file_name().into_iter().filter_entry(not_a_lake) {
-            let e = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    out.refused.push(LakeError::Io { path: e.path().map(|p| p.display().to_string()).unwrap_or_default(), source: e.into() }.into());
+        if e.file_type().is_dir() || e.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if e.file_type().is_symlink() {
+            match e.path().canonicalize() {
+                Ok(t) if t.starts_with(&root) && t.is_file() => {}
+                // A folder inside the tree is walked where it is.
+                Ok(t) if t.starts_with(&root) => {
+                    out.skipped.push((label(e.path()), format!("a link to the folder {}, which is read where it is", t.display())));
                     continue;
                 }
-            };
-            if e.file_type().is_dir() || e.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            if e.file_type().is_symlink() {
-                match e.path().canonicalize() {
-                    Ok(t) if t.starts_with(&tree) && t.is_file() => {}
-                    // A folder inside the tree is walked where it is.
-                    Ok(t) if t.starts_with(&tree) => {
-                        out.skipped.push((label(e.path()), format!("a link to the folder {}, which is read where it is", t.display())));
-                        continue;
-                    }
-                    Ok(t) => {
-                        let reason = format!("a symbolic link to {}, outside the input tree {}", t.display(), tree.display());
-                        out.refused.push(LakeError::Input { path: label(e.path()), reason }.into());
-                        continue;
-                    }
-                    Err(err) => {
-                        out.refused.push(LakeError::Input { path: label(e.path()), reason: format!("a symbolic link that cannot be followed: {err}") }.into());
-                        continue;
-                    }
+                Ok(t) => {
+                    let reason = format!("a symbolic link to {}, outside the input tree {}", t.display(), root.display());
+                    out.refused.push(LakeError::Input { path: label(e.path()), reason }.into());
+                    continue;
                 }
-            } else if !e.file_type().is_file() {
-                out.skipped.push((label(e.path()), "not a regular file".into()));
-                continue;
+                Err(err) => {
+                    out.refused.push(LakeError::Input { path: label(e.path()), reason: format!("a symbolic link that cannot be followed: {err}") }.into());
+                    continue;
+                }
             }
-            files.push((e.path().to_path_buf(), label(e.path()), tree.clone()));
+        } else if !e.file_type().is_file() {
+            out.skipped.push((label(e.path()), "not a regular file".into()));
+            continue;
         }
-        out.skipped.extend(lakes.into_inner().into_iter().map(|l| (l, "a lake; a lake's files are never read as input".to_string())));
+        files.push(Found { key: e.path().to_path_buf(), name: label(e.path()), tree: tree.clone() });
     }
-    files.sort();
-    files.dedup();
+    out.skipped.extend(lakes.into_inner().into_iter().map(|l| (l, "a lake; a lake's files are never read as input".to_string())));
+}
+
+/// List a store prefix: its objects, less lakes under it and hidden names, with every manifest's bytes fetched.
+async fn walk_store(input: &Location, out: &mut Discovery, files: &mut Vec<Found>) -> Result<(), LakeError> {
+    let failed = |e: object_store::Error| LakeError::Input { path: input.to_string(), reason: format!("cannot list it: {e}") };
+    let (bucket, prefix) = input.bucket().expect("a store location");
+    // The prefix itself or a folder above it holding `_manifest/`: the input is (inside) a lake.
+    let parts: Vec<_> = prefix.parts().collect();
+    for i in (0..=parts.len()).rev() {
+        let above: ObjPath = parts[..i].iter().cloned().collect();
+        let manifests = above.clone().join(MANIFEST_DIR);
+        if bucket.list(Some(&manifests)).try_next().await.map_err(failed)?.is_some() {
+            let reason = format!("it is inside the lake at {}; a lake's files are never read as input", input.url_of_bucket(&above));
+            return Err(LakeError::Input { path: input.to_string(), reason });
+        }
+    }
+    let store = input.store()?;
+    let listed: Vec<ObjectMeta> = store.list(None).try_collect().await.map_err(failed)?;
+    // Folders holding `_manifest/` are lakes: their objects are never input.
+    let lakes: BTreeSet<String> = listed
+        .iter()
+        .filter_map(|m| {
+            let key = m.location.as_ref();
+            let at = if key.starts_with("_manifest/") { Some(0) } else { key.find("/_manifest/").map(|i| i + 1) };
+            at.map(|i| key[..i].to_string())
+        })
+        .collect();
+    let mut objects = HashMap::new();
+    for m in listed {
+        let key = m.location.to_string();
+        if lakes.iter().any(|l| key.starts_with(l.as_str())) || m.location.filename().is_some_and(|n| n.starts_with('.')) {
+            continue;
+        }
+        objects.insert(PathBuf::from(key), m);
+    }
+    out.skipped.extend(lakes.iter().map(|l| (input.url_of(l.trim_end_matches('/')), "a lake; a lake's files are never read as input".to_string())));
+    let mut manifests = HashMap::new();
+    for key in objects.keys().filter(|k| manifest_kind(k).is_some()) {
+        let bytes = store.get(&ObjPath::from(key.to_string_lossy().as_ref())).await.map_err(failed)?.bytes().await.map_err(failed)?;
+        manifests.insert(key.clone(), bytes.to_vec());
+    }
+    let keys: Vec<PathBuf> = objects.keys().cloned().collect();
+    let tree = Arc::new(StoreTree { location: input.clone(), store, objects, manifests });
+    for key in keys {
+        let name = tree.id(&key).to_string_lossy().into_owned();
+        files.push(Found { key, name, tree: tree.clone() });
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum ManifestKind {
+    Azure,
+    Aws,
+}
+
+fn manifest_kind(key: &Path) -> Option<ManifestKind> {
+    let file = key.file_name().unwrap_or_default().to_string_lossy();
+    if file == "manifest.json" || file == "_manifest.json" {
+        Some(ManifestKind::Azure)
+    } else if file.ends_with("Manifest.json") {
+        Some(ManifestKind::Aws)
+    } else {
+        None
+    }
+}
+
+/// Group the files found into deliveries: manifests first, with the files they name, then plain files.
+fn classify(mut files: Vec<Found>, out: &mut Discovery) {
+    files.sort_by_key(|f| f.tree.id(&f.key));
+    files.dedup_by_key(|f| f.tree.id(&f.key));
 
     let mut claimed: BTreeSet<PathBuf> = BTreeSet::new();
     // A set: a tree of many small deliveries has thousands of export folders, each file is checked against them.
     let mut export_dirs: HashSet<PathBuf> = HashSet::new();
-    for (path, name, tree) in &files {
-        let file = path.file_name().unwrap_or_default().to_string_lossy();
-        let parsed = if file == "manifest.json" || file == "_manifest.json" {
-            Some(azure_manifest(path, name, tree))
-        } else if file.ends_with("Manifest.json") {
-            Some(aws_manifest(path, name, tree))
-        } else {
-            None
+    for f in &files {
+        let parsed = match manifest_kind(&f.key) {
+            Some(ManifestKind::Azure) => azure_manifest(&*f.tree, &f.key, &f.name),
+            Some(ManifestKind::Aws) => aws_manifest(&*f.tree, &f.key, &f.name),
+            None => continue,
         };
+        let folder = f.tree.id(f.key.parent().unwrap_or(Path::new("")));
         match parsed {
-            Some(Ok(Some(d))) => {
-                export_dirs.insert(path.parent().unwrap_or(Path::new("")).to_path_buf());
+            Ok(Some(d)) => {
+                export_dirs.insert(folder);
                 claimed.extend(d.files.iter().map(|f| f.path.clone()));
                 out.deliveries.push(d);
             }
-            Some(Ok(None)) => {}
-            Some(Err(e)) => {
-                export_dirs.insert(path.parent().unwrap_or(Path::new("")).to_path_buf());
+            Ok(None) => {}
+            Err(e) => {
+                export_dirs.insert(folder);
                 out.refused.push(e);
             }
-            None => {}
         }
     }
-    for (path, name, _) in files {
-        if claimed.contains(&path) || !is_data_file(&name) {
+    for Found { key, name, tree } in files {
+        if claimed.contains(&tree.id(&key)) || !is_data_file(&name) {
             continue;
         }
-        let in_export = path.ancestors().any(|a| a.file_name().is_some_and(|n| n.to_string_lossy().starts_with("BILLING_PERIOD=")))
-            || path.parent().is_some_and(|p| export_dirs.contains(p));
+        let in_export = key.ancestors().any(|a| a.file_name().is_some_and(|n| n.to_string_lossy().starts_with("BILLING_PERIOD=")))
+            || export_dirs.contains(&tree.id(key.parent().unwrap_or(Path::new(""))));
         if in_export {
             out.skipped.push((name, "in an export layout but listed by no manifest given; loading it could double count".into()));
             continue;
         }
-        let delivered_at = std::fs::metadata(&path).and_then(|m| m.modified()).map(DateTime::<Utc>::from).unwrap_or_default();
-        let oci_layout = path.ancestors().any(|a| a.file_name().is_some_and(|n| n == "FOCUS Reports"));
+        let delivered_at = tree.modified(&key).unwrap_or_default();
+        let oci_layout = key.ancestors().any(|a| a.file_name().is_some_and(|n| n == "FOCUS Reports"));
         out.deliveries.push(Delivery {
             source: Source::Plain,
             provider: oci_layout.then_some(Provider::Oci),
@@ -262,12 +480,11 @@ pub fn discover(inputs: &[PathBuf]) -> Discovery {
             unit: None,
             delivered_at,
             manifest: None,
-            files: vec![DataFile { path, name, expected_bytes: None }],
+            files: vec![tree.data_file(&key, name, None)],
         });
     }
     // The same AWS execution is described twice in create-new mode (partition and execution manifests).
     out.deliveries.dedup_by(|a, b| a.unit == b.unit && a.unit.is_some() && same_files(a, b));
-    out
 }
 
 fn same_files(a: &Delivery, b: &Delivery) -> bool {
@@ -286,11 +503,7 @@ fn manifest_time(s: &str) -> Option<DateTime<Utc>> {
 /// up to the input tree's root and never beyond. A name is relative to its container or bucket (a leading `/` is
 /// dropped); `..` in it is refused, and so is a file that a link places outside the tree.
 fn resolve(manifest: &Path, blob: &str, tree: &Path) -> Result<Option<PathBuf>, String> {
-    let blob = blob.trim_start_matches('/');
-    let parts: Vec<&str> = blob.split(['/', '\\']).filter(|p| !p.is_empty() && *p != ".").collect();
-    if parts.contains(&"..") {
-        return Err("the name climbs out of its folder with `..`".into());
-    }
+    let parts = blob_parts(blob)?;
     let Some(folder) = manifest.parent() else { return Ok(None) };
     for dir in folder.ancestors().take_while(|d| d.starts_with(tree)) {
         for skip in 0..parts.len() {
@@ -307,37 +520,46 @@ fn resolve(manifest: &Path, blob: &str, tree: &Path) -> Result<Option<PathBuf>, 
     Ok(None)
 }
 
-fn listed_files(manifest: &Path, name: &str, tree: &Path, blobs: Vec<(String, Option<u64>)>) -> Result<Vec<DataFile>, LakeError> {
+/// A blob name's parts: relative to its container or bucket (a leading `/` is dropped), never with `..`.
+fn blob_parts(blob: &str) -> Result<Vec<&str>, String> {
+    let parts: Vec<&str> = blob.trim_start_matches('/').split(['/', '\\']).filter(|p| !p.is_empty() && *p != ".").collect();
+    if parts.contains(&"..") {
+        return Err("the name climbs out of its folder with `..`".into());
+    }
+    Ok(parts)
+}
+
+fn listed_files(tree: &dyn Tree, manifest: &Path, name: &str, blobs: Vec<(String, Option<u64>)>) -> Result<Vec<DataFile>, LakeError> {
     let mut out = Vec::new();
     let base = Path::new(name).parent().unwrap_or(Path::new(""));
     for (blob, expected_bytes) in blobs {
-        let path = resolve(manifest, &blob, tree).map_err(|reason| LakeError::Input { path: format!("{name}: {blob}"), reason })?.ok_or_else(|| {
+        let path = tree.find(manifest, &blob).map_err(|reason| LakeError::Input { path: format!("{name}: {blob}"), reason })?.ok_or_else(|| {
             LakeError::Incomplete {
                 manifest: name.to_string(),
                 file: blob.clone(),
-                reason: format!("listed in the manifest but not found in {}", tree.display()),
+                reason: format!("listed in the manifest but not found in {}", tree.describe()),
             }
         })?;
-        let actual = std::fs::metadata(&path).map_err(|e| LakeError::Io { path: path.display().to_string(), source: e })?.len();
+        let actual = tree.size(&path).map_err(|e| LakeError::Io { path: tree.id(&path).display().to_string(), source: e })?;
         if let Some(want) = expected_bytes
             && want != actual
         {
             return Err(LakeError::Incomplete { manifest: name.to_string(), file: blob, reason: format!("manifest says {want} bytes, found {actual}") });
         }
-        let rel = path.strip_prefix(manifest.parent().unwrap_or(Path::new(""))).map(|r| base.join(r)).unwrap_or_else(|_| path.clone());
-        out.push(DataFile { path, name: rel.to_string_lossy().into_owned(), expected_bytes });
+        let rel = path.strip_prefix(manifest.parent().unwrap_or(Path::new(""))).map(|r| base.join(r)).unwrap_or_else(|_| tree.id(&path));
+        out.push(tree.data_file(&path, rel.to_string_lossy().into_owned(), expected_bytes));
     }
     Ok(out)
 }
 
-fn read_json(path: &Path, name: &str) -> Result<serde_json::Value, LakeError> {
-    let text = std::fs::read(path).map_err(|e| LakeError::Io { path: name.to_string(), source: e })?;
+fn read_json(tree: &dyn Tree, path: &Path, name: &str) -> Result<serde_json::Value, LakeError> {
+    let text = tree.read(path).map_err(|e| LakeError::Io { path: name.to_string(), source: e })?;
     serde_json::from_slice(&text).map_err(|e| LakeError::Manifest { manifest: name.to_string(), reason: format!("not valid JSON: {e}") })
 }
 
 /// An Azure `manifest.json`: unit = (scope, export, month of `runInfo.startDate`), time = `runInfo.submittedTime`.
-fn azure_manifest(path: &Path, name: &str, tree: &Path) -> Result<Option<Delivery>, Refusal> {
-    let m = read_json(path, name)?;
+fn azure_manifest(tree: &dyn Tree, path: &Path, name: &str) -> Result<Option<Delivery>, Refusal> {
+    let m = read_json(tree, path, name)?;
     if m.get("blobs").is_none() {
         return Ok(None);
     }
@@ -349,7 +571,7 @@ fn azure_manifest(path: &Path, name: &str, tree: &Path) -> Result<Option<Deliver
     let delivered_at = match submitted.and_then(manifest_time) {
         Some(t) => t,
         // The manifest's own write time is the documented fallback when submittedTime is absent.
-        None => std::fs::metadata(path).and_then(|m| m.modified()).map(DateTime::<Utc>::from).map_err(|e| LakeError::Io { path: name.into(), source: e })?,
+        None => tree.modified(path).map_err(|e| LakeError::Io { path: name.into(), source: e })?,
     };
     let export = m.pointer("/exportConfig/resourceId").and_then(|v| v.as_str()).unwrap_or("");
     let scope = export.split("/providers/Microsoft.CostManagement/exports/").next().unwrap_or("");
@@ -371,17 +593,17 @@ fn azure_manifest(path: &Path, name: &str, tree: &Path) -> Result<Option<Deliver
             model: Some(Model::Replace),
             unit: Some(format!("azure:{scope}:{export_name}:{dataset}:{month}")),
             delivered_at,
-            manifest: Some(path.to_path_buf()),
+            manifest: Some(tree.id(path)),
             files: vec![],
         },
-        listed_files(path, name, tree, blobs),
+        listed_files(tree, path, name, blobs),
     )
 }
 
 /// An AWS Data Exports manifest: unit = (export, `BILLING_PERIOD`), time = the execution folder's timestamp
 /// (create-new mode) or the manifest's write time (overwrite mode, which has no time field).
-fn aws_manifest(path: &Path, name: &str, tree: &Path) -> Result<Option<Delivery>, Refusal> {
-    let m = read_json(path, name)?;
+fn aws_manifest(tree: &dyn Tree, path: &Path, name: &str) -> Result<Option<Delivery>, Refusal> {
+    let m = read_json(tree, path, name)?;
     let bad = |reason: &str| LakeError::Manifest { manifest: name.to_string(), reason: reason.to_string() };
     let Some(list) = m.get("dataFiles").or_else(|| m.get("reportKeys")) else { return Ok(None) };
     let blobs = list
@@ -402,7 +624,11 @@ fn aws_manifest(path: &Path, name: &str, tree: &Path) -> Result<Option<Delivery>
         .next()
         .ok_or_else(|| bad("no BILLING_PERIOD= partition in the manifest's path or its files"))?;
     let export = m.get("exportArn").and_then(|v| v.as_str()).map(str::to_string).unwrap_or_else(|| {
-        path.ancestors().find(|a| a.file_name().is_some_and(|n| n == "metadata")).and_then(|a| a.parent()).map(|p| p.display().to_string()).unwrap_or_default()
+        path.ancestors()
+            .find(|a| a.file_name().is_some_and(|n| n == "metadata"))
+            .and_then(|a| a.parent())
+            .map(|p| tree.id(p).display().to_string())
+            .unwrap_or_default()
     });
     let exec_time = path
         .ancestors()
@@ -411,7 +637,7 @@ fn aws_manifest(path: &Path, name: &str, tree: &Path) -> Result<Option<Delivery>
         .next();
     let delivered_at = match exec_time {
         Some(t) => t,
-        None => std::fs::metadata(path).and_then(|m| m.modified()).map(DateTime::<Utc>::from).map_err(|e| LakeError::Io { path: name.into(), source: e })?,
+        None => tree.modified(path).map_err(|e| LakeError::Io { path: name.into(), source: e })?,
     };
     with_files(
         Delivery {
@@ -420,10 +646,10 @@ fn aws_manifest(path: &Path, name: &str, tree: &Path) -> Result<Option<Delivery>
             model: Some(Model::Replace),
             unit: Some(format!("aws:{export}:{period}")),
             delivered_at,
-            manifest: Some(path.to_path_buf()),
+            manifest: Some(tree.id(path)),
             files: vec![],
         },
-        listed_files(path, name, tree, blobs),
+        listed_files(tree, path, name, blobs),
     )
 }
 

@@ -73,7 +73,9 @@ pub enum LakeError {
         reason: String,
     },
     /// Another writer holds the lake's lock.
-    #[error("{path} is locked by another writer ({holder}); wait for it to finish. A crashed writer's lock is released with its process")]
+    #[error(
+        "{path} is locked by another writer ({holder}); wait for it to finish. A crashed writer's lock is released with its process, or in a store when its lease expires"
+    )]
     Locked {
         /// The lock file.
         path: String,
@@ -95,6 +97,21 @@ pub enum LakeError {
         /// The commit file.
         file: String,
         /// What is wrong.
+        reason: String,
+    },
+    /// This writer's lease on a lake in a store expired or was taken over by another writer (it stopped renewing it
+    /// for longer than the lease): nothing more is committed.
+    #[error("{path}: this writer's lease on the lake was lost (it expired or another writer took it over); nothing more was committed, run the ingest again")]
+    LeaseLost {
+        /// The lease object.
+        path: String,
+    },
+    /// A lake or input URL could not be opened: an unknown scheme, a malformed URL, or missing credentials.
+    #[error("{url}: cannot open: {reason}")]
+    Location {
+        /// The URL as given.
+        url: String,
+        /// Why, with the environment variables to set when credentials are missing.
         reason: String,
     },
 }

@@ -30,10 +30,10 @@ use chrono::Utc;
 use object_store::ObjectStoreExt;
 use sha2::{Digest, Sha256};
 
-use crate::delivery::{Delivery, Model, Provider, Source};
+use crate::delivery::{Delivery, Model, Provider, Source, StoredFile};
 use crate::manifest::{DeliveryRecord, FileRecord, LiveFile, Outcome};
 use crate::write::{self, NO_UNIT, PartitionWriter, QuarantineWriter};
-use crate::{DeliveryOutcome, IngestOptions, Lake, LakeError, Progress, hash_file};
+use crate::{DeliveryOutcome, IngestOptions, Lake, LakeError, Progress, hash_file, hash_object};
 
 /// Quarantine records returned per delivery for display (all of them are in the quarantine table).
 /// Deliveries a chunk reads before it is committed, whatever their rows: each costs the chunk its record and an
@@ -175,7 +175,11 @@ impl Run<'_> {
         }
         self.bytes_total += match &self.idents[i] {
             Some(ident) => ident.files.iter().map(|f| f.bytes).sum::<u64>(),
-            None => self.deliveries[i].files.iter().filter_map(|f| std::fs::metadata(&f.path).ok()).map(|m| m.len()).sum(),
+            None => self.deliveries[i]
+                .files
+                .iter()
+                .filter_map(|f| f.stored.as_ref().map(|s| s.bytes).or_else(|| std::fs::metadata(&f.path).ok().map(|m| m.len())))
+                .sum(),
         };
         (self.progress)(Progress::Bytes(self.bytes_total));
     }
@@ -220,7 +224,7 @@ impl Lake {
             bytes_total: 0,
         };
         for (i, d) in deliveries.iter().enumerate() {
-            match identify(d) {
+            match identify(d).await {
                 Ok(ident) => run.idents.push(Some(ident)),
                 Err(e) => {
                     run.idents.push(None);
@@ -252,12 +256,13 @@ impl Lake {
             work.push((unit_month(unit), first, Work::Unit(run.groups.len())));
             run.groups.push(members);
         }
-        // A plain file's month is known only from its rows: peek at the first ones when there is an order to make.
+        // A plain file's month is known only from its rows: peek at the first ones when there is an order to make
+        // (in local files only; a file in a store is read in input order rather than fetched twice).
         let months = if singles.len() + work.len() < 2 {
             vec![None; singles.len()]
         } else {
             let files: Vec<Option<(std::path::PathBuf, String)>> =
-                singles.iter().map(|i| deliveries[*i].files.first().map(|f| (f.path.clone(), f.name.clone()))).collect();
+                singles.iter().map(|i| deliveries[*i].files.first().filter(|f| f.stored.is_none()).map(|f| (f.path.clone(), f.name.clone()))).collect();
             tokio::task::spawn_blocking(move || files.into_iter().map(|f| f.and_then(|(p, n)| first_month(&p, &n))).collect::<Vec<_>>())
                 .await
                 .expect("the peek does not panic")
@@ -417,7 +422,15 @@ impl Lake {
             // Parsing runs on a blocking thread while this task encodes and writes Parquet: two cores, two stages.
             // The small channel bounds the batches in flight.
             let (tx, mut rx) = tokio::sync::mpsc::channel::<focus::Batch>(2);
-            let path = f.path.clone();
+            // A file in a store is copied to a temporary file first: the FOCUS reader reads local files.
+            let staged = match &f.stored {
+                Some(s) => match stage(s).await {
+                    Ok(t) => Some(t),
+                    Err(e) => return Ok(Some(e)),
+                },
+                None => None,
+            };
+            let path = staged.as_ref().map_or_else(|| f.path.clone(), |t| t.to_path_buf());
             let parser = tokio::task::spawn_blocking(move || -> Result<&'static str, focus::FocusError> {
                 let mut r = focus::open(&path, &ropts)?;
                 while let Some(b) = r.next_batch()? {
@@ -436,6 +449,7 @@ impl Lake {
             }
             drop(rx);
             let version = parser.await.expect("the parser thread does not panic");
+            drop(staged);
             if let Some(e) = fatal {
                 return Err(e);
             }
@@ -765,17 +779,36 @@ fn record_of(d: Option<&Delivery>, id: String, files: Vec<FileRecord>, outcome: 
     }
 }
 
-/// A delivery's identity from its content: the same bytes (for the same unit) are the same delivery.
-fn identify(d: &Delivery) -> Result<Ident, LakeError> {
+/// A delivery's identity from its content: the same bytes (for the same unit) are the same delivery. A file in a
+/// store is streamed through the hash, not kept.
+async fn identify(d: &Delivery) -> Result<Ident, LakeError> {
     let mut files = Vec::with_capacity(d.files.len());
     let mut id_hash = Sha256::new();
     id_hash.update(d.unit.as_deref().unwrap_or("").as_bytes());
     for f in &d.files {
-        let (sha, bytes) = hash_file(&f.path).map_err(|e| LakeError::Io { path: f.name.clone(), source: e })?;
+        let (sha, bytes) = match &f.stored {
+            Some(s) => hash_object(&*s.store, &s.path).await?,
+            None => hash_file(&f.path).map_err(|e| LakeError::Io { path: f.name.clone(), source: e })?,
+        };
         id_hash.update(sha.as_bytes());
         files.push(FileRecord { name: f.name.clone(), sha256: sha, bytes, focus_version: String::new(), rows_read: 0, rows_kept: 0, rows_quarantined: 0 });
     }
     Ok(Ident { id: hex::encode(&id_hash.finalize()[..8]), files })
+}
+
+/// Copy a data file from its store to a temporary file, deleted when the returned path is dropped.
+async fn stage(f: &StoredFile) -> Result<tempfile::TempPath, LakeError> {
+    use futures::TryStreamExt;
+    use tokio::io::AsyncWriteExt;
+    let io = |e: std::io::Error| LakeError::Io { path: format!("a temporary copy of {}", f.path), source: e };
+    let (file, path) = tempfile::Builder::new().prefix("oversight-stage-").tempfile().map_err(io)?.into_parts();
+    let mut file = tokio::fs::File::from_std(file);
+    let mut stream = f.store.get(&f.path).await?.into_stream();
+    while let Some(chunk) = stream.try_next().await? {
+        file.write_all(&chunk).await.map_err(io)?;
+    }
+    file.flush().await.map_err(io)?;
+    Ok(path)
 }
 
 /// Refuse every delivery with a file whose bytes are live under a delivery of another unit (in the lake, or read

@@ -1,13 +1,16 @@
 //! The embedded usage lake: Hive-style Parquet partitions by charge date, and a manifest of every delivery.
 //!
-//! Layout under the lake root (a local folder now; any `object_store` bucket later):
+//! The root is a [`Location`]: a local folder, or a prefix in Azure Blob / ADLS Gen2, S3 or GCS (`az://container/prefix`,
+//! `s3://bucket/prefix`, `gs://bucket/prefix`). Layout under it:
 //! ```text
 //! usage/charge_date=YYYY-MM-DD/<chunk>[-<part>].parquet     kept rows, in the lake schema of `focus` plus `_unit`
 //! usage/charge_date=YYYY-MM-DD/<chunk>-r<n>.parquet         a file rewritten without retired units' rows
 //! quarantine/delivery=<id>/part-0.parquet                   refused cells: file, row, line, column, raw value, reason,
 //!                                                           and the row's billing account and month
 //! _manifest/<version>.json                                  the commit log (engines skip `_` folders)
-//! _lock                                                     the writer's lock (an OS lock on the file)
+//! _manifest/_lake                                           in a store only: marks a lake that has no commit yet
+//! _lock                                                     the writer's lock: an OS lock on the file, or in a store a
+//!                                                           lease object (owner, expiry), see `lock.rs`
 //! ```
 //! An ingest run reads its deliveries in chunks (see [`Lake::ingest`]): the rows of every delivery of a chunk go
 //! into one shared file per charge date, each row naming its delivery (`_delivery`) and its replacement unit
@@ -26,6 +29,8 @@ mod check;
 pub mod delivery;
 mod error;
 mod ingest;
+mod location;
+mod lock;
 pub mod manifest;
 mod write;
 
@@ -35,12 +40,16 @@ use std::sync::Arc;
 use futures::TryStreamExt;
 use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+use crate::lock::Lock;
 use sha2::{Digest, Sha256};
 
 pub use check::{CheckReport, Damage, check};
-pub use delivery::{Delivery, Discovery, Model, Provider, Refusal, discover};
+pub use delivery::{DataFile, Delivery, Discovery, Model, Provider, Refusal, StoredFile, discover, discover_in};
 pub use error::LakeError;
 pub use ingest::QuarantineGroup;
+pub use location::{Location, ToLocation};
+pub use lock::LEASE;
 pub use manifest::{Commit, DeliveryRecord, FileEntry, FileRecord, LiveFile, Outcome, State};
 pub use write::{UNIT, quarantine_schema, usage_file_schema};
 
@@ -53,25 +62,23 @@ pub const COMMIT_ROWS: u64 = 8_000_000;
 /// The folder of commit files.
 pub(crate) const MANIFEST_DIR: &str = "_manifest";
 
-/// The writer's lock file. Engines skip names starting with `_`.
-const LOCK_FILE: &str = "_lock";
+/// The object that marks a lake in a store, where folders do not exist: an empty lake is `_manifest/` with only it.
+const MARKER: &str = "_manifest/_lake";
 
 /// A usage lake opened for writing. It holds the lake's lock for as long as it lives, and it alone deletes files:
 /// readers open a [`Snapshot`].
 pub struct Lake {
     store: Arc<dyn ObjectStore>,
-    root: std::path::PathBuf,
+    root: Location,
     state: State,
     commit_rows: u64,
-    /// An OS lock (`flock`) on `_lock`: released when the handle is dropped or its process dies, so a crashed
-    /// writer's lock is taken over by the next one without a stale-lock rule.
-    _lock: std::fs::File,
+    lock: Lock,
 }
 
 /// A lake opened for reading: its committed state, with every live file checked present at its recorded size. It
 /// creates nothing and deletes nothing, so it is safe beside a running ingest.
 pub struct Snapshot {
-    root: std::path::PathBuf,
+    root: Location,
     state: State,
 }
 
@@ -113,22 +120,19 @@ pub enum Progress {
 }
 
 impl Snapshot {
-    /// Open the lake at `root` for reading. Fails when the folder is not a lake, or when a file the manifest names
-    /// is absent or of another size than committed (a result read without it would silently lack its rows).
-    pub async fn open(root: impl AsRef<std::path::Path>) -> Result<Snapshot, LakeError> {
-        let root = root.as_ref().to_path_buf();
-        if !root.join(MANIFEST_DIR).is_dir() {
-            let reason = if root.exists() { "it has no _manifest folder" } else { "it does not exist" };
-            return Err(LakeError::NotALake { path: root.display().to_string(), reason: reason.into() });
-        }
-        let store = object_store::local::LocalFileSystem::new_with_prefix(&root)?;
-        let state = replay(&store).await?;
-        check_sizes(&root, &state)?;
+    /// Open the lake at `root` (a folder, or a store URL such as `az://container/prefix`) for reading. Fails when it
+    /// is not a lake, or when a file the manifest names is absent or of another size than committed (a result read
+    /// without it would silently lack its rows).
+    pub async fn open(root: impl ToLocation) -> Result<Snapshot, LakeError> {
+        let root = root.to_location()?;
+        let store = open_existing(&root).await?;
+        let state = replay(&*store).await?;
+        check_sizes(&root, &*store, &state).await?;
         Ok(Snapshot { root, state })
     }
 
-    /// The lake's root folder.
-    pub fn root(&self) -> &std::path::Path {
+    /// Where the lake is.
+    pub fn root(&self) -> &Location {
         &self.root
     }
 
@@ -137,36 +141,55 @@ impl Snapshot {
         &self.state
     }
 
-    /// Absolute paths of the live files of a table (`usage` or `quarantine`), for a query engine to read.
+    /// Paths of the live files of a table (`usage` or `quarantine`), for a query engine to read. For a lake in a
+    /// store these are URLs, which no local reader opens: use [`Snapshot::live_urls`] with the store registered.
     pub fn live_paths(&self, table: &str) -> Vec<std::path::PathBuf> {
-        self.state.live(table).map(|f| self.root.join(&f.path)).collect()
+        live_paths(&self.root, &self.state, table)
+    }
+
+    /// Where the live files of a table are: paths in a local lake, URLs (`az://container/prefix/usage/…`) in a store.
+    pub fn live_urls(&self, table: &str) -> Vec<String> {
+        self.state.live(table).map(|f| self.root.url_of(&f.path)).collect()
     }
 }
 
 impl Lake {
-    /// Open the lake in a local folder for writing, creating it when the folder is new or empty: take the lock,
-    /// replay the manifest, check every live file is there, and remove uncommitted leftovers. Refuses a folder that
-    /// holds anything else, and a lake another writer holds.
-    pub async fn open(root: impl AsRef<std::path::Path>) -> Result<Lake, LakeError> {
-        let root = root.as_ref().to_path_buf();
-        prepare(&root)?;
-        let store: Arc<dyn ObjectStore> = Arc::new(object_store::local::LocalFileSystem::new_with_prefix(&root)?);
+    /// Open the lake at `root` (a folder, or a store URL such as `az://container/prefix`) for writing, creating it
+    /// when the folder or prefix is new or empty: take the lock, replay the manifest, check every live file is there,
+    /// and remove uncommitted leftovers. Refuses a folder or prefix that holds anything else, and a lake another
+    /// writer holds.
+    pub async fn open(root: impl ToLocation) -> Result<Lake, LakeError> {
+        let root = root.to_location()?;
+        if let Some(dir) = root.as_local() {
+            prepare(dir)?;
+        }
+        let store = root.store()?;
+        if root.as_local().is_none() {
+            prepare_store(&root, &*store).await?;
+        }
         Lake::open_in(root, store).await
     }
 
-    /// [`Lake::open`] over `store`, which must address the folder `root` (a wrapper of it, such as one that injects
-    /// faults in tests). `root` must be a lake or have been prepared by [`Lake::open`].
-    pub async fn open_in(root: std::path::PathBuf, store: Arc<dyn ObjectStore>) -> Result<Lake, LakeError> {
-        let lock = take_lock(&root)?;
+    /// [`Lake::open`] over `store`, which must address `root` (a wrapper of it, such as one that injects faults in
+    /// tests). `root` must be a lake or have been prepared by [`Lake::open`].
+    pub async fn open_in(root: impl ToLocation, store: Arc<dyn ObjectStore>) -> Result<Lake, LakeError> {
+        let root = root.to_location()?;
+        let lock = Lock::take(&root, &store).await?;
         let state = replay(&*store).await?;
-        check_sizes(&root, &state)?;
-        let lake = Lake { store, root, state, commit_rows: COMMIT_ROWS, _lock: lock };
+        check_sizes(&root, &*store, &state).await?;
+        let lake = Lake { store, root, state, commit_rows: COMMIT_ROWS, lock };
         lake.clean().await?;
         Ok(lake)
     }
 
-    /// The lake's root folder.
-    pub fn root(&self) -> &std::path::Path {
+    /// Release the lock now. Dropping the lake releases a local lock too, but a lease on a store is then left to
+    /// expire (see [`LEASE`]), keeping other writers out until it does.
+    pub async fn close(self) -> Result<(), LakeError> {
+        self.lock.release().await
+    }
+
+    /// Where the lake is.
+    pub fn root(&self) -> &Location {
         &self.root
     }
 
@@ -181,9 +204,15 @@ impl Lake {
         self.commit_rows = rows.max(1);
     }
 
-    /// Absolute paths of the live files of a table (`usage` or `quarantine`), for a query engine to read.
+    /// Paths of the live files of a table (`usage` or `quarantine`), for a query engine to read. For a lake in a
+    /// store these are URLs, which no local reader opens: use [`Lake::live_urls`] with the store registered.
     pub fn live_paths(&self, table: &str) -> Vec<std::path::PathBuf> {
-        self.state.live(table).map(|f| self.root.join(&f.path)).collect()
+        live_paths(&self.root, &self.state, table)
+    }
+
+    /// Where the live files of a table are: paths in a local lake, URLs (`az://container/prefix/usage/…`) in a store.
+    pub fn live_urls(&self, table: &str) -> Vec<String> {
+        self.state.live(table).map(|f| self.root.url_of(&f.path)).collect()
     }
 
     /// Delete data files no commit names: leftovers of an interrupted ingest, or files a commit replaced. Only the
@@ -223,13 +252,13 @@ impl Lake {
     }
 
     async fn commit(&mut self, deliveries: Vec<DeliveryRecord>, add: &[LiveFile], remove: Vec<String>) -> Result<(), LakeError> {
-        // Each file's size and checksum, from the bytes on disk: what every later open and `lake check` hold it to.
-        let paths: Vec<(String, std::path::PathBuf)> = add.iter().map(|f| (f.path.clone(), self.root.join(&f.path))).collect();
-        let sums = tokio::task::spawn_blocking(move || {
-            paths.into_iter().map(|(name, p)| hash_file(&p).map_err(|e| LakeError::Io { path: name, source: e })).collect::<Result<Vec<_>, _>>()
-        })
-        .await
-        .expect("hashing does not panic")?;
+        // Each file's size and checksum, from the bytes stored: what every later open and `lake check` hold it to.
+        let mut sums = Vec::with_capacity(add.len());
+        for f in add {
+            sums.push(hash_live(&self.root, &self.store, &f.path).await?);
+        }
+        // Under the lock: a writer whose lease was lost must not commit (another may have removed its files).
+        self.lock.confirm().await?;
         let add: Vec<LiveFile> = add.iter().zip(sums).map(|(f, (sha256, bytes))| LiveFile { bytes, sha256, ..f.clone() }).collect();
         let c = Commit::new(self.state.version + 1, deliveries, &add, remove);
         // Compact JSON: a commit of a large run records thousands of deliveries.
@@ -282,39 +311,98 @@ fn prepare(root: &std::path::Path) -> Result<(), LakeError> {
     std::fs::create_dir_all(root.join(MANIFEST_DIR)).map_err(io)
 }
 
-/// Take the writer's lock, or say who holds it.
-fn take_lock(root: &std::path::Path) -> Result<std::fs::File, LakeError> {
-    use std::io::{Seek, Write};
-    let path = root.join(LOCK_FILE);
-    let io = |e: std::io::Error| LakeError::Io { path: path.display().to_string(), source: e };
-    // Never truncate before holding the lock: the holder's line is the message for the next writer.
-    let mut f = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
-    match f.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let holder = std::fs::read_to_string(&path).unwrap_or_default().trim().to_string();
-            return Err(LakeError::Locked { path: path.display().to_string(), holder });
-        }
-        Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+/// [`prepare`] in a store: an empty prefix gets the lake's marker; one holding objects but no `_manifest/` is refused.
+async fn prepare_store(root: &Location, store: &dyn ObjectStore) -> Result<(), LakeError> {
+    if first(store, MANIFEST_DIR).await?.is_some() {
+        return Ok(());
     }
-    f.set_len(0).map_err(io)?;
-    f.rewind().map_err(io)?;
-    writeln!(f, "pid {} since {}", std::process::id(), chrono::Utc::now().to_rfc3339()).map_err(io)?;
-    Ok(f)
+    if let Some(other) = first(store, "").await? {
+        return Err(LakeError::NotALake { path: root.to_string(), reason: format!("it holds objects ({other}) and no _manifest/") });
+    }
+    store.put(&ObjPath::from(MARKER), PutPayload::new()).await?;
+    Ok(())
 }
 
-/// Every live file present at its committed size.
-fn check_sizes(root: &std::path::Path, state: &State) -> Result<(), LakeError> {
+/// The store of an existing lake, for a reader: nothing is created.
+async fn open_existing(root: &Location) -> Result<Arc<dyn ObjectStore>, LakeError> {
+    let not = |reason: &str| LakeError::NotALake { path: root.to_string(), reason: reason.into() };
+    if let Some(dir) = root.as_local() {
+        if !dir.join(MANIFEST_DIR).is_dir() {
+            return Err(not(if dir.exists() { "it has no _manifest folder" } else { "it does not exist" }));
+        }
+        return root.store();
+    }
+    let store = root.store()?;
+    if first(&*store, MANIFEST_DIR).await?.is_none() {
+        return Err(not("it has no _manifest/ objects"));
+    }
+    Ok(store)
+}
+
+/// The first object under `prefix` (`""`: anywhere), if any.
+async fn first(store: &dyn ObjectStore, prefix: &str) -> Result<Option<ObjPath>, LakeError> {
+    let prefix = (!prefix.is_empty()).then(|| ObjPath::from(prefix));
+    Ok(store.list(prefix.as_ref()).map_ok(|m| m.location).try_next().await?)
+}
+
+fn live_paths(root: &Location, state: &State, table: &str) -> Vec<std::path::PathBuf> {
+    state.live(table).map(|f| std::path::PathBuf::from(root.url_of(&f.path))).collect()
+}
+
+/// Every live file present at its committed size: one `stat` each in a folder, one listing of the tables in a store.
+async fn check_sizes(root: &Location, store: &dyn ObjectStore, state: &State) -> Result<(), LakeError> {
+    let listed: std::collections::HashMap<String, u64> = match root.as_local() {
+        Some(_) => Default::default(),
+        None => {
+            let mut sizes = std::collections::HashMap::new();
+            for table in ["usage", "quarantine"] {
+                let found: Vec<object_store::ObjectMeta> = store.list(Some(&ObjPath::from(table))).try_collect().await?;
+                sizes.extend(found.into_iter().map(|m| (m.location.to_string(), m.size)));
+            }
+            sizes
+        }
+    };
     for f in state.files.values() {
         let damaged = |reason: String| LakeError::Damaged { path: f.path.clone(), reason };
-        match std::fs::metadata(root.join(&f.path)) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(damaged("named by the manifest but absent".into())),
-            Err(e) => return Err(LakeError::Io { path: root.join(&f.path).display().to_string(), source: e }),
-            Ok(m) if f.bytes > 0 && m.len() != f.bytes => return Err(damaged(format!("{} bytes, committed as {}", m.len(), f.bytes))),
-            Ok(_) => {}
+        let size = match root.as_local() {
+            Some(dir) => match std::fs::metadata(dir.join(&f.path)) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(LakeError::Io { path: dir.join(&f.path).display().to_string(), source: e }),
+                Ok(m) => Some(m.len()),
+            },
+            None => listed.get(&f.path).copied(),
+        };
+        match size {
+            None => return Err(damaged("named by the manifest but absent".into())),
+            Some(n) if f.bytes > 0 && n != f.bytes => return Err(damaged(format!("{n} bytes, committed as {}", f.bytes))),
+            Some(_) => {}
         }
     }
     Ok(())
+}
+
+/// SHA-256 and size of the lake file `rel`: read from disk in a local lake, streamed from the store otherwise.
+pub(crate) async fn hash_live(root: &Location, store: &Arc<dyn ObjectStore>, rel: &str) -> Result<(String, u64), LakeError> {
+    match root.as_local() {
+        Some(dir) => {
+            let path = dir.join(rel);
+            let name = rel.to_string();
+            tokio::task::spawn_blocking(move || hash_file(&path).map_err(|e| LakeError::Io { path: name, source: e })).await.expect("hashing does not panic")
+        }
+        None => hash_object(&**store, &ObjPath::from(rel)).await,
+    }
+}
+
+/// SHA-256 and size of an object, streamed.
+pub(crate) async fn hash_object(store: &dyn ObjectStore, path: &ObjPath) -> Result<(String, u64), LakeError> {
+    let mut stream = store.get(path).await?.into_stream();
+    let mut h = Sha256::new();
+    let mut n = 0u64;
+    while let Some(chunk) = stream.try_next().await? {
+        n += chunk.len() as u64;
+        h.update(&chunk);
+    }
+    Ok((hex::encode(h.finalize()), n))
 }
 
 pub(crate) fn hash_file(path: &std::path::Path) -> std::io::Result<(String, u64)> {
