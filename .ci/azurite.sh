@@ -55,10 +55,24 @@ python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.a
 ) </dev/null >/dev/null 2>&1 &
 disown
 
+# One container for the command-line tests (crates/cli/tests/store_cli.rs), which address it by prefix. object_store
+# does not create containers: this is the Blob REST call, signed with the account's SharedKey (HMAC-SHA256 of the
+# canonical request; path-style emulator URLs name the account twice in the canonical resource).
+account=devstoreaccount1
+key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+container=oversight-cli
+date="$(LC_ALL=C date -u '+%a, %d %b %Y %H:%M:%S GMT')"
+to_sign="$(printf 'PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:%s\nx-ms-version:2021-08-06\n/%s/%s/%s\nrestype:container' "$date" "$account" "$account" "$container")"
+signature="$(printf '%s' "$to_sign" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$(python3 -c 'import base64, sys; print(base64.b64decode(sys.argv[1]).hex())' "$key")" -binary | base64 -w0)"
+status="$(curl -s -o /dev/null -w '%{http_code}' -X PUT "http://127.0.0.1:$port/$account/$container?restype=container" \
+    -H "x-ms-date: $date" -H "x-ms-version: 2021-08-06" -H "Authorization: SharedKey $account:$signature" -H "Content-Length: 0")"
+[ "$status" = 201 ] || { echo "azurite.sh: creating container $container answered $status" >&2; kill "$azurite_pid"; exit 1; }
+
 echo "azurite.sh: Azurite $version Blob service on 127.0.0.1:$port ($data)" >&2
 echo "export AZURE_STORAGE_USE_EMULATOR=true"
 echo "export AZURITE_BLOB_STORAGE_URL=http://127.0.0.1:$port"
 echo "export AZURE_STORAGE_ACCOUNT_NAME=devstoreaccount1"
 echo "export AZURE_STORAGE_ACCOUNT_KEY=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 echo "export OVERSIGHT_TEST_AZURITE=1"
+echo "export OVERSIGHT_TEST_CONTAINER=$container"
 echo "export CI_REQUIRE_AZURITE=1"

@@ -128,6 +128,15 @@ impl Location {
         }
     }
 
+    /// For a store location, the URL of its bucket or container (`az://container`) and the store rooted there: what a
+    /// query engine registers to read the files [`crate::Snapshot::live_urls`] names. `None` for a local folder.
+    pub fn engine_store(&self) -> Option<(String, Arc<dyn ObjectStore>)> {
+        match &self.kind {
+            Kind::Local(_) => None,
+            Kind::Store { store, .. } => Some((self.url_of_bucket(&ObjPath::default()), store.clone())),
+        }
+    }
+
     /// The bucket or container and the prefix in it, for a store location.
     pub(crate) fn bucket(&self) -> Option<(&Arc<dyn ObjectStore>, &ObjPath)> {
         match &self.kind {

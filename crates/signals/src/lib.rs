@@ -69,6 +69,12 @@ pub async fn providers_of(ctx: &SessionContext, account: &str) -> Result<Vec<Str
 
 /// [`session`] with its own limit, in bytes, on the memory sorts and aggregations hold before they spill.
 pub fn session_with_memory(usage_files: &[std::path::PathBuf], memory_limit: usize) -> Result<SessionContext, SignalsError> {
+    session_at(&lake::Location::local("."), usage_files, memory_limit)
+}
+
+/// [`session_with_memory`] over a lake at `root`, a local folder or a store: for a store, its bucket is registered
+/// with the engine, and `usage_files` are the lake's URLs (`Snapshot::live_paths` gives them as paths).
+pub fn session_at(root: &lake::Location, usage_files: &[std::path::PathBuf], memory_limit: usize) -> Result<SessionContext, SignalsError> {
     // A fair pool: every spillable operator (the aggregations and the final sort run at once) gets its share, so
     // one cannot starve another into failing instead of spilling, as the default greedy pool lets happen.
     let pool = Arc::new(TrackConsumersPool::new(FairSpillPool::new(memory_limit), NonZeroUsize::new(5).expect("nonzero")));
@@ -77,6 +83,10 @@ pub fn session_with_memory(usage_files: &[std::path::PathBuf], memory_limit: usi
     // Text columns of scratch files read back as plain Utf8, the type the lake's schema and the series use.
     config.options_mut().execution.parquet.schema_force_view_types = false;
     let ctx = SessionContext::new_with_config_rt(config, runtime);
+    if let Some((bucket, store)) = root.engine_store() {
+        let url = url::Url::parse(&bucket).map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        ctx.register_object_store(&url, store);
+    }
     let schema = focus::schema::lake_schema();
     if usage_files.is_empty() {
         ctx.register_table("usage", Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;

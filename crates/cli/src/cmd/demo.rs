@@ -88,6 +88,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<ExitCode> {
             })
             .await?;
         lake.record_refused(&found.refused).await?;
+        lake.close().await?;
         bar.finish_and_clear();
         let refused = outcomes.iter().filter(|o| matches!(o, lake::DeliveryOutcome::Refused(_))).count() + found.refused.len();
         println!("ingested {} deliveries into {} ({refused} refused)", outcomes.len(), lake_dir.display());

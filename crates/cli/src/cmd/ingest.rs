@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use lake::{DeliveryOutcome, IngestOptions, Lake, Outcome, Progress};
+use lake::{DeliveryOutcome, IngestOptions, Lake, Outcome, Progress, ToLocation};
 
 use crate::exit;
 
@@ -20,10 +20,11 @@ use crate::exit;
 /// 2 bad command line; 3 with --strict, rows were quarantined.
 #[derive(Args)]
 pub struct IngestArgs {
-    /// Files or folders to ingest (folders are walked recursively).
+    /// Files or folders to ingest (folders are walked recursively), or store URLs (`az://container/prefix`,
+    /// `s3://bucket/prefix`, `gs://bucket/prefix`; credentials from the providers' standard environment variables).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// The lake folder.
+    /// The lake: a folder, or a store URL as for the inputs.
     #[arg(long, default_value = lake::DEFAULT_LAKE, env = "OVERSIGHT_LAKE")]
     lake: PathBuf,
     /// Force the delivery model of files that have no manifest.
@@ -65,8 +66,10 @@ pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
     let rt = super::runtime()?;
     rt.block_on(async {
         let mut lake = Lake::open(&a.lake).await.with_context(|| format!("opening the lake at {}", a.lake.display()))?;
-        let found = lake::discover(&a.paths);
-        let total_bytes: u64 = found.deliveries.iter().flat_map(|d| &d.files).filter_map(|f| std::fs::metadata(&f.path).ok()).map(|m| m.len()).sum();
+        let inputs = a.paths.iter().map(|p| p.to_location()).collect::<Result<Vec<_>, _>>()?;
+        let found = lake::discover_in(&inputs).await;
+        let size = |f: &lake::DataFile| f.stored.as_ref().map(|s| s.bytes).or_else(|| std::fs::metadata(&f.path).ok().map(|m| m.len()));
+        let total_bytes: u64 = found.deliveries.iter().flat_map(|d| &d.files).filter_map(size).sum();
         let bar = indicatif::ProgressBar::new(total_bytes);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{spinner} ingest [{bar:30}] {bytes}/{total_bytes} {msg} ({elapsed})")
@@ -93,7 +96,10 @@ pub fn run(a: IngestArgs) -> anyhow::Result<ExitCode> {
         // On record too, so that scan and eval can say what they are missing.
         lake.record_refused(&found.refused).await?;
         bar.finish_and_clear();
-        report(&a, &found, &outcomes, &lake)
+        let code = report(&a, &found, &outcomes, &lake)?;
+        // Now, not on drop: on a store, the writer's lease would otherwise hold other writers off until it expires.
+        lake.close().await?;
+        Ok(code)
     })
 }
 

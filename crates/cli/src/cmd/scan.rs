@@ -123,11 +123,13 @@ pub(super) async fn coverage_of(lake_dir: &Path, as_of: NaiveDate) -> anyhow::Re
 
 /// The lake at `lake_dir` with its usage registered, when there is one.
 async fn holdings(lake_dir: &Path) -> anyhow::Result<Option<Holdings>> {
-    if !lake_dir.join("_manifest").exists() {
+    // A folder without a manifest is no lake (scan then reads --series alone); a store URL is opened and must be one.
+    let url = lake_dir.to_string_lossy().contains("://");
+    if !url && !lake_dir.join("_manifest").exists() {
         return Ok(None);
     }
     let lake = lake::Snapshot::open(lake_dir).await.with_context(|| format!("opening the lake at {}", lake_dir.display()))?;
-    let ctx = signals::session(&lake.live_paths("usage"))?;
+    let ctx = signals::session_at(lake.root(), &lake.live_paths("usage"), signals::DEFAULT_MEMORY_LIMIT)?;
     Ok(Some(Holdings { ctx, lake }))
 }
 

@@ -71,11 +71,12 @@ pub fn run(a: SignalsArgs) -> anyhow::Result<ExitCode> {
     }
     let rt = super::runtime()?;
     rt.block_on(async {
-        if !a.lake.join("_manifest").exists() {
+        // A store URL is opened and must be a lake; a folder without a manifest gets the hint.
+        if !a.lake.to_string_lossy().contains("://") && !a.lake.join("_manifest").exists() {
             anyhow::bail!("{} is not a lake yet: run `oversight ingest --lake {} PATH...` first", a.lake.display(), a.lake.display());
         }
         let lake = lake::Snapshot::open(&a.lake).await.with_context(|| format!("opening the lake at {}", a.lake.display()))?;
-        let ctx = signals::session_with_memory(&lake.live_paths("usage"), a.memory_limit << 20)?;
+        let ctx = signals::session_at(lake.root(), &lake.live_paths("usage"), a.memory_limit << 20)?;
         let granularity = match a.granularity {
             Bucket::Hour => signals::Granularity::Hour,
             Bucket::Day => signals::Granularity::Day,
