@@ -436,7 +436,7 @@ pub fn pseudonym_key_in(private: &Path) -> io::Result<(Vec<u8>, bool)> {
         Ok(k) => Ok((k, false)),
         Err(e) if e.kind() == io::ErrorKind::NotFound && private.is_dir() => {
             let mut seed = [0u8; 32];
-            getrandom::getrandom(&mut seed).map_err(io::Error::other)?;
+            getrandom::getrandom(&mut seed).map_err(|e| io::Error::other(e.to_string()))?;
             let key = base64::engine::general_purpose::STANDARD.encode(seed);
             let mut options = fs::OpenOptions::new();
             options.write(true).create_new(true);
