@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use console::series_path;
 use detect::{Finding, Loaded, Scanner};
 
 /// How a signal is shown: its daily value is divided by `div` to give `unit`.
@@ -35,24 +36,6 @@ fn threshold_line(pack: &[Loaded], f: &Finding, signal: &str, div: f64) -> Vec<(
         out.push((daily / div, format!("{} ({})", p.policy.id, esc(&format!("{:?}", c.measure).to_lowercase()))));
     }
     out
-}
-
-/// The SVG path data of a daily series: `M` starts a run of consecutive days, `L` continues it, so a missing day
-/// starts a new subpath and is drawn as a gap, not bridged. A day alone is a zero-length segment (`h0`), which the
-/// round line cap draws as a dot.
-fn series_path(points: &[(i64, f64)], x: impl Fn(i64) -> f64, y: impl Fn(f64) -> f64) -> String {
-    let mut d = String::new();
-    for (i, &(day, v)) in points.iter().enumerate() {
-        let joined = i > 0 && points[i - 1].0 + 1 == day;
-        let alone = !joined && points.get(i + 1).is_none_or(|n| n.0 != day + 1);
-        let step = match (joined, i) {
-            (true, _) => " L",
-            (false, 0) => "M",
-            (false, _) => " M",
-        };
-        let _ = write!(d, "{step}{:.1},{:.1}{}", x(day), y(v), if alone { "h0" } else { "" });
-    }
-    d
 }
 
 /// One chart of daily values (day numbers, sorted) over the days `from..=to`, with threshold lines.

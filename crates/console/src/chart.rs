@@ -97,7 +97,7 @@ pub(crate) fn charts(findings: &[CaseFinding]) -> Vec<Chart> {
 
 /// The SVG path data of a daily series: `M` starts a run of consecutive days, `L` continues it, so a missing day is a
 /// gap, not bridged; a day alone is a zero-length segment (`h0`), which the round line cap draws as a dot.
-fn series_path(points: &[(i64, f64)], x: impl Fn(i64) -> f64, y: impl Fn(f64) -> f64) -> String {
+pub fn series_path(points: &[(i64, f64)], x: impl Fn(i64) -> f64, y: impl Fn(f64) -> f64) -> String {
     let mut d = String::new();
     for (i, &(day, v)) in points.iter().enumerate() {
         let joined = i > 0 && points[i - 1].0 + 1 == day;

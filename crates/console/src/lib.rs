@@ -38,6 +38,9 @@ mod queue;
 mod session;
 mod statics;
 
+/// The SVG path of a daily series, shared with the demo's report.
+pub use chart::series_path;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
