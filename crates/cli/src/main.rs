@@ -53,6 +53,8 @@ enum Command {
     Reviewer(cmd::case::ReviewerArgs),
     /// Serve the review console (reviewers sign in and work cases) and the log's public pages.
     Serve(cmd::serve::ServeArgs),
+    /// Run a scheduler or an executor of an Apache Ballista cluster for `--engine ballista://HOST:PORT`.
+    Cluster(cmd::cluster::ClusterArgs),
 }
 
 /// Exit codes, documented in `--help` of each command and in README.md.
@@ -101,7 +103,7 @@ fn main() -> ExitCode {
     let server = match &cli.command {
         Command::Log(l) => l.is_server(),
         Command::Witness(w) => w.is_server(),
-        Command::Serve(_) => true,
+        Command::Serve(_) | Command::Cluster(_) => true,
         _ => false,
     };
     if !server {
@@ -126,6 +128,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(a),
         Command::Case(a) => cmd::case::run(a),
         Command::Reviewer(a) => cmd::case::reviewer(a),
+        Command::Cluster(a) => cmd::cluster::run(a),
     };
     match result {
         Ok(code) => code,

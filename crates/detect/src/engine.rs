@@ -17,10 +17,12 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use ::engine::Engine;
 use arrow::array::{Array, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use chrono::{Duration, NaiveDate};
 use datafusion::datasource::MemTable;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use registry::{EventKind, Events, Registry};
 
@@ -186,15 +188,16 @@ fn side_tables(registry: &Registry, events: &Events) -> Result<Vec<(&'static str
 impl Scanner {
     /// Register the series batches (as `oversight signals` builds them, daily), the registry and the events.
     pub async fn new(series: Vec<RecordBatch>, registry: Registry, events: Events) -> Result<Scanner, DetectError> {
-        let ctx = Self::session();
+        let ctx = Self::session(&Engine::Local).await?;
         ctx.register_table("series", Arc::new(MemTable::try_new(signals::series_schema(), vec![series])?))?;
         Self::with_series(ctx, registry, &events).await
     }
 
     /// Read the series from a Parquet file (as `oversight signals --format parquet` writes it, daily) as the
-    /// queries stream, instead of holding it in memory; register the registry and the events.
-    pub async fn from_parquet(series: &Path, registry: Registry, events: Events) -> Result<Scanner, DetectError> {
-        let ctx = Self::session();
+    /// queries stream, instead of holding it in memory; register the registry and the events. The queries run on
+    /// `engine`, whose executors must be able to read `series`.
+    pub async fn from_parquet(series: &Path, registry: Registry, events: Events, engine: &Engine) -> Result<Scanner, DetectError> {
+        let ctx = Self::session(engine).await?;
         ctx.register_parquet("series", &series.to_string_lossy(), ParquetReadOptions::default()).await?;
         // The queries read each column as its series type: check them all here, where a wrong file can be named,
         // not at a downcast deep in a query.
@@ -213,7 +216,13 @@ impl Scanner {
     /// Write a series stream (as [`signals::series_stream`] builds it from the lake, daily) to a scratch Parquet
     /// file that the scanner owns, then read it as [`Scanner::from_parquet`] does: a large population's series is
     /// never held in memory.
-    pub async fn from_stream(mut points: datafusion::execution::SendableRecordBatchStream, registry: Registry, events: Events) -> Result<Scanner, DetectError> {
+    /// On a cluster, the scratch file is in this machine's temporary folder, so its executors must share it.
+    pub async fn from_stream(
+        mut points: datafusion::execution::SendableRecordBatchStream,
+        registry: Registry,
+        events: Events,
+        engine: &Engine,
+    ) -> Result<Scanner, DetectError> {
         use futures::TryStreamExt;
         let scratch = tempfile::Builder::new().prefix("oversight-scan-").tempdir().map_err(|e| DetectError::Scratch(e.to_string()))?;
         let path = scratch.path().join("series.parquet");
@@ -223,13 +232,13 @@ impl Scanner {
             w.write(&b)?;
         }
         w.close()?;
-        let mut scanner = Self::from_parquet(&path, registry, events).await?;
+        let mut scanner = Self::from_parquet(&path, registry, events, engine).await?;
         scanner._scratch = Some(scratch);
         Ok(scanner)
     }
 
     /// A session that pushes filters into Parquet scans, so a query over one signal decodes only its rows.
-    fn session() -> SessionContext {
+    async fn session(engine: &Engine) -> Result<SessionContext, DetectError> {
         // One partition: a sum of doubles depends on the order of its terms, and with several partitions the order
         // in which partial sums meet varies from run to run, so the same lake could give findings that differ in
         // the last bit. One partition reads the series in file order, every time.
@@ -239,7 +248,7 @@ impl Scanner {
         parquet.reorder_filters = true;
         // Text columns as plain Utf8, as the in-memory series has them, so every source reads back the same types.
         parquet.schema_force_view_types = false;
-        SessionContext::new_with_config(config)
+        Ok(engine.session(config, RuntimeEnvBuilder::new()).await?)
     }
 
     async fn with_series(ctx: SessionContext, registry: Registry, events: &Events) -> Result<Scanner, DetectError> {

@@ -34,6 +34,9 @@ pub enum DetectError {
     /// Arrow failed.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// The engine could not be reached or set up.
+    #[error(transparent)]
+    Engine(#[from] ::engine::EngineError),
     /// Writing the series to Parquet failed.
     #[error("writing the series: {0}")]
     Parquet(#[from] datafusion::parquet::errors::ParquetError),

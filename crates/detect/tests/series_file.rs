@@ -41,11 +41,11 @@ async fn a_series_file_with_a_column_of_another_type_is_refused_by_name() {
     let tmp = tempfile::tempdir().unwrap();
     let good = tmp.path().join("good.parquet");
     write(&good, Arc::new(Float64Array::from(vec![1.0])), DataType::Float64);
-    Scanner::from_parquet(&good, Default::default(), Default::default()).await.unwrap();
+    Scanner::from_parquet(&good, Default::default(), Default::default(), &engine::Engine::Local).await.unwrap();
 
     let bad = tmp.path().join("bad.parquet");
     write(&bad, Arc::new(StringArray::from(vec!["1.0"])), DataType::Utf8);
-    match Scanner::from_parquet(&bad, Default::default(), Default::default()).await {
+    match Scanner::from_parquet(&bad, Default::default(), Default::default(), &engine::Engine::Local).await {
         Err(DetectError::SeriesSchema { file, column, problem }) => {
             assert!(file.ends_with("bad.parquet") && column == "value" && problem.contains("Utf8"), "{file} {column} {problem}");
         }

@@ -42,6 +42,9 @@ pub enum SignalsError {
     /// Arrow failed while assembling a result.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// The engine could not be reached or set up.
+    #[error(transparent)]
+    Engine(#[from] engine::EngineError),
 }
 
 /// A query session with the lake's live usage files registered as table `usage`.
@@ -69,20 +72,41 @@ pub async fn providers_of(ctx: &SessionContext, account: &str) -> Result<Vec<Str
 
 /// [`session`] with its own limit, in bytes, on the memory sorts and aggregations hold before they spill.
 pub fn session_with_memory(usage_files: &[std::path::PathBuf], memory_limit: usize) -> Result<SessionContext, SignalsError> {
-    session_at(&lake::Location::local("."), usage_files, memory_limit)
+    let ctx = SessionContext::new_with_config_rt(config(), runtime(memory_limit).build_arc()?);
+    register_usage(&ctx, &lake::Location::local("."), usage_files)?;
+    Ok(ctx)
 }
 
-/// [`session_with_memory`] over a lake at `root`, a local folder or a store: for a store, its bucket is registered
-/// with the engine, and `usage_files` are the lake's URLs (`Snapshot::live_paths` gives them as paths).
-pub fn session_at(root: &lake::Location, usage_files: &[std::path::PathBuf], memory_limit: usize) -> Result<SessionContext, SignalsError> {
-    // A fair pool: every spillable operator (the aggregations and the final sort run at once) gets its share, so
-    // one cannot starve another into failing instead of spilling, as the default greedy pool lets happen.
-    let pool = Arc::new(TrackConsumersPool::new(FairSpillPool::new(memory_limit), NonZeroUsize::new(5).expect("nonzero")));
-    let runtime = RuntimeEnvBuilder::new().with_memory_pool(pool).build_arc()?;
+/// [`session_with_memory`] over a lake at `root`, a local folder or a store, on `engine`: for a store, its bucket is
+/// registered with the engine, and `usage_files` are the lake's URLs (`Snapshot::live_paths` gives them as paths).
+/// On a cluster, the memory limit is this process's; each executor has its own.
+pub async fn session_at(
+    root: &lake::Location,
+    usage_files: &[std::path::PathBuf],
+    memory_limit: usize,
+    engine: &engine::Engine,
+) -> Result<SessionContext, SignalsError> {
+    let ctx = engine.session(config(), runtime(memory_limit)).await?;
+    register_usage(&ctx, root, usage_files)?;
+    Ok(ctx)
+}
+
+fn config() -> SessionConfig {
     let mut config = SessionConfig::new();
     // Text columns of scratch files read back as plain Utf8, the type the lake's schema and the series use.
     config.options_mut().execution.parquet.schema_force_view_types = false;
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    config
+}
+
+fn runtime(memory_limit: usize) -> RuntimeEnvBuilder {
+    // A fair pool: every spillable operator (the aggregations and the final sort run at once) gets its share, so
+    // one cannot starve another into failing instead of spilling, as the default greedy pool lets happen.
+    let pool = Arc::new(TrackConsumersPool::new(FairSpillPool::new(memory_limit), NonZeroUsize::new(5).expect("nonzero")));
+    RuntimeEnvBuilder::new().with_memory_pool(pool)
+}
+
+/// Register the lake's live usage files as table `usage`, and a store lake's bucket with the engine.
+fn register_usage(ctx: &SessionContext, root: &lake::Location, usage_files: &[std::path::PathBuf]) -> Result<(), SignalsError> {
     if let Some((bucket, store)) = root.engine_store() {
         let url = url::Url::parse(&bucket).map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
         ctx.register_object_store(&url, store);
@@ -90,11 +114,11 @@ pub fn session_at(root: &lake::Location, usage_files: &[std::path::PathBuf], mem
     let schema = focus::schema::lake_schema();
     if usage_files.is_empty() {
         ctx.register_table("usage", Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
-        return Ok(ctx);
+        return Ok(());
     }
     let urls = usage_files.iter().map(|p| ListingTableUrl::parse(p.to_string_lossy())).collect::<Result<Vec<_>, _>>()?;
     let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
     let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema);
     ctx.register_table("usage", Arc::new(ListingTable::try_new(config)?))?;
-    Ok(ctx)
+    Ok(())
 }

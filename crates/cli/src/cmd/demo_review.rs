@@ -147,7 +147,7 @@ async fn scan_into_cases(store: &mut Cases, scanner: &Scanner, pack: &[Loaded], 
 /// The unit's cloud, from the provider name its usage rows carry in the lake.
 async fn provider_of(lake_dir: &Path, account: &str) -> anyhow::Result<Provider> {
     let lake = lake::Snapshot::open(lake_dir).await?;
-    let ctx = signals::session_at(lake.root(), &lake.live_paths("usage"), signals::DEFAULT_MEMORY_LIMIT)?;
+    let ctx = signals::session_at(lake.root(), &lake.live_paths("usage"), signals::DEFAULT_MEMORY_LIMIT, &engine::Engine::Local).await?;
     let names = signals::providers_of(&ctx, account).await?;
     let ids: Vec<&str> = names.iter().filter_map(|n| catalog::provider_id(n)).collect();
     match ids.as_slice() {

@@ -1,6 +1,7 @@
 //! One module per subcommand: its flags and its run function.
 
 pub mod case;
+pub mod cluster;
 pub mod demo;
 mod demo_review;
 pub mod ingest;

@@ -57,6 +57,10 @@ pub struct ScanArgs {
     /// scan exits 6. It exits 6 as well when deliveries were refused and not ingested since.
     #[arg(long, default_value_t = 0.01)]
     max_quarantine_share: f64,
+    /// The engine that runs the queries: `local` (this process) or `ballista://HOST:PORT`, the scheduler of an
+    /// Apache Ballista cluster (see `oversight cluster`).
+    #[arg(long, default_value = "local", env = "OVERSIGHT_ENGINE")]
+    engine: ::engine::Engine,
 }
 
 /// Score a policy pack against a scenario folder's labels.json, walking every day.
@@ -83,6 +87,10 @@ pub struct EvalArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// The engine that runs the queries: `local` (this process) or `ballista://HOST:PORT`, the scheduler of an
+    /// Apache Ballista cluster (see `oversight cluster`).
+    #[arg(long, default_value = "local", env = "OVERSIGHT_ENGINE")]
+    engine: ::engine::Engine,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -97,7 +105,7 @@ enum Format {
 
 /// The lake's daily series, the registry and the events, ready to scan.
 pub async fn scanner(lake_dir: &Path, registry: Option<&Path>, events: Option<&Path>) -> anyhow::Result<Scanner> {
-    Ok(source(lake_dir, None, registry, events).await?.0)
+    Ok(source(lake_dir, None, registry, events, &::engine::Engine::Local).await?.0)
 }
 
 /// The lake a scan reads, to say what its result rests on.
@@ -115,27 +123,34 @@ impl Holdings {
 
 /// The coverage of the lake at `lake_dir` up to `as_of`, when there is a lake.
 pub(super) async fn coverage_of(lake_dir: &Path, as_of: NaiveDate) -> anyhow::Result<Option<signals::Coverage>> {
-    match holdings(lake_dir).await? {
+    match holdings(lake_dir, &::engine::Engine::Local).await? {
         Some(h) => Ok(Some(h.coverage(as_of).await?)),
         None => Ok(None),
     }
 }
 
 /// The lake at `lake_dir` with its usage registered, when there is one.
-async fn holdings(lake_dir: &Path) -> anyhow::Result<Option<Holdings>> {
+async fn holdings(lake_dir: &Path, on: &::engine::Engine) -> anyhow::Result<Option<Holdings>> {
     // A folder without a manifest is no lake (scan then reads --series alone); a store URL is opened and must be one.
     let url = lake_dir.to_string_lossy().contains("://");
     if !url && !lake_dir.join("_manifest").exists() {
         return Ok(None);
     }
     let lake = lake::Snapshot::open(lake_dir).await.with_context(|| format!("opening the lake at {}", lake_dir.display()))?;
-    let ctx = signals::session_at(lake.root(), &lake.live_paths("usage"), signals::DEFAULT_MEMORY_LIMIT)?;
+    let ctx = signals::session_at(lake.root(), &lake.live_paths("usage"), signals::DEFAULT_MEMORY_LIMIT, on).await?;
     Ok(Some(Holdings { ctx, lake }))
 }
 
 /// The daily series from a Parquet file when one is given, else built from the lake; the registry and the events;
 /// and the lake, when there is one, for the coverage.
-async fn source(lake_dir: &Path, series: Option<&Path>, registry: Option<&Path>, events: Option<&Path>) -> anyhow::Result<(Scanner, Option<Holdings>)> {
+/// The queries run `on` the engine given.
+async fn source(
+    lake_dir: &Path,
+    series: Option<&Path>,
+    registry: Option<&Path>,
+    events: Option<&Path>,
+    on: &::engine::Engine,
+) -> anyhow::Result<(Scanner, Option<Holdings>)> {
     let registry = match registry {
         Some(p) => registry::Registry::from_path(p)?,
         None => registry::Registry::default(),
@@ -144,12 +159,12 @@ async fn source(lake_dir: &Path, series: Option<&Path>, registry: Option<&Path>,
         Some(p) => registry::Events::from_path(p)?,
         None => registry::Events::default(),
     };
-    let held = holdings(lake_dir).await?;
+    let held = holdings(lake_dir, on).await?;
     if let Some(path) = series {
         if !path.is_file() {
             bail!("{} is not a file: write the series with `oversight signals --format parquet --out {}`", path.display(), path.display());
         }
-        let scanner = Scanner::from_parquet(path, registry, events).await.with_context(|| format!("reading the series in {}", path.display()))?;
+        let scanner = Scanner::from_parquet(path, registry, events, on).await.with_context(|| format!("reading the series in {}", path.display()))?;
         return Ok((scanner, held));
     }
     let Some(held) = held else {
@@ -158,7 +173,7 @@ async fn source(lake_dir: &Path, series: Option<&Path>, registry: Option<&Path>,
     let mapper = signals::CatalogMapper::new(catalog::Catalog::embedded());
     // Through a scratch file, not memory: at 10,000 accounts the in-memory series cost 7.5–15 GB.
     let series = signals::series_stream(&held.ctx, &mapper, signals::Granularity::Day).await?;
-    Ok((Scanner::from_stream(series.points, registry, events).await?, Some(held)))
+    Ok((Scanner::from_stream(series.points, registry, events, on).await?, Some(held)))
 }
 
 /// The coverage as JSON: the totals, the months, the deliveries and the accounts not assessed (every account would
@@ -241,7 +256,7 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
     let pack = detect::load_pack(a.policies.as_deref())?;
     let rt = super::runtime()?;
     rt.block_on(async {
-        let (scanner, held) = source(&a.lake, a.series.as_deref(), a.registry.as_deref(), a.events.as_deref()).await?;
+        let (scanner, held) = source(&a.lake, a.series.as_deref(), a.registry.as_deref(), a.events.as_deref(), &a.engine).await?;
         let as_of = match a.as_of {
             Some(d) => d,
             None => engine::date(scanner.last_day().await?.context("the lake holds no mapped usage")?),
@@ -391,7 +406,8 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("parsing {}", labels_path.display()))?;
     let rt = super::runtime()?;
     rt.block_on(async {
-        let (scanner, held) = source(&a.lake, a.series.as_deref(), Some(&a.scenario.join("registry.csv")), Some(&a.scenario.join("events.csv"))).await?;
+        let (scanner, held) =
+            source(&a.lake, a.series.as_deref(), Some(&a.scenario.join("registry.csv")), Some(&a.scenario.join("events.csv")), &a.engine).await?;
         let report = detect::evaluate(&scanner, &pack, &labels).await?;
         let coverage = match (&held, scanner.last_day().await?) {
             (Some(h), Some(last)) => Some(h.coverage(engine::date(last)).await?),

@@ -41,6 +41,10 @@ pub struct SignalsArgs {
     /// Memory, in MiB, that the engine's sorts and aggregations may hold before they spill to the temporary folder.
     #[arg(long, value_name = "MIB", default_value_t = signals::DEFAULT_MEMORY_LIMIT >> 20)]
     memory_limit: usize,
+    /// The engine that runs the queries: `local` (this process) or `ballista://HOST:PORT`, the scheduler of an
+    /// Apache Ballista cluster (see `oversight cluster`).
+    #[arg(long, default_value = "local", env = "OVERSIGHT_ENGINE")]
+    engine: ::engine::Engine,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -76,7 +80,7 @@ pub fn run(a: SignalsArgs) -> anyhow::Result<ExitCode> {
             anyhow::bail!("{} is not a lake yet: run `oversight ingest --lake {} PATH...` first", a.lake.display(), a.lake.display());
         }
         let lake = lake::Snapshot::open(&a.lake).await.with_context(|| format!("opening the lake at {}", a.lake.display()))?;
-        let ctx = signals::session_at(lake.root(), &lake.live_paths("usage"), a.memory_limit << 20)?;
+        let ctx = signals::session_at(lake.root(), &lake.live_paths("usage"), a.memory_limit << 20, &a.engine).await?;
         let granularity = match a.granularity {
             Bucket::Hour => signals::Granularity::Hour,
             Bucket::Day => signals::Granularity::Day,
