@@ -62,7 +62,7 @@ pub use db::db_url;
 pub use enforce::{Document, Family, Provider, Scope};
 pub use model::{
     Act, Action, Case, CaseFinding, CaseRecord, EntryProof, Finding, IssuedDocument, LoggedEntry, Outcome, Placement, PolicyRef, Reviewer, Role, Ruling, State,
-    SubjectKind, Transition, Unit, findings_from_json,
+    SubjectKind, Transition, Unit, Withdrawal, findings_from_json,
 };
 pub use store::{Applied, Cases, Init};
 

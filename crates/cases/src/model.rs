@@ -406,6 +406,18 @@ pub struct CaseFinding {
     pub added_at: DateTime<Utc>,
     /// The finding.
     pub finding: Finding,
+    /// When and why it was withdrawn (the day scanned again on restated data no longer gives it), if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<Withdrawal>,
+}
+
+/// Why a finding no longer holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Withdrawal {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Why, as the run that withdrew it said.
+    pub reason: String,
 }
 
 /// An inclusion proof of a logged entry, as kept by the case.

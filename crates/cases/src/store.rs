@@ -22,7 +22,7 @@ use crate::CaseError;
 use crate::db::{Database, redact};
 use crate::model::{
     Act, Action, Case, CaseFinding, CaseRecord, EntryProof, Finding, IssuedDocument, LoggedEntry, Outcome, Placement, Reviewer, Role, State, SubjectKind,
-    Transition, Unit,
+    Transition, Unit, Withdrawal,
 };
 use crate::outbox::{NewEntry, entry, signed_entry};
 use crate::route::{Target, route};
@@ -43,6 +43,7 @@ impl<'s> MigrationSource<'s> for Embedded {
                 migration(1, "cases", include_str!("../migrations/0001_cases.sql")),
                 migration(2, "reviewers", include_str!("../migrations/0002_reviewers.sql")),
                 migration(3, "accounts", include_str!("../migrations/0003_accounts.sql")),
+                migration(4, "withdrawn", include_str!("../migrations/0004_withdrawn.sql")),
             ])
         })
     }
@@ -720,6 +721,115 @@ impl Cases {
         self.stage_entries(tx, Some(&case.id), Some(&transition), &entries).await
     }
 
+    /// After `day` was scanned again on restated data: every finding of `day` that a case holds, not yet withdrawn,
+    /// and absent from `still` (the day's findings now, compared by account, policy and version) is withdrawn. It
+    /// stays on its case, marked with the time and `reason`; the case gets a `withdraw` transition (its state
+    /// unchanged), and the log a `finding` entry with `"how": "withdrawn"`. A finding is never dropped silently.
+    /// Returns the findings withdrawn.
+    pub async fn withdraw_findings(
+        &mut self,
+        day: chrono::NaiveDate,
+        still: &[Finding],
+        reason: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Placement>, CaseError> {
+        let (actor, reason) = (actor.trim(), reason.trim());
+        if actor.is_empty() || reason.is_empty() {
+            return Err(CaseError::Input("withdrawing findings needs an actor and a reason".into()));
+        }
+        let holds: BTreeSet<(&str, &str, i64)> = still.iter().map(|f| (f.account_id.as_str(), f.policy.id.as_str(), i64::from(f.policy.version))).collect();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE locks SET n = n + 1 WHERE name = 'cases'").execute(&mut *tx).await?;
+        let rows = sqlx::query(
+            "SELECT case_id, account_id, policy_id, policy_version, severity FROM case_findings \
+             WHERE as_of = $1 AND withdrawn_at IS NULL ORDER BY case_id, account_id, policy_id, policy_version",
+        )
+        .bind(day.to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+        // Per case, in order: the findings that no longer hold, as (account, policy, version, severity).
+        type Gone = (String, String, i64, String);
+        let mut gone: Vec<(String, Vec<Gone>)> = Vec::new();
+        for r in rows {
+            let (case, account, policy, version): (String, String, String, i64) =
+                (r.try_get("case_id")?, r.try_get("account_id")?, r.try_get("policy_id")?, r.try_get("policy_version")?);
+            if holds.contains(&(account.as_str(), policy.as_str(), version)) {
+                continue;
+            }
+            let item = (account, policy, version, r.try_get("severity")?);
+            match gone.last_mut() {
+                Some((c, list)) if *c == case => list.push(item),
+                _ => gone.push((case, vec![item])),
+            }
+        }
+        let mut out = Vec::new();
+        for (id, list) in &gone {
+            let r = sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1")).bind(id).fetch_one(&mut *tx).await?;
+            let case = case_from_row(&r, Vec::new())?;
+            let version = case.version + 1;
+            let done = sqlx::query("UPDATE cases SET version = $1, updated_at = $2 WHERE id = $3 AND version = $4")
+                .bind(version)
+                .bind(time(at))
+                .bind(id)
+                .bind(case.version)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Err(self.conflict(id, case.version).await);
+            }
+            for (account, policy, v, _) in list {
+                sqlx::query(
+                    "UPDATE case_findings SET withdrawn_at = $1, withdrawn_reason = $2 \
+                     WHERE case_id = $3 AND account_id = $4 AND policy_id = $5 AND policy_version = $6 AND as_of = $7",
+                )
+                .bind(time(at))
+                .bind(reason)
+                .bind(id)
+                .bind(account)
+                .bind(policy)
+                .bind(v)
+                .bind(day.to_string())
+                .execute(&mut *tx)
+                .await?;
+                out.push(Placement { account_id: account.clone(), policy_id: policy.clone(), as_of: day, case_id: id.clone(), how: "withdrawn" });
+            }
+            let transition = uuid::Uuid::new_v4().to_string();
+            let why = format!("{} finding(s) of {day} withdrawn: {reason}", list.len());
+            let logged = Logged {
+                case: &case,
+                subject: self.pseudonym(&case.subject),
+                transition: &transition,
+                version,
+                action: "withdraw",
+                from: Some(case.state),
+                to: case.state,
+                actor,
+                at,
+                reason: &why,
+            };
+            let detail = json!({"findings": list.iter().map(|(a, p, v, _)| json!({"account_id": a, "policy": p, "version": v, "as_of": day.to_string(), "how": "withdrawn"})).collect::<Vec<_>>()});
+            logged.insert(&mut tx, &detail).await?;
+            let mut entries = Vec::new();
+            for chunk in list.chunks(FINDINGS_PER_ENTRY) {
+                let mut m = logged.fields();
+                let items: Vec<Value> = chunk
+                    .iter()
+                    .map(|(a, p, v, severity)| json!({"account": self.pseudonym(a), "how": "withdrawn", "policy": p, "version": v, "as_of": day.to_string(), "severity": severity}))
+                    .collect();
+                m.insert("findings".into(), items.into());
+                entries.push(entry(&transition, entries.len() as i64, "finding", m)?);
+            }
+            self.stage_entries(&mut tx, Some(id), Some(&transition), &entries).await?;
+        }
+        tx.commit().await?;
+        if !gone.is_empty() {
+            let changed: Vec<&str> = gone.iter().map(|(c, _)| c.as_str()).collect();
+            self.reconcile().await.map_err(|e| CaseError::Unlogged { case: changed.join(", "), source: Box::new(e) })?;
+        }
+        Ok(out)
+    }
+
     /// Take `action` on a case as `act.actor`, a signed-in account. The change, its transition (actor, time,
     /// reason) and its log entries commit together, then the entries are appended to the log. A refused action (see
     /// [`CaseError::is_refusal`]) writes nothing; a case changed since it was read is a [`CaseError::Conflict`]
@@ -863,16 +973,22 @@ impl Cases {
     pub async fn show(&self, id: &str) -> Result<CaseRecord, CaseError> {
         let case = self.get(id).await?;
         let mut findings = Vec::new();
-        for r in sqlx::query("SELECT via, body, added_at FROM case_findings WHERE case_id = $1 ORDER BY added_at, as_of, account_id, policy_id")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?
+        for r in sqlx::query(
+            "SELECT via, body, added_at, withdrawn_at, withdrawn_reason FROM case_findings WHERE case_id = $1 ORDER BY added_at, as_of, account_id, policy_id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
         {
             let body: String = r.try_get("body")?;
             findings.push(CaseFinding {
                 via: r.try_get("via")?,
                 added_at: parse_time(&r.try_get::<String, _>("added_at")?)?,
                 finding: serde_json::from_str(&body).map_err(|_| corrupt("finding", &body))?,
+                withdrawn: match r.try_get::<Option<String>, _>("withdrawn_at")? {
+                    Some(at) => Some(Withdrawal { at: parse_time(&at)?, reason: r.try_get::<Option<String>, _>("withdrawn_reason")?.unwrap_or_default() }),
+                    None => None,
+                },
             });
         }
         let mut entries: HashMap<String, Vec<LoggedEntry>> = HashMap::new();

@@ -195,3 +195,45 @@ async fn two_reviewers_deciding_at_once_get_one_success_and_one_conflict() {
         assert_agree(&setup, &log).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finding_gone_after_a_restatement_is_withdrawn_on_its_case_not_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, url) in common::fixtures::backends(tmp.path()).await {
+        let log = mem_log();
+        let (mut cases, _) = setup(&url, &log).await;
+        let reg = registry();
+        cases
+            .add_findings(&[finding("sub-a", "interception", 1), finding("sub-a", "archive", 1), finding("sub-x", "archive", 2)], &reg, "run", at(0))
+            .await
+            .unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
+
+        // Day 1 scanned again: `interception` still holds, `archive` does not; day 2's finding is not touched.
+        let gone = cases.withdraw_findings(day, &[finding("sub-a", "interception", 1)], "the month was restated", "run", at(5)).await.unwrap();
+        let what: Vec<(&str, &str, &str)> = gone.iter().map(|p| (p.case_id.as_str(), p.policy_id.as_str(), p.how)).collect();
+        assert_eq!(what, [("case-000001", "archive", "withdrawn")], "{name}");
+        let rec = cases.show("case-000001").await.unwrap();
+        assert_eq!(rec.findings.len(), 2, "{name}: the withdrawn finding stays on the case");
+        let withdrawn: Vec<&str> = rec.findings.iter().filter(|f| f.withdrawn.is_some()).map(|f| f.finding.policy.id.as_str()).collect();
+        assert_eq!(withdrawn, ["archive"], "{name}");
+        assert_eq!(rec.findings.iter().find(|f| f.withdrawn.is_some()).unwrap().withdrawn.as_ref().unwrap().reason, "the month was restated");
+        let last = rec.history.last().unwrap();
+        assert_eq!((last.action.as_str(), last.from, last.to), ("withdraw", Some(State::Open), State::Open), "{name}");
+        assert!(rec.case.version == 2, "{name}: a withdrawal is a change of the case");
+        assert!(cases.show("case-000002").await.unwrap().findings.iter().all(|f| f.withdrawn.is_none()), "{name}");
+
+        // The log says so: a `finding` entry with how = withdrawn, under the tenant's pseudonym.
+        let entries = log_entries(&log);
+        let entry = &entries.iter().rev().find(|(_, e)| e["kind"] == "finding").unwrap().1;
+        assert_eq!(entry["findings"][0]["how"], "withdrawn", "{name}: {entry}");
+        assert_eq!(entry["findings"][0]["policy"], "archive");
+        assert!(!entry.to_string().contains("sub-a"), "{name}: pseudonyms only: {entry}");
+
+        // Scanned again with no finding left: only what was still held goes (archive is not withdrawn twice); a
+        // withdrawal without a reason is refused.
+        assert!(cases.withdraw_findings(day, &[], "again", "run", at(6)).await.unwrap().iter().all(|p| p.policy_id == "interception"));
+        assert!(matches!(cases.withdraw_findings(day, &[], " ", "run", at(7)).await, Err(CaseError::Input(_))));
+        assert_agree(&cases, &log).await;
+    }
+}

@@ -31,6 +31,8 @@ enum Command {
     Ingest(cmd::ingest::IngestArgs),
     /// Verify the usage lake: every committed file present and unchanged.
     Lake(cmd::lake::LakeArgs),
+    /// One day's work: ingest the deliveries that arrived, rebuild the series of the days they change, scan.
+    Run(cmd::run::RunArgs),
     /// Build signal series from the lake, or list the meters the catalog does not know.
     Signals(cmd::signals::SignalsArgs),
     /// Scan the lake with the policy pack and print the findings of a day.
@@ -117,6 +119,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Ingest(a) => cmd::ingest::run(a),
         Command::Lake(a) => cmd::lake::run(a),
+        Command::Run(a) => cmd::run::run(a),
         Command::Signals(a) => cmd::signals::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Scan(a) => cmd::scan::run(a),

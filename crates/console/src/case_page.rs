@@ -170,6 +170,9 @@ fn finding(console: &Console, cf: &CaseFinding, n: usize) -> Markup {
                 "score " (format!("{:.2}", f.score)) " (how far past its threshold the weakest condition is)"
                 @if cf.via == "watch" { " · " strong { "watch:" } " found on a related account after enforcement" }
             }
+            @if let Some(w) = &cf.withdrawn {
+                p.withdrawn { strong { "Withdrawn " (w.at.format("%Y-%m-%d %H:%M UTC")) ": " } (w.reason) }
+            }
             table.measured {
                 caption { "Measured against the thresholds" }
                 thead { tr { th scope="col" { "Signal" } th scope="col" { "Measure" } th scope="col" { "Measured" } th scope="col" { "Condition" } th scope="col" { "Measured ÷ threshold" } } }

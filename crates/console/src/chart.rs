@@ -225,6 +225,7 @@ mod tests {
                     measured: vec![serde_json::json!({"signal": "s", "measure": "rate per day over 7 days", "value": 9.0, "op": ">=", "threshold": threshold})],
                     evidence: vec![serde_json::json!({"signal": "s", "points": points})],
                 },
+                withdrawn: None,
             }
         };
         let c = charts(&[finding(3, 2.0), finding(5, 2.0)]);

@@ -213,6 +213,24 @@ impl Scanner {
         Self::with_series(ctx, registry, &events).await
     }
 
+    /// Read the series from several Parquet files in the order given, as one table: the lake's maintained series
+    /// table (`signals::series_files`), whose files in (signal, day) order hold the points of a full rebuild's single
+    /// file in the same order, so a scan of them reads every term in the same order and makes the same findings.
+    pub async fn from_parquet_files(files: &[std::path::PathBuf], registry: Registry, events: Events, engine: &Engine) -> Result<Scanner, DetectError> {
+        use datafusion::datasource::file_format::parquet::ParquetFormat;
+        use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+        let ctx = Self::session(engine).await?;
+        if files.is_empty() {
+            ctx.register_table("series", Arc::new(MemTable::try_new(signals::series_schema(), vec![vec![]])?))?;
+        } else {
+            let urls = files.iter().map(|p| ListingTableUrl::parse(p.to_string_lossy())).collect::<Result<Vec<_>, _>>()?;
+            let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+            let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(signals::series_schema());
+            ctx.register_table("series", Arc::new(ListingTable::try_new(config)?))?;
+        }
+        Self::with_series(ctx, registry, &events).await
+    }
+
     /// Write a series stream (as [`signals::series_stream`] builds it from the lake, daily) to a scratch Parquet
     /// file that the scanner owns, then read it as [`Scanner::from_parquet`] does: a large population's series is
     /// never held in memory.

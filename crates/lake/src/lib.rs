@@ -27,6 +27,7 @@
 
 mod check;
 pub mod delivery;
+mod derived;
 mod error;
 mod ingest;
 mod location;
@@ -46,11 +47,12 @@ use sha2::{Digest, Sha256};
 
 pub use check::{CheckReport, Damage, check};
 pub use delivery::{DataFile, Delivery, Discovery, Model, Provider, Refusal, StoredFile, discover, discover_in};
+pub use derived::SERIES;
 pub use error::LakeError;
 pub use ingest::QuarantineGroup;
 pub use location::{Location, ToLocation};
 pub use lock::LEASE;
-pub use manifest::{Commit, DeliveryRecord, FileEntry, FileRecord, LiveFile, Outcome, State};
+pub use manifest::{Commit, DeliveryRecord, Derived, FileEntry, FileRecord, LiveFile, Outcome, State};
 pub use write::{UNIT, quarantine_schema, usage_file_schema};
 
 /// The default lake folder.
@@ -58,6 +60,9 @@ pub const DEFAULT_LAKE: &str = "./oversight-data";
 
 /// Rows an ingest run reads before it commits what it has read (see [`Lake::set_commit_rows`]).
 pub const COMMIT_ROWS: u64 = 8_000_000;
+
+/// The folders of the lake's tables: what a writer cleans of uncommitted files and an open checks.
+pub(crate) const TABLES: [&str; 3] = ["usage", "quarantine", derived::SERIES];
 
 /// The folder of commit files.
 pub(crate) const MANIFEST_DIR: &str = "_manifest";
@@ -218,7 +223,7 @@ impl Lake {
     /// Delete data files no commit names: leftovers of an interrupted ingest, or files a commit replaced. Only the
     /// writer, under the lock, may: a reader doing it would delete the files of an ingest not yet committed.
     async fn clean(&self) -> Result<(), LakeError> {
-        for prefix in ["usage", "quarantine"] {
+        for prefix in TABLES {
             let found: Vec<ObjPath> = self.store.list(Some(&ObjPath::from(prefix))).map_ok(|m| m.location).try_collect().await?;
             for p in found {
                 if !self.state.files.contains_key(p.as_ref()) {
@@ -252,15 +257,23 @@ impl Lake {
     }
 
     async fn commit(&mut self, deliveries: Vec<DeliveryRecord>, add: &[LiveFile], remove: Vec<String>) -> Result<(), LakeError> {
-        // Each file's size and checksum, from the bytes stored: what every later open and `lake check` hold it to.
+        self.commit_as(deliveries, add, remove, None).await
+    }
+
+    /// [`Lake::commit`], marked as the commit of a derived table when `derived` is given.
+    async fn commit_as(&mut self, deliveries: Vec<DeliveryRecord>, add: &[LiveFile], remove: Vec<String>, derived: Option<Derived>) -> Result<(), LakeError> {
+        // Each file's size and checksum, from the bytes stored: what every later open and `lake check` hold it to;
+        // and for a usage file, the days its charges cover, which derived tables rebuild by.
         let mut sums = Vec::with_capacity(add.len());
         for f in add {
-            sums.push(hash_live(&self.root, &self.store, &f.path).await?);
+            let days = if f.table == "usage" { derived::days_of(&self.store, &f.path).await? } else { f.days };
+            sums.push((hash_live(&self.root, &self.store, &f.path).await?, days));
         }
         // Under the lock: a writer whose lease was lost must not commit (another may have removed its files).
         self.lock.confirm().await?;
-        let add: Vec<LiveFile> = add.iter().zip(sums).map(|(f, (sha256, bytes))| LiveFile { bytes, sha256, ..f.clone() }).collect();
-        let c = Commit::new(self.state.version + 1, deliveries, &add, remove);
+        let add: Vec<LiveFile> = add.iter().zip(sums).map(|(f, ((sha256, bytes), days))| LiveFile { bytes, sha256, days, ..f.clone() }).collect();
+        let mut c = Commit::new(self.state.version + 1, deliveries, &add, remove);
+        c.derived = derived;
         // Compact JSON: a commit of a large run records thousands of deliveries.
         let body = serde_json::to_vec(&c).expect("commit serialises");
         let put = PutOptions { mode: PutMode::Create, ..Default::default() };
@@ -276,9 +289,15 @@ impl Lake {
 
 /// Replay the commit log in `store`'s `_manifest/`.
 pub(crate) async fn replay(store: &dyn ObjectStore) -> Result<State, LakeError> {
+    replay_to(store, u64::MAX).await
+}
+
+/// Replay the commit log in `store`'s `_manifest/` up to and including version `last`.
+pub(crate) async fn replay_to(store: &dyn ObjectStore, last: u64) -> Result<State, LakeError> {
     let mut commits: Vec<ObjPath> = store.list(Some(&ObjPath::from(MANIFEST_DIR))).map_ok(|m| m.location).try_collect().await?;
     commits.retain(|p| p.as_ref().ends_with(".json"));
     commits.sort();
+    commits.truncate(usize::try_from(last).unwrap_or(usize::MAX));
     let mut state = State::default();
     for (i, p) in commits.iter().enumerate() {
         let bytes = store.get(p).await?.bytes().await?;
@@ -355,7 +374,7 @@ async fn check_sizes(root: &Location, store: &dyn ObjectStore, state: &State) ->
         Some(_) => Default::default(),
         None => {
             let mut sizes = std::collections::HashMap::new();
-            for table in ["usage", "quarantine"] {
+            for table in TABLES {
                 let found: Vec<object_store::ObjectMeta> = store.list(Some(&ObjPath::from(table))).try_collect().await?;
                 sizes.extend(found.into_iter().map(|m| (m.location.to_string(), m.size)));
             }

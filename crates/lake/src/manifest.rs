@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::delivery::{Model, Provider, Source};
@@ -105,6 +105,19 @@ pub struct Commit {
     pub add: Vec<FileEntry>,
     /// Data files no longer live.
     pub remove: Vec<String>,
+    /// Set by a commit of a table derived from `usage` (the daily series): which table, and the version of the lake
+    /// whose `usage` files it now reflects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived: Option<Derived>,
+}
+
+/// What a commit of a derived table says it was built from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Derived {
+    /// The derived table (`series`).
+    pub table: String,
+    /// The lake version whose live `usage` files the table now equals a rebuild from.
+    pub from_version: u64,
 }
 
 /// A data file a commit makes live, as the commit writes it.
@@ -128,6 +141,11 @@ pub struct FileEntry {
     /// SHA-256 of its bytes, hex, checked by `oversight lake check` (empty in older lakes).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha256: String,
+    /// For a `usage` file: the first and the last day its rows' charge periods cover (from its Parquet statistics),
+    /// so that a derived table knows which days a file added or removed changes without reading it (absent in
+    /// lakes written before it was recorded: unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<[NaiveDate; 2]>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -151,6 +169,8 @@ pub struct LiveFile {
     pub bytes: u64,
     /// SHA-256 of its bytes as committed, hex (empty: not recorded).
     pub sha256: String,
+    /// For a `usage` file, the first and last day its rows' charge periods cover (`None`: not recorded).
+    pub days: Option<[NaiveDate; 2]>,
 }
 
 impl Commit {
@@ -179,9 +199,10 @@ impl Commit {
                 table: f.table.clone(),
                 bytes: f.bytes,
                 sha256: f.sha256.clone(),
+                days: f.days,
             });
         }
-        Commit { version, committed_at: Utc::now(), deliveries, units, add: entries, remove }
+        Commit { version, committed_at: Utc::now(), deliveries, units, add: entries, remove, derived: None }
     }
 }
 
@@ -233,6 +254,8 @@ pub struct State {
     pub heads: BTreeMap<String, (DateTime<Utc>, String)>,
     /// Ids of every delivery recorded as ingested (refused ones are not).
     pub ids: BTreeSet<String>,
+    /// Per derived table (see [`Derived`]): the lake version whose `usage` files it was last brought up to.
+    pub derived: BTreeMap<String, u64>,
 }
 
 impl State {
@@ -256,9 +279,13 @@ impl State {
                 table: f.table.clone(),
                 bytes: f.bytes,
                 sha256: f.sha256.clone(),
+                days: f.days,
             });
         }
         self.version = c.version;
+        if let Some(d) = &c.derived {
+            self.derived.insert(d.table.clone(), d.from_version);
+        }
         for p in &c.remove {
             self.files.remove(p);
         }
@@ -326,6 +353,7 @@ mod tests {
             table: "usage".into(),
             bytes: 100,
             sha256: "ab".into(),
+            days: None,
         };
         let add = vec![f("a", &["u1", "u2"]), f("b", &["u2", "u3"]), f("c", &[])];
         let c = Commit::new(1, vec![], &add, vec![]);

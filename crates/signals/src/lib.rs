@@ -8,10 +8,12 @@
 #![deny(missing_docs)]
 
 pub mod coverage;
+pub mod daily;
 mod key;
 mod series;
 
 pub use coverage::{Coverage, coverage};
+pub use daily::{Update, series_files, series_of, update_series};
 /// The query session every function here takes (DataFusion's), so callers need not name the engine.
 pub use datafusion::prelude::SessionContext;
 pub use key::{KEY_COLUMNS, MeterKey, MeterStats, meter_keys};
@@ -45,6 +47,9 @@ pub enum SignalsError {
     /// The engine could not be reached or set up.
     #[error(transparent)]
     Engine(#[from] engine::EngineError),
+    /// The lake failed while the series table was read or written.
+    #[error("lake: {0}")]
+    Lake(#[from] lake::LakeError),
 }
 
 /// A query session with the lake's live usage files registered as table `usage`.

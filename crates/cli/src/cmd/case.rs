@@ -706,3 +706,11 @@ fn state_of(s: StateArg) -> State {
         StateArg::Lifted => State::Lifted,
     }
 }
+
+impl StoreArgs {
+    /// The store at `db` with its log at `dir` (private folder and pseudonym key as the flags default them), for
+    /// commands that place findings without the `case` flags (`oversight run --cases DB`).
+    pub(super) fn at(db: String, dir: PathBuf, private: Option<PathBuf>, pseudonym_key: Option<PathBuf>) -> StoreArgs {
+        StoreArgs { db, dir, private, pseudonym_key, json: false }
+    }
+}

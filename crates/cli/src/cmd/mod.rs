@@ -8,6 +8,7 @@ pub mod ingest;
 pub mod lake;
 pub mod log;
 pub mod monitor;
+pub mod run;
 pub mod scan;
 pub mod serve;
 pub mod signals;

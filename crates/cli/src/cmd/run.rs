@@ -1,0 +1,202 @@
+//! `oversight run`: one day's work. Ingest the deliveries that arrived, bring the lake's series table up to date
+//! for the days they add or restate (`signals::update_series`), scan the day and the restated days up to it from that
+//! table, and place the findings in cases.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{NaiveDate, Utc};
+use clap::Args;
+use lake::{DeliveryOutcome, IngestOptions, Lake, Outcome, ToLocation};
+
+use crate::exit;
+
+/// One day's run: ingest what arrived, rebuild the series of the days it changed, scan, place findings in cases.
+///
+/// The lake keeps the daily series as a table of its own (`series/`), committed through the lake's manifest like the
+/// usage rows; each commit of it says which lake version it reflects, so a run that stopped half-way is caught up by
+/// the next. A run rebuilds only the days whose usage files changed since (a replace delivery restates its whole
+/// billing month; an append delivery adds its own days), and the result equals a full rebuild's to the bit.
+///
+/// It scans DAY and every restated day up to DAY, each with the whole series table, and prints the findings of each
+/// as `oversight scan --format json` would on the same lake. With --cases, the findings are placed in cases.
+///
+/// Exit codes: 0 no finding on the days scanned; 4 findings were made; 1 an input was refused or the run failed;
+/// 2 bad command line.
+#[derive(Args)]
+pub struct RunArgs {
+    /// The deliveries that arrived: files or folders (walked recursively) or store URLs, as for `ingest`.
+    inputs: Vec<PathBuf>,
+    /// The lake folder (a local folder: the scan reads the series table's files in place).
+    #[arg(long, default_value = lake::DEFAULT_LAKE, env = "OVERSIGHT_LAKE")]
+    lake: PathBuf,
+    /// The day to report.
+    #[arg(long)]
+    as_of: NaiveDate,
+    /// A folder of policy files (default: the built-in pack).
+    #[arg(long)]
+    policies: Option<PathBuf>,
+    /// The tenant registry (accounts not in it are scanned as sector `unknown`).
+    #[arg(long)]
+    registry: Option<PathBuf>,
+    /// Enforcement-relevant events.
+    #[arg(long)]
+    events: Option<PathBuf>,
+    /// Place the findings in this case store (a SQLite path or a `postgres://` URL, made by `oversight case init`).
+    #[arg(long, value_name = "DB")]
+    cases: Option<String>,
+    /// The transparency-log folder of the case store (with --cases).
+    #[arg(long, default_value = "./oversight-log", env = "OVERSIGHT_LOG_DIR")]
+    log_dir: PathBuf,
+    /// The log's private folder. Default: LOG_DIR.private
+    #[arg(long)]
+    private: Option<PathBuf>,
+    /// The provider's pseudonym key file. Default: PRIVATE/pseudonym-key.
+    #[arg(long, env = "OVERSIGHT_PSEUDONYM_KEY")]
+    pseudonym_key: Option<PathBuf>,
+    /// Who places the findings, as recorded on the cases.
+    #[arg(long, default_value = "oversight-run")]
+    actor: String,
+    /// Memory the query engine may hold before it spills to disk, in MiB.
+    #[arg(long, default_value_t = signals::DEFAULT_MEMORY_LIMIT >> 20)]
+    memory_limit: usize,
+    /// Print one JSON document instead of lines.
+    #[arg(long)]
+    json: bool,
+    /// The engine that runs the queries: `local` (this process) or `ballista://HOST:PORT`, the scheduler of an
+    /// Apache Ballista cluster (see `oversight cluster`).
+    #[arg(long, default_value = "local", env = "OVERSIGHT_ENGINE")]
+    engine: ::engine::Engine,
+}
+
+/// Run the command.
+pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
+    let pack = detect::load_pack(a.policies.as_deref())?;
+    let registry = match &a.registry {
+        Some(p) => registry::Registry::from_path(p)?,
+        None => registry::Registry::default(),
+    };
+    let events = match &a.events {
+        Some(p) => registry::Events::from_path(p)?,
+        None => registry::Events::default(),
+    };
+    let rt = super::runtime()?;
+    rt.block_on(async {
+        let started = std::time::Instant::now();
+        let mut lake = Lake::open(&a.lake).await.with_context(|| format!("opening the lake at {}", a.lake.display()))?;
+
+        // 1. The deliveries that arrived, through the ingest path.
+        let (mut applied, mut recorded, mut already, mut refused) = (0u64, 0u64, 0u64, Vec::new());
+        if !a.inputs.is_empty() {
+            let inputs = a.inputs.iter().map(|p| p.to_location()).collect::<Result<Vec<_>, _>>()?;
+            let found = lake::discover_in(&inputs).await;
+            refused.extend(found.refused.iter().map(|e| e.to_string()));
+            for o in lake.ingest(&found.deliveries, &IngestOptions::default(), &|_| {}).await? {
+                match o {
+                    DeliveryOutcome::Recorded(r, _) if r.outcome == Outcome::Applied => applied += 1,
+                    DeliveryOutcome::Recorded(..) => recorded += 1,
+                    DeliveryOutcome::AlreadyIngested { .. } => already += 1,
+                    DeliveryOutcome::Refused(e) => refused.push(e.to_string()),
+                }
+            }
+            lake.record_refused(&found.refused).await?;
+        }
+        let ingested = started.elapsed();
+
+        // 2. The series table, for the days those deliveries changed.
+        let mapper = signals::CatalogMapper::new(catalog::Catalog::embedded());
+        let update = signals::update_series(&mut lake, &mapper, a.memory_limit << 20, &a.engine).await.context("updating the series table")?;
+        let files: Vec<PathBuf> = signals::series_files(lake.state()).into_iter().map(|(_, _, p)| PathBuf::from(lake.root().url_of(&p))).collect();
+        lake.close().await?;
+        let built = started.elapsed();
+
+        // 3. The day, and the days a restatement changed up to it: a finding on a day reads data up to that day.
+        // A full rebuild (the first run) scans the day alone.
+        let mut days: BTreeSet<NaiveDate> = if update.full { BTreeSet::new() } else { update.days.range(..=a.as_of).copied().collect() };
+        days.insert(a.as_of);
+        let scanner = detect::Scanner::from_parquet_files(&files, registry.clone(), events, &a.engine).await?;
+        let mut scanned = Vec::new();
+        let mut all = Vec::new();
+        for day in &days {
+            let findings = detect::scan(&scanner, &pack, *day).await?;
+            all.extend(findings.iter().cloned());
+            scanned.push((*day, findings));
+        }
+        let scan_time = started.elapsed();
+
+        // 4. The findings in cases.
+        let (mut placed, mut withdrawn) = (Vec::new(), Vec::new());
+        if let Some(db) = &a.cases {
+            let store = super::case::StoreArgs::at(db.clone(), a.log_dir.clone(), a.private.clone(), a.pseudonym_key.clone());
+            let mut store = super::case::open_store_at(&store).await?.0;
+            let list = cases::findings_from_json(&serde_json::to_string(&all)?).context("reading the findings as the case store does")?;
+            placed = store.add_findings(&list, &registry, &a.actor, Utc::now()).await?;
+            // A day scanned again that no longer gives a finding its case holds: the finding is withdrawn on the
+            // case and the log, never dropped.
+            let reason = match update.from_version {
+                Some(v) => format!("the day was scanned again after deliveries changed its usage (lake version {v} to {})", update.to_version),
+                None => format!("the day was scanned again on the lake at version {}", update.to_version),
+            };
+            for (day, found) in &scanned {
+                let now = cases::findings_from_json(&serde_json::to_string(found)?)?;
+                withdrawn.extend(store.withdraw_findings(*day, &now, &reason, &a.actor, Utc::now()).await?);
+            }
+        }
+
+        let series = serde_json::json!({
+            "from_version": update.from_version, "to_version": update.to_version, "full": update.full,
+            "days": update.days.iter().map(|d| d.to_string()).collect::<Vec<_>>(), "points": update.points, "files": update.files,
+        });
+        let timing = serde_json::json!({
+            "ingest_s": ingested.as_secs_f64(), "series_s": (built - ingested).as_secs_f64(), "scan_s": (scan_time - built).as_secs_f64(),
+            "total_s": started.elapsed().as_secs_f64(),
+        });
+        let total: usize = scanned.iter().map(|(_, f)| f.len()).sum();
+        if a.json {
+            let v = serde_json::json!({
+                "as_of": a.as_of.to_string(),
+                "ingest": {"applied": applied, "recorded_only": recorded, "already_ingested": already, "refused": refused},
+                "series": series,
+                "scanned": scanned.iter().map(|(d, f)| serde_json::json!({"as_of": d.to_string(), "findings": f})).collect::<Vec<_>>(),
+                "cases": placed,
+                "withdrawn": withdrawn,
+                "timing": timing,
+            });
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        } else {
+            println!("ingest: {applied} deliveries applied, {recorded} recorded only, {already} already ingested, {} refused", refused.len());
+            match (update.full, update.days.first(), update.days.last()) {
+                (true, _, _) => println!("series: rebuilt whole ({} points in {} files)", update.points, update.files),
+                (false, Some(f), Some(l)) => {
+                    println!("series: {} day(s) rebuilt, {f}..{l} ({} points in {} files)", update.days.len(), update.points, update.files)
+                }
+                _ => println!("series: up to date"),
+            }
+            for (d, f) in &scanned {
+                println!("scan {d}: {} finding(s)", f.len());
+                for x in f {
+                    println!("  {} {} v{}", x.account_id, x.policy.id, x.policy.version);
+                }
+            }
+            if a.cases.is_some() {
+                let opened = placed.iter().filter(|p| p.how == "opened").count();
+                println!("cases: {} finding(s) placed, {opened} case(s) opened, {} withdrawn", placed.len(), withdrawn.len());
+                for w in &withdrawn {
+                    println!("  withdrawn: {} {} of {} on {}", w.account_id, w.policy_id, w.as_of, w.case_id);
+                }
+            }
+            for e in &refused {
+                eprintln!("error: {e}");
+            }
+        }
+        Ok(ExitCode::from(if !refused.is_empty() {
+            exit::FAILED
+        } else if total > 0 {
+            exit::FINDINGS
+        } else {
+            exit::OK
+        }))
+    })
+}

@@ -1,0 +1,467 @@
+//! The series, day by day: the one path that builds the series, whether for every day of the lake (`oversight
+//! signals`, a scan from the lake) or for the days a daily run's deliveries changed, and the series kept in the lake
+//! as a maintained table (`series/day=YYYY-MM-DD/<signal>.<version>.parquet`).
+//!
+//! **Why the daily result equals a full rebuild's, to the bit.** A point's value is a sum of doubles, and a sum of
+//! doubles depends on the order of its terms. An engine's `sum()` adds them in the order its partitions and files
+//! deliver rows, which differs between a run over a year's files and a run over a day's (and between two runs on
+//! several threads). So no point is summed by the engine: the terms (one per usage row, or one per bucket a
+//! multi-bucket charge is spread over, each computed from its row alone) stream out sorted by the point's key and
+//! then by the term's value, and [`fold`] adds each point's terms in that order. Equal terms are interchangeable, so
+//! the order, and with it every bit of the sum, depends only on the set of terms, and a point's terms are the same
+//! set whether one day or the whole year is built. The sort spills to disk beyond the session's memory limit.
+//!
+//! **Which days a run rebuilds.** Every `usage` file is committed with the first and last day its charge periods
+//! cover (`lake::FileEntry::days`), and every commit of the series table records the lake version whose `usage`
+//! files it reflects. A run compares the live `usage` files of that version with today's: every file added or
+//! removed since (an append delivery's new rows, a replace delivery's restated month, a file rewritten without a
+//! retired unit) changes exactly the days it covers, and those days are rebuilt whole, for every account. A crash
+//! between an ingest's commit and the series' leaves the series at the older version, and the next run catches up.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Float64Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondArray,
+    TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use chrono::{DateTime, NaiveDate};
+use datafusion::datasource::MemTable;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::prelude::SessionContext;
+use futures::TryStreamExt;
+
+use crate::SignalsError;
+use crate::key::KEY_COLUMNS;
+use crate::series::{Granularity, MeterMapper, SeriesStream, map_keys, series_schema};
+
+/// Microseconds in a day.
+const DAY_MICROS: i64 = 86_400_000_000;
+
+/// Points per output batch of [`fold`].
+const BATCH: usize = 8192;
+
+/// A day as a SQL timestamp literal in UTC.
+fn literal(d: NaiveDate) -> String {
+    format!("TIMESTAMP '{d} 00:00:00+00:00'")
+}
+
+/// `days` as runs of consecutive days, first and last inclusive.
+fn runs(days: &BTreeSet<NaiveDate>) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut out: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    for &d in days {
+        match out.last_mut() {
+            Some((_, last)) if last.succ_opt() == Some(d) => *last = d,
+            _ => out.push((d, d)),
+        }
+    }
+    out
+}
+
+/// A condition that `column` (a timestamp) lies in one of `days`, on the column itself so that Parquet statistics
+/// prune the rest.
+fn within(column: &str, days: &BTreeSet<NaiveDate>) -> String {
+    let any: Vec<String> = runs(days)
+        .iter()
+        .map(|(a, b)| format!("({column} >= {} AND {column} < {})", literal(*a), literal(b.succ_opt().expect("dates stay in range"))))
+        .collect();
+    if any.is_empty() { "FALSE".into() } else { format!("({})", any.join(" OR ")) }
+}
+
+/// Build the series of every mapped meter as a stream, on every day of the lake (`days` `None`) or only on `days`.
+///
+/// The points stream out sorted by signal, bucket, account, sub-account and publisher, each the sum of its terms in
+/// the canonical order described in the module's documentation, so that a point is the same to the bit whichever
+/// days were asked for. With `days`, the session's `usage` is first narrowed to the rows whose charge period
+/// overlaps them (a filter Parquet statistics answer), so the meter keys, the mapping and the sums read only those.
+pub async fn series_of(
+    ctx: &SessionContext,
+    mapper: &dyn MeterMapper,
+    granularity: Granularity,
+    days: Option<&BTreeSet<NaiveDate>>,
+) -> Result<SeriesStream, SignalsError> {
+    if let Some(days) = days {
+        let all = ctx.deregister_table("usage")?.ok_or_else(|| datafusion::error::DataFusionError::Plan("no table usage".into()))?;
+        let _ = ctx.deregister_table("usage_all")?;
+        ctx.register_table("usage_all", all)?;
+        let overlap: Vec<String> = runs(days)
+            .iter()
+            .map(|(a, b)| {
+                format!("(\"ChargePeriodEnd\" > {} AND \"ChargePeriodStart\" < {})", literal(*a), literal(b.succ_opt().expect("dates stay in range")))
+            })
+            .collect();
+        let filter = if overlap.is_empty() { "FALSE".to_string() } else { overlap.join(" OR ") };
+        let narrowed = ctx.sql(&format!("SELECT * FROM usage_all WHERE {filter}")).await?.into_view();
+        ctx.register_table("usage", narrowed)?;
+    }
+    let (meters, unmapped) = map_keys(ctx, mapper).await?;
+    let _ = ctx.deregister_table("meters")?;
+    ctx.register_batch("meters", meters)?;
+
+    // Each branch is cast on its own: a CASE over a Decimal128(38,9) quantity and a Decimal128(38,18) cost would
+    // coerce both to (38,18), which overflows on a quantity past 20 integer digits (a petabyte-day in byte-seconds).
+    // `amount` is the quantity in SI units; for gauges (per-month meters) it is unit-hours, so that a bucket's
+    // time-weighted average is the bucket's summed amount divided by the bucket's hours. A row's month is the month
+    // of its start.
+    let g = granularity.sql();
+    let spans = format!("u.\"ChargePeriodEnd\" > date_trunc('{g}', u.\"ChargePeriodStart\") + INTERVAL '1 {g}'");
+    let month_hours = "((date_part('epoch', date_trunc('month', u.\"ChargePeriodStart\") + INTERVAL '1 month') \
+        - date_part('epoch', date_trunc('month', u.\"ChargePeriodStart\"))) / 3600.0)";
+    let on = KEY_COLUMNS.iter().map(|c| format!("(u.\"{c}\" IS NOT DISTINCT FROM k.\"{c}\")")).collect::<Vec<_>>().join(" AND ");
+    let mapped = format!(
+        "SELECT u.\"BillingAccountId\" AS billing_account_id, coalesce(u.\"SubAccountId\", '') AS sub_account_id, k.signal, \
+           CASE WHEN k.tag_publisher THEN coalesce(u.\"PublisherName\", '') ELSE '' END AS publisher, k.gauge, \
+           date_trunc('{g}', u.\"ChargePeriodStart\") AS bucket, {spans} AS spans, \
+           u.\"ChargePeriodStart\" AS period_start, u.\"ChargePeriodEnd\" AS period_end, \
+           CASE k.quantity WHEN 'consumed' THEN CAST(u.\"ConsumedQuantity\" AS DOUBLE) WHEN 'pricing' THEN CAST(u.\"PricingQuantity\" AS DOUBLE) \
+             ELSE CAST(u.\"EffectiveCost\" AS DOUBLE) END \
+             * k.factor * CASE WHEN NOT k.per_month THEN 1.0 WHEN k.month_days > 0 THEN k.month_days * 24.0 ELSE {month_hours} END AS amount \
+         FROM usage u JOIN meters k ON {on} \
+         WHERE u.\"ChargeCategory\" = 'Usage' OR (k.quantity = 'cost' AND u.\"ChargeCategory\" = 'Purchase')"
+    );
+    // Charges spanning several buckets (a month of storage on one row): each is spread over the buckets it overlaps
+    // in proportion to time, one term per bucket, computed from the row alone. They are few; held in memory.
+    let spanning =
+        format!("SELECT billing_account_id, sub_account_id, signal, publisher, gauge, period_start, period_end, amount FROM ({mapped}) m WHERE m.spans");
+    let pieces = spread(ctx.sql(&spanning).await?.collect().await?, granularity, days)?;
+    let _ = ctx.deregister_table("pieces")?;
+    ctx.register_table("pieces", Arc::new(MemTable::try_new(pieces.schema(), vec![vec![pieces]])?))?;
+    let keep = days.map_or_else(|| "TRUE".to_string(), |d| within("m.bucket", d));
+    let terms = format!(
+        "SELECT billing_account_id, sub_account_id, signal, publisher, gauge, bucket, amount FROM ({mapped}) m WHERE NOT m.spans AND {keep} \
+         UNION ALL SELECT billing_account_id, sub_account_id, signal, publisher, gauge, bucket, amount FROM pieces \
+         ORDER BY signal, bucket, billing_account_id, sub_account_id, publisher, amount NULLS LAST"
+    );
+    let sorted = ctx.sql(&terms).await?.execute_stream().await?;
+    let hours = granularity.micros() as f64 / 3_600_000_000.0;
+    Ok(SeriesStream { points: fold(sorted, hours), unmapped })
+}
+
+/// One term per (charge spanning several buckets, bucket it overlaps): its amount times the share of its period that
+/// falls in the bucket. Only buckets in `days`, when given.
+fn spread(batches: Vec<RecordBatch>, g: Granularity, days: Option<&BTreeSet<NaiveDate>>) -> Result<RecordBatch, SignalsError> {
+    let step = g.micros();
+    let (mut acct, mut sub, mut sig, mut publ) = (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
+    let (mut gauge, mut bucket_at, mut amounts) = (Vec::new(), Vec::new(), Float64Builder::new());
+    let wanted = |bucket: i64| {
+        days.is_none_or(|d| DateTime::from_timestamp_micros(bucket.div_euclid(DAY_MICROS) * DAY_MICROS).is_some_and(|t| d.contains(&t.date_naive())))
+    };
+    for b in &batches {
+        let text = |i: usize| arrow::compute::cast(b.column(i), &DataType::Utf8);
+        let (a, s, n, p) = (text(0)?, text(1)?, text(2)?, text(3)?);
+        let (a, s, n, p) = (a.as_string::<i32>(), s.as_string::<i32>(), n.as_string::<i32>(), p.as_string::<i32>());
+        let gauges = b.column(4).as_boolean();
+        let ts = |i: usize| b.column(i).as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+        let (ps, pe) = (ts(5), ts(6));
+        let amount = b.column(7).as_primitive::<arrow::datatypes::Float64Type>();
+        for r in 0..b.num_rows() {
+            let (start, end) = (ps.value(r), pe.value(r));
+            let total = (end - start) as f64;
+            let mut bucket = start.div_euclid(step) * step;
+            while bucket < end {
+                if wanted(bucket) {
+                    let overlap = (end.min(bucket + step) - start.max(bucket)) as f64;
+                    acct.append_value(a.value(r));
+                    sub.append_value(s.value(r));
+                    sig.append_value(n.value(r));
+                    publ.append_value(p.value(r));
+                    gauge.push(gauges.value(r));
+                    bucket_at.push(bucket);
+                    amounts.append_option(amount.is_valid(r).then(|| amount.value(r) * overlap / total));
+                }
+                bucket += step;
+            }
+        }
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("billing_account_id", DataType::Utf8, true),
+        Field::new("sub_account_id", DataType::Utf8, true),
+        Field::new("signal", DataType::Utf8, true),
+        Field::new("publisher", DataType::Utf8, true),
+        Field::new("gauge", DataType::Boolean, true),
+        Field::new("bucket", DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())), true),
+        Field::new("amount", DataType::Float64, true),
+    ]));
+    Ok(RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(acct.finish()) as ArrayRef,
+            Arc::new(sub.finish()),
+            Arc::new(sig.finish()),
+            Arc::new(publ.finish()),
+            Arc::new(BooleanArray::from(gauge)),
+            Arc::new(TimestampMicrosecondArray::from(bucket_at).with_timezone("+00:00")),
+            Arc::new(amounts.finish()),
+        ],
+    )?)
+}
+
+/// The point being summed: its key, and its terms so far.
+#[derive(Default)]
+struct Point {
+    key: Option<(String, String, String, String, i64)>,
+    sum: Option<f64>,
+    gauge: bool,
+    rows: i64,
+}
+
+/// Output columns being built.
+struct Out {
+    acct: StringBuilder,
+    sub: StringBuilder,
+    sig: StringBuilder,
+    publ: StringBuilder,
+    bucket: TimestampMicrosecondBuilder,
+    value: Float64Builder,
+    rows: Int64Builder,
+    len: usize,
+}
+
+impl Out {
+    fn new() -> Out {
+        Out {
+            acct: StringBuilder::new(),
+            sub: StringBuilder::new(),
+            sig: StringBuilder::new(),
+            publ: StringBuilder::new(),
+            bucket: TimestampMicrosecondBuilder::new().with_timezone("+00:00"),
+            value: Float64Builder::new(),
+            rows: Int64Builder::new(),
+            len: 0,
+        }
+    }
+
+    /// Close `p` into a point: a gauge's unit-hours averaged over the bucket's `hours`.
+    fn push(&mut self, p: &Point, hours: f64) {
+        let Some((a, s, n, publ, bucket)) = &p.key else { return };
+        self.acct.append_value(a);
+        self.sub.append_value(s);
+        self.sig.append_value(n);
+        self.publ.append_value(publ);
+        self.bucket.append_value(*bucket);
+        let sum = p.sum.unwrap_or(0.0);
+        self.value.append_value(if p.gauge { sum / hours } else { sum });
+        self.rows.append_value(p.rows);
+        self.len += 1;
+    }
+
+    fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch, arrow::error::ArrowError> {
+        self.len = 0;
+        RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(self.acct.finish()) as ArrayRef,
+                Arc::new(self.sub.finish()),
+                Arc::new(self.sig.finish()),
+                Arc::new(self.publ.finish()),
+                Arc::new(self.bucket.finish()),
+                Arc::new(self.value.finish()),
+                Arc::new(self.rows.finish()),
+            ],
+        )
+    }
+}
+
+/// Sum sorted terms into points: each point's terms arrive together, in ascending order of value, and are added in
+/// that order (see the module's documentation).
+fn fold(terms: SendableRecordBatchStream, hours: f64) -> SendableRecordBatchStream {
+    let schema = series_schema();
+    let out_schema = schema.clone();
+    let state = (terms, Point::default(), Out::new(), false);
+    let points = futures::stream::try_unfold(state, move |(mut terms, mut point, mut out, mut done)| {
+        let schema = out_schema.clone();
+        async move {
+            loop {
+                if done {
+                    return Ok(None);
+                }
+                let Some(b) = terms.try_next().await? else {
+                    out.push(&point, hours);
+                    point = Point::default();
+                    done = true;
+                    if out.len == 0 {
+                        return Ok(None);
+                    }
+                    let batch = out.finish(&schema)?;
+                    return Ok(Some((batch, (terms, point, out, done))));
+                };
+                let text = |i: usize| arrow::compute::cast(b.column(i), &DataType::Utf8);
+                let (a, s, n, p) = (text(0)?, text(1)?, text(2)?, text(3)?);
+                let (a, s, n, p) = (a.as_string::<i32>(), s.as_string::<i32>(), n.as_string::<i32>(), p.as_string::<i32>());
+                let gauge = b.column(4).as_boolean();
+                let bucket = b.column(5).as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+                let amount: &Float64Array = b.column(6).as_primitive();
+                for r in 0..b.num_rows() {
+                    let same = point.key.as_ref().is_some_and(|(ka, ks, kn, kp, kb)| {
+                        *kb == bucket.value(r) && kn == n.value(r) && ka == a.value(r) && ks == s.value(r) && kp == p.value(r)
+                    });
+                    if !same {
+                        out.push(&point, hours);
+                        point = Point {
+                            key: Some((a.value(r).to_string(), s.value(r).to_string(), n.value(r).to_string(), p.value(r).to_string(), bucket.value(r))),
+                            ..Point::default()
+                        };
+                    }
+                    if amount.is_valid(r) {
+                        let v = amount.value(r);
+                        point.sum = Some(point.sum.map_or(v, |s| s + v));
+                    }
+                    point.gauge |= gauge.is_valid(r) && gauge.value(r);
+                    point.rows += 1;
+                }
+                if out.len >= BATCH {
+                    let batch = out.finish(&schema)?;
+                    return Ok(Some((batch, (terms, point, out, done))));
+                }
+            }
+        }
+    });
+    let points = points.map_err(|e: datafusion::error::DataFusionError| e);
+    Box::pin(RecordBatchStreamAdapter::new(schema, points))
+}
+
+/// What [`update_series`] did.
+#[derive(Debug, Clone, Default)]
+pub struct Update {
+    /// The lake version whose `usage` files the series reflected before (`None`: there was no series table).
+    pub from_version: Option<u64>,
+    /// The lake version whose `usage` files it reflects now.
+    pub to_version: u64,
+    /// The days rebuilt (every day of the lake when the whole table was rebuilt).
+    pub days: BTreeSet<NaiveDate>,
+    /// Whether the whole table was rebuilt (no series yet, or a changed file whose days the manifest does not say).
+    pub full: bool,
+    /// Points written.
+    pub points: u64,
+    /// Files written.
+    pub files: usize,
+}
+
+/// A live file of the series table: its signal and day, parsed from its path.
+fn series_file(path: &str) -> Option<(NaiveDate, &str)> {
+    let rest = path.strip_prefix("series/day=")?;
+    let (day, name) = rest.split_once('/')?;
+    let signal = name.strip_suffix(".parquet")?.rsplit_once('.')?.0;
+    Some((day.parse().ok()?, signal))
+}
+
+/// The live files of the series table in the order a full rebuild writes its points (by signal, then day), with
+/// their signals and days; paths relative to the lake root. Read in this order, they are the full rebuild's series,
+/// point for point.
+pub fn series_files(state: &lake::State) -> Vec<(String, NaiveDate, String)> {
+    let mut files: Vec<(String, NaiveDate, String)> =
+        state.live(lake::SERIES).filter_map(|f| series_file(&f.path).map(|(d, s)| (s.to_string(), d, f.path.clone()))).collect();
+    files.sort();
+    files
+}
+
+/// Bring the lake's series table up to date with its `usage` files: find the days the `usage` files changed since
+/// the version the table reflects (see the module's documentation), rebuild those days for every account, and commit
+/// the new day files with the removal of the old ones in one commit. Without a series table yet, every day is built.
+/// The rebuild runs on `engine`.
+pub async fn update_series(lake: &mut lake::Lake, mapper: &dyn MeterMapper, memory_limit: usize, engine: &engine::Engine) -> Result<Update, SignalsError> {
+    let now = lake.state().clone();
+    let from = now.derived.get(lake::SERIES).copied();
+    let before: BTreeMap<String, lake::LiveFile> = match from {
+        Some(v) => lake.state_at(v).await?.live("usage").map(|f| (f.path.clone(), f.clone())).collect(),
+        None => BTreeMap::new(),
+    };
+    let after: BTreeMap<String, lake::LiveFile> = now.live("usage").map(|f| (f.path.clone(), f.clone())).collect();
+    let changed: Vec<&lake::LiveFile> = before
+        .values()
+        .filter(|f| after.get(&f.path).is_none_or(|g| g.sha256 != f.sha256))
+        .chain(after.values().filter(|f| before.get(&f.path).is_none_or(|g| g.sha256 != f.sha256)))
+        .collect();
+    let mut update = Update { from_version: from, to_version: now.version, ..Update::default() };
+    if from.is_some() && changed.is_empty() {
+        return Ok(update);
+    }
+    update.full = from.is_none() || changed.iter().any(|f| f.days.is_none());
+    let mut days = BTreeSet::new();
+    let spans: Vec<[NaiveDate; 2]> =
+        if update.full { after.values().filter_map(|f| f.days).collect() } else { changed.iter().filter_map(|f| f.days).collect() };
+    for [first, last] in spans {
+        days.extend(first.iter_days().take_while(|d| *d <= last));
+    }
+    // The usage files that can hold rows of those days: all of them for a full rebuild (some may not say their
+    // days), else those whose days meet the set.
+    let files: Vec<std::path::PathBuf> = after
+        .values()
+        .filter(|f| update.full || f.days.is_some_and(|[a, b]| days.range(a..=b).next().is_some()))
+        .map(|f| std::path::PathBuf::from(lake.root().url_of(&f.path)))
+        .collect();
+    let ctx = crate::session_at(lake.root(), &files, memory_limit, engine).await?;
+    let series = series_of(&ctx, mapper, Granularity::Day, (!update.full).then_some(&days)).await?;
+    let version = now.version + 1;
+    let mut add = Vec::new();
+    let mut pending: Vec<RecordBatch> = Vec::new();
+    let mut current: Option<(String, i64)> = None;
+    let mut points = series.points;
+    let schema = series_schema();
+    while let Some(b) = points.try_next().await? {
+        let signal = b.column(2).as_string::<i32>().clone();
+        let bucket = b.column(4).as_primitive::<arrow::datatypes::TimestampMicrosecondType>().clone();
+        let mut start = 0;
+        for r in 0..=b.num_rows() {
+            let key = (r < b.num_rows()).then(|| (signal.value(r).to_string(), bucket.value(r)));
+            if r < b.num_rows() && current.as_ref() == key.as_ref() {
+                continue;
+            }
+            if r > start {
+                pending.push(b.slice(start, r - start));
+            }
+            start = r;
+            if let Some(k) = key
+                && let Some(done) = current.replace(k)
+            {
+                add.push(write_day(lake, &done, std::mem::take(&mut pending), &schema, version).await?);
+            }
+        }
+    }
+    if let Some(done) = current.take() {
+        add.push(write_day(lake, &done, pending, &schema, version).await?);
+    }
+    if update.full {
+        days.extend(add.iter().filter_map(|f| series_file(&f.path).map(|(d, _)| d)));
+    }
+    let remove: Vec<String> =
+        now.live(lake::SERIES).filter(|f| update.full || series_file(&f.path).is_some_and(|(d, _)| days.contains(&d))).map(|f| f.path.clone()).collect();
+    update.points = add.iter().map(|f| f.rows).sum();
+    update.files = add.len();
+    update.days = days;
+    lake.commit_derived(lake::SERIES, &add, remove, now.version).await?;
+    Ok(update)
+}
+
+/// Write one (signal, day) file of the series table.
+async fn write_day(
+    lake: &lake::Lake,
+    (signal, bucket): &(String, i64),
+    batches: Vec<RecordBatch>,
+    schema: &SchemaRef,
+    version: u64,
+) -> Result<lake::LiveFile, SignalsError> {
+    let day = DateTime::from_timestamp_micros(*bucket).map(|t| t.date_naive()).unwrap_or_default();
+    // Signal names are catalog names (`storage.stored_bytes`); anything else that could leave the folder is escaped.
+    let name: String = signal.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' { c } else { '_' }).collect();
+    let path = format!("{}/day={day}/{name}.{version}.parquet", lake::SERIES);
+    let batches: Vec<RecordBatch> = batches.into_iter().map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec())).collect::<Result<_, _>>()?;
+    Ok(lake.write_derived(lake::SERIES, &path, schema.clone(), &batches, crate::parquet_properties()).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_run_together_and_name_their_files() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let days: BTreeSet<NaiveDate> = [d("2025-01-01"), d("2025-01-02"), d("2025-01-03"), d("2025-01-07")].into();
+        assert_eq!(runs(&days), vec![(d("2025-01-01"), d("2025-01-03")), (d("2025-01-07"), d("2025-01-07"))]);
+        assert_eq!(within("b", &BTreeSet::new()), "FALSE");
+        assert_eq!(series_file("series/day=2025-01-02/storage.stored_bytes.12.parquet"), Some((d("2025-01-02"), "storage.stored_bytes")));
+        assert_eq!(series_file("usage/charge_date=2025-01-02/a.parquet"), None);
+    }
+}
