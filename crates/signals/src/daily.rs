@@ -2,14 +2,15 @@
 //! signals`, a scan from the lake) or for the days a daily run's deliveries changed, and the series kept in the lake
 //! as a maintained table (`series/day=YYYY-MM-DD/<signal>.<version>.parquet`).
 //!
-//! **Why the daily result equals a full rebuild's, to the bit.** A point's value is a sum of doubles, and a sum of
-//! doubles depends on the order of its terms. An engine's `sum()` adds them in the order its partitions and files
-//! deliver rows, which differs between a run over a year's files and a run over a day's (and between two runs on
-//! several threads). So no point is summed by the engine: the terms (one per usage row, or one per bucket a
-//! multi-bucket charge is spread over, each computed from its row alone) stream out sorted by the point's key and
-//! then by the term's value, and [`fold`] adds each point's terms in that order. Equal terms are interchangeable, so
-//! the order, and with it every bit of the sum, depends only on the set of terms, and a point's terms are the same
-//! set whether one day or the whole year is built. The sort spills to disk beyond the session's memory limit.
+//! **Why the daily result equals a full rebuild's, to the bit.** A point's value is a sum, and a sum of doubles
+//! depends on the order of its terms: an engine adds them in the order its partitions and files deliver rows, which
+//! differs between a run over a year's files and a run over a day's, between two runs on several threads, and
+//! between the local engine and a cluster. So each term (one per usage row, or one per bucket a multi-bucket charge
+//! is spread over, each computed from its row alone) is rounded once to a nanounit (`DECIMAL(38, 9)`: a petabyte-
+//! month in byte-hours is 7.2e17, far inside its 29 integer digits) and the terms are summed as decimals, which is
+//! exact, so every order gives the same sum; only the sum is turned into a double. A point's terms are the same set
+//! whether one day or the whole year is built, so its value is the same to the bit. The engine aggregates (and
+//! spills) as it would any sum.
 //!
 //! **Which days a run rebuilds.** Every `usage` file is committed with the first and last day its charge periods
 //! cover (`lake::FileEntry::days`), and every commit of the series table records the lake version whose `usage`
@@ -21,17 +22,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Float64Builder, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondArray,
-    TimestampMicrosecondBuilder,
-};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Float64Builder, RecordBatch, StringBuilder, TimestampMicrosecondArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{DateTime, NaiveDate};
 use datafusion::datasource::MemTable;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::SessionContext;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 
 use crate::SignalsError;
 use crate::key::KEY_COLUMNS;
@@ -39,9 +37,6 @@ use crate::series::{Granularity, MeterMapper, SeriesStream, map_keys, series_sch
 
 /// Microseconds in a day.
 const DAY_MICROS: i64 = 86_400_000_000;
-
-/// Points per output batch of [`fold`].
-const BATCH: usize = 8192;
 
 /// A day as a SQL timestamp literal in UTC.
 fn literal(d: NaiveDate) -> String {
@@ -131,12 +126,17 @@ pub async fn series_of(
     let keep = days.map_or_else(|| "TRUE".to_string(), |d| within("m.bucket", d));
     let terms = format!(
         "SELECT billing_account_id, sub_account_id, signal, publisher, gauge, bucket, amount FROM ({mapped}) m WHERE NOT m.spans AND {keep} \
-         UNION ALL SELECT billing_account_id, sub_account_id, signal, publisher, gauge, bucket, amount FROM pieces \
-         ORDER BY signal, bucket, billing_account_id, sub_account_id, publisher, amount NULLS LAST"
+         UNION ALL SELECT billing_account_id, sub_account_id, signal, publisher, gauge, bucket, amount FROM pieces"
     );
-    let sorted = ctx.sql(&terms).await?.execute_stream().await?;
+    let series = format!(
+        "SELECT billing_account_id, sub_account_id, signal, publisher, bucket AS bucket_start, bool_or(gauge) AS gauge, \
+           coalesce(sum(CAST(amount AS DECIMAL(38, 9))), CAST(0 AS DECIMAL(38, 9))) AS total, count(*) AS rows \
+         FROM ({terms}) t GROUP BY billing_account_id, sub_account_id, signal, publisher, bucket \
+         ORDER BY signal, bucket_start, billing_account_id, sub_account_id, publisher"
+    );
+    let sums = ctx.sql(&series).await?.execute_stream().await?;
     let hours = granularity.micros() as f64 / 3_600_000_000.0;
-    Ok(SeriesStream { points: fold(sorted, hours), unmapped })
+    Ok(SeriesStream { points: values(sums, hours), unmapped })
 }
 
 /// One term per (charge spanning several buckets, bucket it overlaps): its amount times the share of its period that
@@ -198,127 +198,29 @@ fn spread(batches: Vec<RecordBatch>, g: Granularity, days: Option<&BTreeSet<Naiv
     )?)
 }
 
-/// The point being summed: its key, and its terms so far.
-#[derive(Default)]
-struct Point {
-    key: Option<(String, String, String, String, i64)>,
-    sum: Option<f64>,
-    gauge: bool,
-    rows: i64,
-}
-
-/// Output columns being built.
-struct Out {
-    acct: StringBuilder,
-    sub: StringBuilder,
-    sig: StringBuilder,
-    publ: StringBuilder,
-    bucket: TimestampMicrosecondBuilder,
-    value: Float64Builder,
-    rows: Int64Builder,
-    len: usize,
-}
-
-impl Out {
-    fn new() -> Out {
-        Out {
-            acct: StringBuilder::new(),
-            sub: StringBuilder::new(),
-            sig: StringBuilder::new(),
-            publ: StringBuilder::new(),
-            bucket: TimestampMicrosecondBuilder::new().with_timezone("+00:00"),
-            value: Float64Builder::new(),
-            rows: Int64Builder::new(),
-            len: 0,
-        }
-    }
-
-    /// Close `p` into a point: a gauge's unit-hours averaged over the bucket's `hours`.
-    fn push(&mut self, p: &Point, hours: f64) {
-        let Some((a, s, n, publ, bucket)) = &p.key else { return };
-        self.acct.append_value(a);
-        self.sub.append_value(s);
-        self.sig.append_value(n);
-        self.publ.append_value(publ);
-        self.bucket.append_value(*bucket);
-        let sum = p.sum.unwrap_or(0.0);
-        self.value.append_value(if p.gauge { sum / hours } else { sum });
-        self.rows.append_value(p.rows);
-        self.len += 1;
-    }
-
-    fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch, arrow::error::ArrowError> {
-        self.len = 0;
-        RecordBatch::try_new(
-            schema.clone(),
-            vec![
-                Arc::new(self.acct.finish()) as ArrayRef,
-                Arc::new(self.sub.finish()),
-                Arc::new(self.sig.finish()),
-                Arc::new(self.publ.finish()),
-                Arc::new(self.bucket.finish()),
-                Arc::new(self.value.finish()),
-                Arc::new(self.rows.finish()),
-            ],
-        )
-    }
-}
-
-/// Sum sorted terms into points: each point's terms arrive together, in ascending order of value, and are added in
-/// that order (see the module's documentation).
-fn fold(terms: SendableRecordBatchStream, hours: f64) -> SendableRecordBatchStream {
+/// The points in the series schema: each exact decimal sum turned into a double once, a gauge's unit-hours averaged
+/// over the bucket's `hours`.
+fn values(sums: SendableRecordBatchStream, hours: f64) -> SendableRecordBatchStream {
     let schema = series_schema();
-    let out_schema = schema.clone();
-    let state = (terms, Point::default(), Out::new(), false);
-    let points = futures::stream::try_unfold(state, move |(mut terms, mut point, mut out, mut done)| {
-        let schema = out_schema.clone();
-        async move {
-            loop {
-                if done {
-                    return Ok(None);
-                }
-                let Some(b) = terms.try_next().await? else {
-                    out.push(&point, hours);
-                    point = Point::default();
-                    done = true;
-                    if out.len == 0 {
-                        return Ok(None);
-                    }
-                    let batch = out.finish(&schema)?;
-                    return Ok(Some((batch, (terms, point, out, done))));
-                };
-                let text = |i: usize| arrow::compute::cast(b.column(i), &DataType::Utf8);
-                let (a, s, n, p) = (text(0)?, text(1)?, text(2)?, text(3)?);
-                let (a, s, n, p) = (a.as_string::<i32>(), s.as_string::<i32>(), n.as_string::<i32>(), p.as_string::<i32>());
-                let gauge = b.column(4).as_boolean();
-                let bucket = b.column(5).as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
-                let amount: &Float64Array = b.column(6).as_primitive();
-                for r in 0..b.num_rows() {
-                    let same = point.key.as_ref().is_some_and(|(ka, ks, kn, kp, kb)| {
-                        *kb == bucket.value(r) && kn == n.value(r) && ka == a.value(r) && ks == s.value(r) && kp == p.value(r)
-                    });
-                    if !same {
-                        out.push(&point, hours);
-                        point = Point {
-                            key: Some((a.value(r).to_string(), s.value(r).to_string(), n.value(r).to_string(), p.value(r).to_string(), bucket.value(r))),
-                            ..Point::default()
-                        };
-                    }
-                    if amount.is_valid(r) {
-                        let v = amount.value(r);
-                        point.sum = Some(point.sum.map_or(v, |s| s + v));
-                    }
-                    point.gauge |= gauge.is_valid(r) && gauge.value(r);
-                    point.rows += 1;
-                }
-                if out.len >= BATCH {
-                    let batch = out.finish(&schema)?;
-                    return Ok(Some((batch, (terms, point, out, done))));
-                }
-            }
-        }
+    let out = schema.clone();
+    let points = sums.map(move |b| {
+        let b = b?;
+        let total = arrow::compute::cast(b.column(6), &DataType::Float64)?;
+        let (total, gauge): (&Float64Array, _) = (total.as_primitive(), b.column(5).as_boolean());
+        let value: Float64Array =
+            (0..b.num_rows()).map(|r| Some(if gauge.is_valid(r) && gauge.value(r) { total.value(r) / hours } else { total.value(r) })).collect();
+        let text = |i: usize| arrow::compute::cast(b.column(i), &DataType::Utf8);
+        let columns = vec![
+            text(0)?,
+            text(1)?,
+            text(2)?,
+            text(3)?,
+            arrow::compute::cast(b.column(4), out.field(4).data_type())?,
+            Arc::new(value) as ArrayRef,
+            arrow::compute::cast(b.column(7), &DataType::Int64)?,
+        ];
+        Ok(RecordBatch::try_new(out.clone(), columns)?)
     });
-    let points = points.map_err(|e: datafusion::error::DataFusionError| e);
     Box::pin(RecordBatchStreamAdapter::new(schema, points))
 }
 
