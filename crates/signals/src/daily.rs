@@ -67,9 +67,9 @@ fn within(column: &str, days: &BTreeSet<NaiveDate>) -> String {
 
 /// Build the series of every mapped meter as a stream, on every day of the lake (`days` `None`) or only on `days`.
 ///
-/// The points stream out sorted by signal, bucket, account, sub-account and publisher, each the sum of its terms in
-/// the canonical order described in the module's documentation, so that a point is the same to the bit whichever
-/// days were asked for. With `days`, the session's `usage` is first narrowed to the rows whose charge period
+/// The points stream out sorted by signal, bucket, account, sub-account and publisher, each the exact decimal sum of
+/// its terms described in the module's documentation, so that a point is the same to the bit whichever days were
+/// asked for. With `days`, the session's `usage` is first narrowed to the rows whose charge period
 /// overlaps them (a filter Parquet statistics answer), so the meter keys, the mapping and the sums read only those.
 pub async fn series_of(
     ctx: &SessionContext,

@@ -187,9 +187,9 @@ pub async fn build_series(
 /// the distinct meter keys (a few hundred groups, whatever the row count), which are mapped once each through the
 /// mapper and registered as table `meters`. The second joins every usage row to its key's mapping (null-safe on
 /// all key columns) and scales its quantity to SI units; the spanning charges are spread over their buckets; and
-/// the terms of each point are summed in a canonical order ([`crate::daily`]), so that a day built alone by a daily
-/// run equals the same day of this full build to the bit. The engine's sort spills to disk beyond the session's
-/// memory limit, so memory does not grow with the lake: a simulated population has one row per meter, account and
+/// the terms of each point are summed exactly as decimals ([`crate::daily`]), so that a day built alone by a daily
+/// run equals the same day of this full build to the bit. The engine's aggregation and sort spill to disk beyond the
+/// session's memory limit, so memory does not grow with the lake: a simulated population has one row per meter, account and
 /// day, and a year of 10,000 accounts is some 18 million series points.
 pub async fn series_stream(ctx: &SessionContext, mapper: &dyn MeterMapper, granularity: Granularity) -> Result<SeriesStream, SignalsError> {
     crate::daily::series_of(ctx, mapper, granularity, None).await
