@@ -24,7 +24,7 @@ use crate::error::LakeError;
 use crate::manifest::{Derived, LiveFile, State};
 use crate::{Lake, replay_to};
 
-/// The table of the daily series (`series/day=YYYY-MM-DD/<signal>.<version>.parquet`).
+/// The table of the daily series (`series/month=YYYY-MM/<signal>.<version>.parquet`).
 pub const SERIES: &str = "series";
 
 /// Microseconds in a day.
@@ -91,6 +91,17 @@ impl Lake {
         }
         w.close().await?;
         Ok(LiveFile { path: path.to_string(), rows, table: table.to_string(), ..Default::default() })
+    }
+
+    /// Read a live file of a derived table (`path` relative to the lake root) whole, in its rows' order.
+    pub async fn read_derived(&self, path: &str) -> Result<Vec<RecordBatch>, LakeError> {
+        use futures::TryStreamExt;
+        let location = ObjPath::from(path);
+        let size = self.store.head(&location).await?.size;
+        // Deprecated in favour of a hand-written AsyncFileReader, as in `write::rewrite`.
+        #[allow(deprecated)]
+        let reader = parquet::arrow::async_reader::ParquetObjectReader::new(self.store.clone(), location).with_file_size(size);
+        Ok(parquet::arrow::ParquetRecordBatchStreamBuilder::new(reader).await?.build()?.try_collect().await?)
     }
 
     /// Commit a derived table's change: `add` (written by [`Lake::write_derived`]) becomes live and `remove` is

@@ -1,6 +1,6 @@
 //! The series, day by day: the one path that builds the series, whether for every day of the lake (`oversight
 //! signals`, a scan from the lake) or for the days a daily run's deliveries changed, and the series kept in the lake
-//! as a maintained table (`series/day=YYYY-MM-DD/<signal>.<version>.parquet`).
+//! as a maintained table (`series/month=YYYY-MM/<signal>.<version>.parquet`).
 //!
 //! **Why the daily result equals a full rebuild's, to the bit.** A point's value is a sum, and a sum of doubles
 //! depends on the order of its terms: an engine adds them in the order its partitions and files deliver rows, which
@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Float64Builder, RecordBatch, StringBuilder, TimestampMicrosecondArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate};
 use datafusion::datasource::MemTable;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -233,6 +233,9 @@ pub struct Update {
     pub to_version: u64,
     /// The days rebuilt (every day of the lake when the whole table was rebuilt).
     pub days: BTreeSet<NaiveDate>,
+    /// The rebuilt days whose points differ from what the table held (every day, on a full rebuild): the days
+    /// whose findings can have changed, with every day after them.
+    pub changed: BTreeSet<NaiveDate>,
     /// Whether the whole table was rebuilt (no series yet, or a changed file whose days the manifest does not say).
     pub full: bool,
     /// Points written.
@@ -241,28 +244,36 @@ pub struct Update {
     pub files: usize,
 }
 
-/// A live file of the series table: its signal and day, parsed from its path.
+/// A live file of the series table: its signal and month (its first day), parsed from its path.
 fn series_file(path: &str) -> Option<(NaiveDate, &str)> {
-    let rest = path.strip_prefix("series/day=")?;
-    let (day, name) = rest.split_once('/')?;
+    let rest = path.strip_prefix("series/month=")?;
+    let (month, name) = rest.split_once('/')?;
     let signal = name.strip_suffix(".parquet")?.rsplit_once('.')?.0;
-    Some((day.parse().ok()?, signal))
+    Some((NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()?, signal))
 }
 
-/// The live files of the series table in the order a full rebuild writes its points (by signal, then day), with
-/// their signals and days; paths relative to the lake root. Read in this order, they are the full rebuild's series,
-/// point for point.
+/// The first day of `day`'s month.
+fn month_of(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).expect("every month has a first day")
+}
+
+/// The live files of the series table in the order a full rebuild writes its points (by signal, then day: each file
+/// holds one signal's month, its days in order), with their signals and months; paths relative to the lake root.
+/// Read in this order, they are the full rebuild's series, point for point.
 pub fn series_files(state: &lake::State) -> Vec<(String, NaiveDate, String)> {
     let mut files: Vec<(String, NaiveDate, String)> =
-        state.live(lake::SERIES).filter_map(|f| series_file(&f.path).map(|(d, s)| (s.to_string(), d, f.path.clone()))).collect();
+        state.live(lake::SERIES).filter_map(|f| series_file(&f.path).map(|(m, s)| (s.to_string(), m, f.path.clone()))).collect();
     files.sort();
     files
 }
 
 /// Bring the lake's series table up to date with its `usage` files: find the days the `usage` files changed since
-/// the version the table reflects (see the module's documentation), rebuild those days for every account, and commit
-/// the new day files with the removal of the old ones in one commit. Without a series table yet, every day is built.
-/// The rebuild runs on `engine`.
+/// the version the table reflects (see the module's documentation), rebuild those days for every account, and
+/// rewrite the (signal, month) files that hold them, the other days' points carried over as they were, in one commit
+/// that retires the old files. Without a series table yet, every day is built. The rebuild runs on `engine`.
+///
+/// One file per signal and month, not per day: a scan opens every file of the table for each of its statements,
+/// and a year of day files (thousands) cost a daily scan several times what the points in them do.
 pub async fn update_series(lake: &mut lake::Lake, mapper: &dyn MeterMapper, memory_limit: usize, engine: &engine::Engine) -> Result<Update, SignalsError> {
     let now = lake.state().clone();
     let from = now.derived.get(lake::SERIES).copied();
@@ -296,61 +307,136 @@ pub async fn update_series(lake: &mut lake::Lake, mapper: &dyn MeterMapper, memo
         .collect();
     let ctx = crate::session_at(lake.root(), &files, memory_limit, engine).await?;
     let series = series_of(&ctx, mapper, Granularity::Day, (!update.full).then_some(&days)).await?;
-    let version = now.version + 1;
-    let mut add = Vec::new();
-    let mut pending: Vec<RecordBatch> = Vec::new();
-    let mut current: Option<(String, i64)> = None;
+
+    // The files rewritten: every file of a full rebuild, else those of the months the rebuilt days fall in.
+    let months: BTreeSet<NaiveDate> = days.iter().map(|d| month_of(*d)).collect();
+    let mut old: BTreeMap<(String, NaiveDate), String> = now
+        .live(lake::SERIES)
+        .filter_map(|f| series_file(&f.path).map(|(m, s)| ((s.to_string(), m), f.path.clone())))
+        .filter(|((_, m), _)| update.full || months.contains(m))
+        .collect();
+    let remove: Vec<String> = old.values().cloned().collect();
+    let mut merge = Merge { lake, version: now.version + 1, schema: series_schema(), rebuilt: &days, add: Vec::new(), changed: BTreeSet::new() };
+    // The new points arrive by signal, then day: gather one (signal, month) at a time, a day's points together.
+    let mut month: Option<(String, NaiveDate)> = None;
+    let mut pending: BTreeMap<NaiveDate, Vec<RecordBatch>> = BTreeMap::new();
     let mut points = series.points;
-    let schema = series_schema();
     while let Some(b) = points.try_next().await? {
         let signal = b.column(2).as_string::<i32>().clone();
         let bucket = b.column(4).as_primitive::<arrow::datatypes::TimestampMicrosecondType>().clone();
         let mut start = 0;
-        for r in 0..=b.num_rows() {
-            let key = (r < b.num_rows()).then(|| (signal.value(r).to_string(), bucket.value(r)));
-            if r < b.num_rows() && current.as_ref() == key.as_ref() {
-                continue;
+        while start < b.num_rows() {
+            let (sig, day) = (signal.value(start), day_of(bucket.value(start)));
+            let mut end = start + 1;
+            while end < b.num_rows() && signal.value(end) == sig && day_of(bucket.value(end)) == day {
+                end += 1;
             }
-            if r > start {
-                pending.push(b.slice(start, r - start));
-            }
-            start = r;
-            if let Some(k) = key
-                && let Some(done) = current.replace(k)
+            let key = (sig.to_string(), month_of(day));
+            if month.as_ref() != Some(&key)
+                && let Some(done) = month.replace(key.clone())
             {
-                add.push(write_day(lake, &done, std::mem::take(&mut pending), &schema, version).await?);
+                let was = old.remove(&done);
+                merge.month(&done, was, std::mem::take(&mut pending)).await?;
             }
+            pending.entry(day).or_default().push(b.slice(start, end - start));
+            start = end;
         }
     }
-    if let Some(done) = current.take() {
-        add.push(write_day(lake, &done, pending, &schema, version).await?);
+    if let Some(done) = month.take() {
+        let was = old.remove(&done);
+        merge.month(&done, was, pending).await?;
     }
+    // Months of a signal the rebuilt days no longer give any point: their other days are carried over.
+    for (key, was) in std::mem::take(&mut old) {
+        merge.month(&key, Some(was), BTreeMap::new()).await?;
+    }
+    let (add, points_changed) = (merge.add, merge.changed);
     if update.full {
-        days.extend(add.iter().filter_map(|f| series_file(&f.path).map(|(d, _)| d)));
+        days.extend(add.iter().filter_map(|f| series_file(&f.path).map(|(m, _)| m)));
     }
-    let remove: Vec<String> =
-        now.live(lake::SERIES).filter(|f| update.full || series_file(&f.path).is_some_and(|(d, _)| days.contains(&d))).map(|f| f.path.clone()).collect();
     update.points = add.iter().map(|f| f.rows).sum();
     update.files = add.len();
+    update.changed = if update.full { days.clone() } else { points_changed };
     update.days = days;
     lake.commit_derived(lake::SERIES, &add, remove, now.version).await?;
     Ok(update)
 }
 
-/// Write one (signal, day) file of the series table.
-async fn write_day(
-    lake: &lake::Lake,
-    (signal, bucket): &(String, i64),
-    batches: Vec<RecordBatch>,
-    schema: &SchemaRef,
+/// The day of a bucket's start.
+fn day_of(bucket: i64) -> NaiveDate {
+    DateTime::from_timestamp_micros(bucket.div_euclid(DAY_MICROS) * DAY_MICROS).map(|t| t.date_naive()).unwrap_or_default()
+}
+
+/// The rewriting of the series table's (signal, month) files.
+struct Merge<'a> {
+    lake: &'a lake::Lake,
     version: u64,
-) -> Result<lake::LiveFile, SignalsError> {
-    let day = DateTime::from_timestamp_micros(*bucket).map(|t| t.date_naive()).unwrap_or_default();
-    // Signal names are catalog names (`storage.stored_bytes`); anything else that could leave the folder is escaped.
-    let name: String = signal.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' { c } else { '_' }).collect();
-    let path = format!("{}/day={day}/{name}.{version}.parquet", lake::SERIES);
-    let batches: Vec<RecordBatch> = batches.into_iter().map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec())).collect::<Result<_, _>>()?;
-    Ok(lake.write_derived(lake::SERIES, &path, schema.clone(), &batches, crate::parquet_properties()).await?)
+    schema: SchemaRef,
+    /// The days rebuilt: their points come from the rebuild, every other day's from the old file.
+    rebuilt: &'a BTreeSet<NaiveDate>,
+    /// The files written.
+    add: Vec<lake::LiveFile>,
+    /// The rebuilt days whose points differ from the old ones, in any signal.
+    changed: BTreeSet<NaiveDate>,
+}
+
+impl Merge<'_> {
+    /// Write the file of one (signal, month): the rebuilt days' points from `new`, the others' from the old file
+    /// `was`, in day order; note the rebuilt days whose points changed.
+    async fn month(
+        &mut self,
+        (signal, month): &(String, NaiveDate),
+        was: Option<String>,
+        mut new: BTreeMap<NaiveDate, Vec<RecordBatch>>,
+    ) -> Result<(), SignalsError> {
+        let mut kept: BTreeMap<NaiveDate, Vec<RecordBatch>> = BTreeMap::new();
+        if let Some(path) = &was {
+            for b in self.lake.read_derived(path).await? {
+                let b = RecordBatch::try_new(self.schema.clone(), b.columns().to_vec())?;
+                let bucket = b.column(4).as_primitive::<arrow::datatypes::TimestampMicrosecondType>().clone();
+                let mut start = 0;
+                while start < b.num_rows() {
+                    let day = day_of(bucket.value(start));
+                    let end = (start..b.num_rows()).find(|r| day_of(bucket.value(*r)) != day).unwrap_or(b.num_rows());
+                    kept.entry(day).or_default().push(b.slice(start, end - start));
+                    start = end;
+                }
+            }
+        }
+        let all: BTreeSet<NaiveDate> = kept.keys().chain(new.keys()).copied().collect();
+        let mut out = Vec::new();
+        for day in all {
+            let batches = if self.rebuilt.contains(&day) {
+                let fresh = new.remove(&day).unwrap_or_default();
+                if !same(&self.schema, kept.get(&day).map_or(&[][..], Vec::as_slice), &fresh)? {
+                    self.changed.insert(day);
+                }
+                fresh
+            } else {
+                kept.remove(&day).unwrap_or_default()
+            };
+            for b in batches {
+                out.push(RecordBatch::try_new(self.schema.clone(), b.columns().to_vec())?);
+            }
+        }
+        if out.iter().all(|b| b.num_rows() == 0) {
+            return Ok(());
+        }
+        // Signal names are catalog names (`storage.stored_bytes`); anything else that could leave the folder is escaped.
+        let name: String = signal.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' { c } else { '_' }).collect();
+        let path = format!("{}/month={}/{name}.{}.parquet", lake::SERIES, month.format("%Y-%m"), self.version);
+        self.add.push(self.lake.write_derived(lake::SERIES, &path, self.schema.clone(), &out, crate::parquet_properties()).await?);
+        Ok(())
+    }
+}
+
+/// Whether two runs of batches hold the same points, value bits included.
+fn same(schema: &SchemaRef, a: &[RecordBatch], b: &[RecordBatch]) -> Result<bool, SignalsError> {
+    let a = arrow::compute::concat_batches(schema, a)?;
+    let b = arrow::compute::concat_batches(schema, b)?;
+    // Float equality in arrow compares values, not bits: compare the values' bits apart.
+    let bits = |x: &RecordBatch| x.column(5).as_primitive::<arrow::datatypes::Float64Type>().values().iter().map(|v| v.to_bits()).collect::<Vec<u64>>();
+    Ok(a.num_rows() == b.num_rows() && (0..a.num_columns()).filter(|i| *i != 5).all(|i| a.column(i) == b.column(i)) && bits(&a) == bits(&b))
 }
 
 #[cfg(test)]
@@ -363,7 +449,7 @@ mod tests {
         let days: BTreeSet<NaiveDate> = [d("2025-01-01"), d("2025-01-02"), d("2025-01-03"), d("2025-01-07")].into();
         assert_eq!(runs(&days), vec![(d("2025-01-01"), d("2025-01-03")), (d("2025-01-07"), d("2025-01-07"))]);
         assert_eq!(within("b", &BTreeSet::new()), "FALSE");
-        assert_eq!(series_file("series/day=2025-01-02/storage.stored_bytes.12.parquet"), Some((d("2025-01-02"), "storage.stored_bytes")));
+        assert_eq!(series_file("series/month=2025-01/storage.stored_bytes.12.parquet"), Some((d("2025-01-01"), "storage.stored_bytes")));
         assert_eq!(series_file("usage/charge_date=2025-01-02/a.parquet"), None);
     }
 }

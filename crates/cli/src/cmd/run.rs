@@ -20,8 +20,9 @@ use crate::exit;
 /// the next. A run rebuilds only the days whose usage files changed since (a replace delivery restates its whole
 /// billing month; an append delivery adds its own days), and the result equals a full rebuild's to the bit.
 ///
-/// It scans DAY and every restated day up to DAY, each with the whole series table, and prints the findings of each
-/// as `oversight scan --format json` would on the same lake. With --cases, the findings are placed in cases.
+/// It scans DAY and, when deliveries changed the points of earlier days, every day from the first of them up to DAY
+/// (their windows read the changed days), each with the whole series table, and prints the findings of each as
+/// `oversight scan --format json` would on the same lake. With --cases, the findings are placed in cases.
 ///
 /// Exit codes: 0 no finding on the days scanned; 4 findings were made; 1 an input was refused or the run failed;
 /// 2 bad command line.
@@ -112,9 +113,14 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         lake.close().await?;
         let built = started.elapsed();
 
-        // 3. The day, and the days a restatement changed up to it: a finding on a day reads data up to that day.
-        // A full rebuild (the first run) scans the day alone.
-        let mut days: BTreeSet<NaiveDate> = if update.full { BTreeSet::new() } else { update.days.range(..=a.as_of).copied().collect() };
+        // 3. The day, and every day from the first whose points a delivery changed up to it: a finding on a day reads
+        // the days before it, as far back as its windows (and the peers' history) reach. A rebuilt day whose points
+        // came out the same (a restatement that restates nothing) changes no finding. A full rebuild (the first
+        // run) scans the day alone.
+        let mut days: BTreeSet<NaiveDate> = match update.changed.first() {
+            Some(first) if !update.full && *first <= a.as_of => first.iter_days().take_while(|d| *d <= a.as_of).collect(),
+            _ => BTreeSet::new(),
+        };
         days.insert(a.as_of);
         let scanner = detect::Scanner::from_parquet_files(&files, registry.clone(), events, &a.engine).await?;
         let mut scanned = Vec::new();
@@ -147,7 +153,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
 
         let series = serde_json::json!({
             "from_version": update.from_version, "to_version": update.to_version, "full": update.full,
-            "days": update.days.iter().map(|d| d.to_string()).collect::<Vec<_>>(), "points": update.points, "files": update.files,
+            "days": update.days.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+            "changed": update.changed.iter().map(|d| d.to_string()).collect::<Vec<_>>(), "points": update.points, "files": update.files,
         });
         let timing = serde_json::json!({
             "ingest_s": ingested.as_secs_f64(), "series_s": (built - ingested).as_secs_f64(), "scan_s": (scan_time - built).as_secs_f64(),
@@ -170,7 +177,13 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
             match (update.full, update.days.first(), update.days.last()) {
                 (true, _, _) => println!("series: rebuilt whole ({} points in {} files)", update.points, update.files),
                 (false, Some(f), Some(l)) => {
-                    println!("series: {} day(s) rebuilt, {f}..{l} ({} points in {} files)", update.days.len(), update.points, update.files)
+                    println!(
+                        "series: {} day(s) rebuilt, {f}..{l}, {} with changed points ({} points in {} files)",
+                        update.days.len(),
+                        update.changed.len(),
+                        update.points,
+                        update.files
+                    )
                 }
                 _ => println!("series: up to date"),
             }
