@@ -204,3 +204,111 @@ fn a_quarter_of_daily_runs_equals_the_full_rebuild_to_the_bit() {
     assert_eq!(out["series"]["days"].as_array().unwrap().len(), 0, "nothing new: nothing rebuilt");
     assert_eq!(serde_json::to_string(&out["scanned"][0]["findings"]).unwrap(), scan(l, &scenario, last));
 }
+
+/// `oversight run --cases`: a restatement that takes an account's usage out of the month withdraws the finding its
+/// case holds for the day, on the case and on the log, and the finding stays on the case, marked.
+#[test]
+fn a_restatement_that_removes_a_finding_withdraws_it_on_its_case() {
+    use std::io::{Read, Write};
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let p = |name: &str| t.join(name).display().to_string();
+    oversight(&["simulate", "--accounts", "46", "--days", "150", "--seed", "4", "--provider", "azure", "--out", &p("s")]);
+    let vkey = oversight(&["log", "--dir", &p("log"), "init", "--origin", "example.org/daily-run"]).trim().to_string();
+    oversight(&["case", "--db", &p("cases.db"), "--dir", &p("log"), "init"]);
+    let last = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap() + Duration::days(149);
+    let run = |inputs: &[String]| -> serde_json::Value {
+        let (lake, day) = (p("lake"), last.to_string());
+        let mut args = vec!["run", "--lake", &lake];
+        let (registry, events) = (p("s/registry.csv"), p("s/events.csv"));
+        args.extend(["--as-of", &day, "--json", "--registry", &registry, "--events", &events]);
+        let (db, log) = (p("cases.db"), p("log"));
+        args.extend(["--cases", &db, "--log-dir", &log]);
+        args.extend(inputs.iter().map(String::as_str));
+        serde_json::from_str(&oversight(&args)).unwrap()
+    };
+
+    // Everything at once: the first run builds the table and scans the last day.
+    let first = run(&[p("s/exports")]);
+    let found = first["scanned"][0]["findings"].as_array().unwrap().clone();
+    let placed = first["cases"].as_array().unwrap();
+    assert!(!found.is_empty() && placed.len() == found.len(), "{first}");
+    // A finding on one sub-account (not a parent's, which its other sub-accounts could still give).
+    let csv = std::fs::read_to_string(t.join("s/registry.csv")).unwrap();
+    let is_sub = |a: &str| csv.lines().any(|l| l.starts_with(&format!("{a},")) && !l.split(',').nth(2).unwrap_or("").is_empty());
+    let gone = found.iter().find(|f| is_sub(f["account_id"].as_str().unwrap())).expect("a sub-account's finding").clone();
+    let account = gone["account_id"].as_str().unwrap().to_string();
+
+    // The last month's latest delivery of the account's billing account, delivered again later without its rows:
+    // a new run of the same export, which restates the month.
+    let mut latest: Option<(String, PathBuf)> = None;
+    for e in walkdir::WalkDir::new(t.join("s/exports/azure")).into_iter().map(Result::unwrap) {
+        if e.file_name() != "manifest.json" || !e.path().to_string_lossy().contains(&format!("{}-", last.format("%Y%m01"))) {
+            continue;
+        }
+        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+        let part = e.path().parent().unwrap().join(Path::new(m["blobs"][0]["blobName"].as_str().unwrap()).file_name().unwrap());
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(&part).unwrap()).read_to_string(&mut text).unwrap();
+        let at = m["runInfo"]["submittedTime"].as_str().unwrap().to_string();
+        if text.contains(&account) && latest.as_ref().is_none_or(|(t, _)| at > *t) {
+            latest = Some((at, e.path().to_path_buf()));
+        }
+    }
+    let (_, manifest) = latest.expect("a delivery of the last month holds the account's rows");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    let run_id = "0f0f0f0f-0000-4000-8000-000000000001";
+    let from = manifest.parent().unwrap();
+    let folder = from.parent().unwrap().strip_prefix(t.join("s/exports")).unwrap().join(run_id);
+    let to = t.join("restated").join(&folder);
+    std::fs::create_dir_all(&to).unwrap();
+    let blobs = m["blobs"].as_array().unwrap().clone();
+    let (mut bytes, mut rows) = (0u64, 0u64);
+    for (i, blob) in blobs.iter().enumerate() {
+        let name = Path::new(blob["blobName"].as_str().unwrap()).file_name().unwrap().to_owned();
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(from.join(&name)).unwrap()).read_to_string(&mut text).unwrap();
+        let kept: Vec<&str> = text.lines().enumerate().filter(|(n, l)| *n == 0 || !l.contains(&account)).map(|(_, l)| l).collect();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all((kept.join("\n") + "\n").as_bytes()).unwrap();
+        let data = gz.finish().unwrap();
+        std::fs::write(to.join(&name), &data).unwrap();
+        m["blobs"][i]["blobName"] = folder.join(&name).to_string_lossy().to_string().into();
+        m["blobs"][i]["byteCount"] = data.len().into();
+        m["blobs"][i]["dataRowCount"] = (kept.len() - 1).into();
+        bytes += data.len() as u64;
+        rows += (kept.len() - 1) as u64;
+    }
+    m["byteCount"] = bytes.into();
+    m["dataRowCount"] = rows.into();
+    m["runInfo"]["runId"] = run_id.into();
+    m["runInfo"]["submittedTime"] = format!("{}T06:00:00Z", last + Duration::days(5)).into();
+    std::fs::write(to.join("manifest.json"), serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+
+    let second = run(&[p("restated")]);
+    assert_eq!(second["ingest"]["applied"], 1, "{second}");
+    assert!(!second["series"]["changed"].as_array().unwrap().is_empty(), "the account's days changed: {}", second["series"]);
+    let withdrawn = second["withdrawn"].as_array().unwrap();
+    let w = withdrawn
+        .iter()
+        .find(|w| w["account_id"] == gone["account_id"] && w["policy_id"] == gone["policy"]["id"])
+        .unwrap_or_else(|| panic!("{} {} withdrawn: {withdrawn:?}", account, gone["policy"]["id"]));
+    assert_eq!(w["as_of"], last.to_string());
+    // Every withdrawn finding was one the first run placed, and no longer among the day's findings.
+    let now = second["scanned"].as_array().unwrap().last().unwrap()["findings"].as_array().unwrap().clone();
+    for w in withdrawn {
+        assert!(placed.iter().any(|p| p["account_id"] == w["account_id"] && p["policy_id"] == w["policy_id"]), "{w}");
+        assert!(!now.iter().any(|f| f["account_id"] == w["account_id"] && f["policy"]["id"] == w["policy_id"]), "{w}");
+    }
+    // On its case: still there, marked withdrawn, with the reason; and the log still verifies.
+    let case: serde_json::Value =
+        serde_json::from_str(&oversight(&["case", "--db", &p("cases.db"), "--dir", &p("log"), "show", w["case_id"].as_str().unwrap(), "--json"])).unwrap();
+    let held = case["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["finding"]["account_id"] == gone["account_id"] && f["finding"]["policy"]["id"] == gone["policy"]["id"]);
+    let held = held.unwrap_or_else(|| panic!("the finding stays on its case: {case}"));
+    assert!(held["withdrawn"]["reason"].as_str().unwrap().contains("scanned again"), "{held}");
+    oversight(&["verify", "--log", &p("log"), "--key", &vkey, "--full"]);
+}

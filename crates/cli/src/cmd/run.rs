@@ -36,15 +36,8 @@ pub struct RunArgs {
     /// The day to report.
     #[arg(long)]
     as_of: NaiveDate,
-    /// A folder of policy files (default: the built-in pack).
-    #[arg(long)]
-    policies: Option<PathBuf>,
-    /// The tenant registry (accounts not in it are scanned as sector `unknown`).
-    #[arg(long)]
-    registry: Option<PathBuf>,
-    /// Enforcement-relevant events.
-    #[arg(long)]
-    events: Option<PathBuf>,
+    #[command(flatten)]
+    pack: super::scan::PackArgs,
     /// Place the findings in this case store (a SQLite path or a `postgres://` URL, made by `oversight case init`).
     #[arg(long, value_name = "DB")]
     cases: Option<String>,
@@ -74,15 +67,7 @@ pub struct RunArgs {
 
 /// Run the command.
 pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
-    let pack = detect::load_pack(a.policies.as_deref())?;
-    let registry = match &a.registry {
-        Some(p) => registry::Registry::from_path(p)?,
-        None => registry::Registry::default(),
-    };
-    let events = match &a.events {
-        Some(p) => registry::Events::from_path(p)?,
-        None => registry::Events::default(),
-    };
+    let (pack, registry, events) = a.pack.load()?;
     let rt = super::runtime()?;
     rt.block_on(async {
         let started = std::time::Instant::now();
@@ -124,10 +109,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         days.insert(a.as_of);
         let scanner = detect::Scanner::from_parquet_files(&files, registry.clone(), events, &a.engine).await?;
         let mut scanned = Vec::new();
-        let mut all = Vec::new();
         for day in &days {
             let findings = detect::scan(&scanner, &pack, *day).await?;
-            all.extend(findings.iter().cloned());
             scanned.push((*day, findings));
         }
         let scan_time = started.elapsed();
@@ -137,7 +120,14 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         if let Some(db) = &a.cases {
             let store = super::case::StoreArgs::at(db.clone(), a.log_dir.clone(), a.private.clone(), a.pseudonym_key.clone());
             let mut store = super::case::open_store_at(&store).await?.0;
-            let list = cases::findings_from_json(&serde_json::to_string(&all)?).context("reading the findings as the case store does")?;
+            // Each day's findings as the case store reads them (`oversight scan --format json`), once.
+            let per_day = scanned
+                .iter()
+                .map(|(day, found)| {
+                    Ok((*day, cases::findings_from_json(&serde_json::to_string(found)?).context("reading the findings as the case store does")?))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let list: Vec<cases::Finding> = per_day.iter().flat_map(|(_, f)| f.iter().cloned()).collect();
             placed = store.add_findings(&list, &registry, &a.actor, Utc::now()).await?;
             // A day scanned again that no longer gives a finding its case holds: the finding is withdrawn on the
             // case and the log, never dropped.
@@ -145,9 +135,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
                 Some(v) => format!("the day was scanned again after deliveries changed its usage (lake version {v} to {})", update.to_version),
                 None => format!("the day was scanned again on the lake at version {}", update.to_version),
             };
-            for (day, found) in &scanned {
-                let now = cases::findings_from_json(&serde_json::to_string(found)?)?;
-                withdrawn.extend(store.withdraw_findings(*day, &now, &reason, &a.actor, Utc::now()).await?);
+            for (day, now) in &per_day {
+                withdrawn.extend(store.withdraw_findings(*day, now, &reason, &a.actor, Utc::now()).await?);
             }
         }
 

@@ -27,15 +27,8 @@ pub struct ScanArgs {
     /// The lake folder.
     #[arg(long, default_value = lake::DEFAULT_LAKE, env = "OVERSIGHT_LAKE")]
     lake: PathBuf,
-    /// A folder of policy files (default: the built-in pack).
-    #[arg(long)]
-    policies: Option<PathBuf>,
-    /// The tenant registry (accounts not in it are scanned as sector `unknown`).
-    #[arg(long)]
-    registry: Option<PathBuf>,
-    /// Enforcement-relevant events.
-    #[arg(long)]
-    events: Option<PathBuf>,
+    #[command(flatten)]
+    pack: PackArgs,
     /// The day to report (default: the last day in the lake).
     #[arg(long)]
     as_of: Option<NaiveDate>,
@@ -103,8 +96,45 @@ enum Format {
     Parquet,
 }
 
+/// The policy pack and what it is scanned against, as `scan` and `run` take them.
+#[derive(Args)]
+pub struct PackArgs {
+    /// A folder of policy files (default: the built-in pack).
+    #[arg(long)]
+    policies: Option<PathBuf>,
+    /// The tenant registry (accounts not in it are scanned as sector `unknown`).
+    #[arg(long)]
+    registry: Option<PathBuf>,
+    /// Enforcement-relevant events.
+    #[arg(long)]
+    events: Option<PathBuf>,
+}
+
+impl PackArgs {
+    /// The pack, the registry and the events, read.
+    pub fn load(&self) -> anyhow::Result<(Vec<detect::Loaded>, registry::Registry, registry::Events)> {
+        let pack = detect::load_pack(self.policies.as_deref())?;
+        let (registry, events) = context(self.registry.as_deref(), self.events.as_deref())?;
+        Ok((pack, registry, events))
+    }
+}
+
+/// The registry and the events from their files; empty when not given.
+fn context(registry: Option<&Path>, events: Option<&Path>) -> anyhow::Result<(registry::Registry, registry::Events)> {
+    let registry = match registry {
+        Some(p) => registry::Registry::from_path(p)?,
+        None => registry::Registry::default(),
+    };
+    let events = match events {
+        Some(p) => registry::Events::from_path(p)?,
+        None => registry::Events::default(),
+    };
+    Ok((registry, events))
+}
+
 /// The lake's daily series, the registry and the events, ready to scan.
 pub async fn scanner(lake_dir: &Path, registry: Option<&Path>, events: Option<&Path>) -> anyhow::Result<Scanner> {
+    let (registry, events) = context(registry, events)?;
     Ok(source(lake_dir, None, registry, events, &::engine::Engine::Local).await?.0)
 }
 
@@ -147,18 +177,10 @@ async fn holdings(lake_dir: &Path, on: &::engine::Engine) -> anyhow::Result<Opti
 async fn source(
     lake_dir: &Path,
     series: Option<&Path>,
-    registry: Option<&Path>,
-    events: Option<&Path>,
+    registry: registry::Registry,
+    events: registry::Events,
     on: &::engine::Engine,
 ) -> anyhow::Result<(Scanner, Option<Holdings>)> {
-    let registry = match registry {
-        Some(p) => registry::Registry::from_path(p)?,
-        None => registry::Registry::default(),
-    };
-    let events = match events {
-        Some(p) => registry::Events::from_path(p)?,
-        None => registry::Events::default(),
-    };
     let held = holdings(lake_dir, on).await?;
     if let Some(path) = series {
         if !path.is_file() {
@@ -253,10 +275,10 @@ pub fn run(a: ScanArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: --format parquet needs --out FILE");
         return Ok(ExitCode::from(exit::USAGE));
     }
-    let pack = detect::load_pack(a.policies.as_deref())?;
+    let (pack, registry, events) = a.pack.load()?;
     let rt = super::runtime()?;
     rt.block_on(async {
-        let (scanner, held) = source(&a.lake, a.series.as_deref(), a.registry.as_deref(), a.events.as_deref(), &a.engine).await?;
+        let (scanner, held) = source(&a.lake, a.series.as_deref(), registry, events, &a.engine).await?;
         let as_of = match a.as_of {
             Some(d) => d,
             None => engine::date(scanner.last_day().await?.context("the lake holds no mapped usage")?),
@@ -404,10 +426,10 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
     let labels_path = a.scenario.join("labels.json");
     let labels = simulate::Labels::parse(&std::fs::read_to_string(&labels_path).with_context(|| format!("reading {}", labels_path.display()))?)
         .with_context(|| format!("parsing {}", labels_path.display()))?;
+    let (registry, events) = context(Some(&a.scenario.join("registry.csv")), Some(&a.scenario.join("events.csv")))?;
     let rt = super::runtime()?;
     rt.block_on(async {
-        let (scanner, held) =
-            source(&a.lake, a.series.as_deref(), Some(&a.scenario.join("registry.csv")), Some(&a.scenario.join("events.csv")), &a.engine).await?;
+        let (scanner, held) = source(&a.lake, a.series.as_deref(), registry, events, &a.engine).await?;
         let report = detect::evaluate(&scanner, &pack, &labels).await?;
         let coverage = match (&held, scanner.last_day().await?) {
             (Some(h), Some(last)) => Some(h.coverage(engine::date(last)).await?),
