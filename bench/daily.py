@@ -8,16 +8,19 @@ Setup (cached under ~/.cache/oversight-bench/daily-aN-…/, delete it to regener
    folder per arrival day, as a provider's bucket would have received them.
 3. Everything that arrived in the first 365 days is ingested (`oversight ingest`), and `oversight run` at day 365
    builds the lake's series table (the first run builds it whole; timed and reported).
-Measured, each in its own process under /usr/bin/time (wall seconds, peak RSS), on copies of the cached lake:
-- the day: `oversight run --as-of D arrivals/D` for the first day after the year on which deliveries arrive (the
-  closing runs of December on January 3rd, which restate the month) and for the day after it (nothing arrives:
-  the run only scans);
+Measured, each in its own process under /usr/bin/time (wall seconds, peak RSS), on a copy of the cached lake:
+- the closing day: `oversight run --as-of D arrivals/D` for the first day after the year on which deliveries arrive
+  (the closing runs of December on January 3rd, which restate the month);
+- a day of daily deliveries: the simulator delivers twice a month, but Azure's exports run daily, each a new run of
+  the month to date. Two such runs are cut from the month's Azure deliveries (`azure_daily`): January 1-3 arriving on
+  the 4th (run, not reported) and January 1-4 on the 5th (reported): four days restated, one of them new;
+- a quiet day (nothing arrives: the run only scans);
 - the full rebuild on the same final lake: `oversight signals --format parquet` then `oversight scan --series`
-  (the series of every day from the usage rows, then the pack over it).
-Prints both, the ratio day / full rebuild, and one JSON line with every figure.
+  (the series of every day from the usage rows, then the pack over it), whose findings must equal the quiet day's.
+Prints each, the ratios day / full rebuild, and one JSON line with every figure.
 Run: `bash bench/daily.sh [ACCOUNTS]` (default 10,000).
 """
-import json, os, re, shutil, subprocess, sys, tempfile
+import csv, gzip, io, json, os, re, shutil, subprocess, sys, tempfile
 from datetime import date, datetime, timedelta
 
 DAYS, SEED, PROVIDER, START = 400, 1, "mixed", date(2025, 1, 1)
@@ -91,36 +94,85 @@ def population(oversight, accounts):
     return root, setup
 
 
+def azure_daily(exports, cut, to):
+    """Azure's daily month-to-date exports, as Azure delivers them, for the month of `cut` up to the day before it:
+    for each billing account, its month's latest run cut to the rows whose charge period starts before `cut`, as a
+    new run submitted on `cut` (manifest counts updated), written under `to`. The simulator delivers twice a month;
+    this is the day-to-day delivery of a provider whose exports run daily."""
+    month = f"{cut:%Y%m}01-"
+    latest = {}
+    for dirpath, _, files in os.walk(os.path.join(exports, "azure")):
+        if "manifest.json" in files and os.path.basename(os.path.dirname(dirpath)).startswith(month):
+            m = json.load(open(os.path.join(dirpath, "manifest.json")))
+            export = os.path.dirname(dirpath)
+            if export not in latest or m["runInfo"]["submittedTime"] > latest[export][0]["runInfo"]["submittedTime"]:
+                latest[export] = (m, dirpath)
+    for export, (m, run) in latest.items():
+        run_id = f"00000000-0000-4000-8000-{cut:%Y%m%d}0000"
+        rel = os.path.join(os.path.relpath(export, exports), run_id)
+        os.makedirs(os.path.join(to, rel), exist_ok=True)
+        total_bytes = total_rows = 0
+        for blob in m["blobs"]:
+            name = os.path.basename(blob["blobName"])
+            with gzip.open(os.path.join(run, name), "rt", newline="") as f:
+                rows = list(csv.reader(f))
+            start = rows[0].index("ChargePeriodStart")
+            kept = [rows[0]] + [r for r in rows[1:] if r[start][:10] < cut.isoformat()]
+            text = io.StringIO()
+            csv.writer(text, lineterminator="\n").writerows(kept)
+            data = gzip.compress(text.getvalue().encode())
+            open(os.path.join(to, rel, name), "wb").write(data)
+            blob.update(blobName=os.path.join(rel, name), byteCount=len(data), dataRowCount=len(kept) - 1)
+            total_bytes, total_rows = total_bytes + len(data), total_rows + len(kept) - 1
+        m.update(byteCount=total_bytes, dataRowCount=total_rows)
+        m["runInfo"].update(runId=run_id, submittedTime=f"{cut}T04:00:00Z")
+        json.dump(m, open(os.path.join(to, rel, "manifest.json"), "w"), indent=2)
+
+
 def main():
     oversight, accounts = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 10000
     root, setup = population(oversight, accounts)
     scenario = os.path.join(root, "scenario")
     reg = ["--registry", os.path.join(scenario, "registry.csv"), "--events", os.path.join(scenario, "events.csv")]
     day = date.fromisoformat(setup["next_arrival"])
-    quiet = day + timedelta(days=1)
+    first_daily, daily, quiet = day + timedelta(days=1), day + timedelta(days=2), day + timedelta(days=3)
     with tempfile.TemporaryDirectory(prefix="oversight-daily-") as tmp:
         lake = os.path.join(tmp, "lake")
         shutil.copytree(os.path.join(root, "lake"), lake)
-        t_day, m_day, out = timed([oversight, "run", "--json", "--lake", lake, "--as-of", day.isoformat(), os.path.join(root, "arrivals", day.isoformat())] + reg)
-        run = json.loads(out)
-        t_quiet, m_quiet, out = timed([oversight, "run", "--json", "--lake", lake, "--as-of", quiet.isoformat()] + reg)
+        run = lambda d, *inputs: timed([oversight, "run", "--json", "--lake", lake, "--as-of", d.isoformat(), *inputs] + reg)
+        # The closing runs: last month restated.
+        t_day, m_day, out = run(day, os.path.join(root, "arrivals", day.isoformat()))
+        closing = json.loads(out)
+        # Azure's daily month-to-date runs: the first (the month's first days, all new), then the next day's.
+        for d in (first_daily, daily):
+            azure_daily(os.path.join(scenario, "exports"), d, os.path.join(tmp, "daily", d.isoformat()))
+        run(first_daily, os.path.join(tmp, "daily", first_daily.isoformat()))
+        t_daily, m_daily, out = run(daily, os.path.join(tmp, "daily", daily.isoformat()))
+        run_daily = json.loads(out)
+        # Nothing arrives: the run only scans.
+        t_quiet, m_quiet, out = run(quiet)
         run_quiet = json.loads(out)
         series = os.path.join(tmp, "series.parquet")
         t_sig, m_sig, _ = timed([oversight, "signals", "--lake", lake, "--format", "parquet", "--out", series], ok=(0,))
-        t_scan, m_scan, out = timed([oversight, "scan", "--lake", lake, "--series", series, "--format", "json", "--as-of", day.isoformat()] + reg, ok=(0, 4, 6))
+        t_scan, m_scan, out = timed([oversight, "scan", "--lake", lake, "--series", series, "--format", "json", "--as-of", quiet.isoformat()] + reg, ok=(0, 4, 6))
         full_findings = json.loads(out)["findings"]
-        same = json.dumps(full_findings, sort_keys=True) == json.dumps(run["scanned"][-1]["findings"], sort_keys=True)
+        same = json.dumps(full_findings, sort_keys=True) == json.dumps(run_quiet["scanned"][-1]["findings"], sort_keys=True)
     full = t_sig + t_scan
+    shape = lambda r: f"{len(r['series']['days'])} days rebuilt, {len(r['series']['changed'])} changed, {len(r['scanned'])} scanned"
+    timing = lambda r: f"[ingest {r['timing']['ingest_s']:.2f} s, series {r['timing']['series_s']:.2f} s, scan {r['timing']['scan_s']:.2f} s]"
     print(f"{accounts} accounts, a year in the lake (setup: ingest {setup['ingest_s']:.1f} s, first run building the series table {setup['first_run_s']:.1f} s)")
-    print(f"day {day} (deliveries arrive; {len(run['series']['days'])} days rebuilt, {len(run['scanned'])} days scanned): "
-          f"{t_day:.2f} s, peak {m_day:.0f} MiB  [ingest {run['timing']['ingest_s']:.2f} s, series {run['timing']['series_s']:.2f} s, scan {run['timing']['scan_s']:.2f} s]")
+    print(f"day {day} (closing runs restate last month; {shape(closing)}): {t_day:.2f} s, peak {m_day:.0f} MiB  {timing(closing)}")
+    print(f"day {daily} (Azure's daily month-to-date runs; {shape(run_daily)}): {t_daily:.2f} s, peak {m_daily:.0f} MiB  {timing(run_daily)}")
     print(f"day {quiet} (nothing arrives; {len(run_quiet['scanned'])} day scanned): {t_quiet:.2f} s, peak {m_quiet:.0f} MiB")
     print(f"full rebuild: signals {t_sig:.2f} s ({m_sig:.0f} MiB) + scan {t_scan:.2f} s ({m_scan:.0f} MiB) = {full:.2f} s")
-    print(f"ratio day/full: {t_day / full:.3f} (delivery day), {t_quiet / full:.3f} (quiet day); findings of {day} identical: {same}")
-    print(json.dumps({"accounts": accounts, "setup": setup, "day": day.isoformat(), "day_s": t_day, "day_mib": m_day, "day_timing": run["timing"],
-                      "days_rebuilt": len(run["series"]["days"]), "days_scanned": len(run["scanned"]), "quiet_s": t_quiet, "quiet_mib": m_quiet,
-                      "signals_s": t_sig, "signals_mib": m_sig, "scan_s": t_scan, "scan_mib": m_scan, "full_s": full,
-                      "ratio": t_day / full, "ratio_quiet": t_quiet / full, "findings_identical": same}))
+    print(f"ratio day/full: {t_day / full:.3f} (closing runs), {t_daily / full:.3f} (daily runs), {t_quiet / full:.3f} (quiet day); "
+          f"findings of {quiet} identical to the full rebuild's: {same}")
+    print(json.dumps({"accounts": accounts, "setup": setup, "day": day.isoformat(), "day_s": t_day, "day_mib": m_day, "day_timing": closing["timing"],
+                      "days_rebuilt": len(closing["series"]["days"]), "days_changed": len(closing["series"]["changed"]), "days_scanned": len(closing["scanned"]),
+                      "daily": daily.isoformat(), "daily_s": t_daily, "daily_mib": m_daily, "daily_timing": run_daily["timing"],
+                      "daily_rebuilt": len(run_daily["series"]["days"]), "daily_changed": len(run_daily["series"]["changed"]), "daily_scanned": len(run_daily["scanned"]),
+                      "quiet_s": t_quiet, "quiet_mib": m_quiet, "signals_s": t_sig, "signals_mib": m_sig, "scan_s": t_scan, "scan_mib": m_scan, "full_s": full,
+                      "ratio": t_day / full, "ratio_daily": t_daily / full, "ratio_quiet": t_quiet / full, "findings_identical": same}))
 
 
 if __name__ == "__main__":
