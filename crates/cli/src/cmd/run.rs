@@ -57,6 +57,10 @@ pub struct RunArgs {
     /// Memory the query engine may hold before it spills to disk, in MiB.
     #[arg(long, default_value_t = signals::DEFAULT_MEMORY_LIMIT >> 20)]
     memory_limit: usize,
+    /// After the scans, write every SQL statement they ran to DIR, with their timings, as `oversight scan
+    /// --emit-sql` does.
+    #[arg(long, value_name = "DIR")]
+    emit_sql: Option<PathBuf>,
     /// Print one JSON document instead of lines.
     #[arg(long)]
     json: bool,
@@ -109,6 +113,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         };
         days.insert(a.as_of);
         let scanner = std::sync::Arc::new(detect::Scanner::from_parquet_files(&files, registry.clone(), events, &a.engine).await?);
+        let opened = started.elapsed();
         // The days side by side, one task each, as many at once as there are cores: each day's queries run on one
         // partition (for sums that do not depend on thread timing), so one day alone keeps one core busy.
         let pack = std::sync::Arc::new(pack);
@@ -123,6 +128,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
             .try_collect()
             .await?;
         let scan_time = started.elapsed();
+        if let Some(dir) = &a.emit_sql {
+            super::scan::emit_sql(&scanner, dir).with_context(|| format!("writing the statements to {}", dir.display()))?;
+        }
 
         // 4. The findings in cases.
         let (mut placed, mut withdrawn) = (Vec::new(), Vec::new());
@@ -156,6 +164,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         });
         let timing = serde_json::json!({
             "ingest_s": ingested.as_secs_f64(), "series_s": (built - ingested).as_secs_f64(), "scan_s": (scan_time - built).as_secs_f64(),
+            "scan_open_s": (opened - built).as_secs_f64(),
             "total_s": started.elapsed().as_secs_f64(),
         });
         let total: usize = scanned.iter().map(|(_, f)| f.len()).sum();

@@ -354,7 +354,7 @@ pub(super) fn ranked_table(scanner: &Scanner, ranked: &[detect::AccountSummary],
 }
 
 /// Every statement the scan ran, as DIR/NNN-LABEL.sql in order, and the tables they join besides `series`.
-fn emit_sql(scanner: &Scanner, dir: &Path) -> anyhow::Result<()> {
+pub(super) fn emit_sql(scanner: &Scanner, dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut timings = String::from("file\tmillis\n");
     for (i, s) in scanner.statements().iter().enumerate() {
