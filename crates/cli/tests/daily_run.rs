@@ -187,6 +187,16 @@ fn a_quarter_of_daily_runs_equals_the_full_rebuild_to_the_bit() {
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
         assert_eq!(g, w, "point {i}");
     }
+    // The (billing account, sub-account) pairs kept beside the points, month by month, are the points' pairs.
+    let mut pairs = BTreeSet::new();
+    for f in signals::account_files(snapshot.state()).expect("every month has its pairs") {
+        for b in read_parquet(&lake.join(f)) {
+            let (a, s) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>());
+            pairs.extend((0..b.num_rows()).map(|r| (a.value(r).to_string(), s.value(r).to_string())));
+        }
+    }
+    let of_points: BTreeSet<(String, String)> = want.iter().map(|p| (p.0.clone(), p.1.clone())).collect();
+    assert_eq!(pairs, of_points, "the pairs of the table's months");
     // And the last day's findings from the table equal a scan that rebuilds the series from the lake.
     let out: serde_json::Value = serde_json::from_str(&oversight(&[
         "run",

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use ::engine::Engine;
 use arrow::array::{Array, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::{Duration, NaiveDate};
 use datafusion::datasource::MemTable;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -190,7 +190,7 @@ impl Scanner {
     pub async fn new(series: Vec<RecordBatch>, registry: Registry, events: Events) -> Result<Scanner, DetectError> {
         let ctx = Self::session(&Engine::Local).await?;
         ctx.register_table("series", Arc::new(MemTable::try_new(signals::series_schema(), vec![series])?))?;
-        Self::with_series(ctx, registry, &events).await
+        Self::with_series(ctx, registry, &events, "series").await
     }
 
     /// Read the series from a Parquet file (as `oversight signals --format parquet` writes it, daily) as the
@@ -210,25 +210,40 @@ impl Scanner {
             };
             return Err(DetectError::SeriesSchema { file: series.display().to_string(), column: want.name().clone(), problem });
         }
-        Self::with_series(ctx, registry, &events).await
+        Self::with_series(ctx, registry, &events, "series").await
     }
 
     /// Read the series from several Parquet files in the order given, as one table: the lake's maintained series
-    /// table (`signals::series_files`), whose files in (signal, day) order hold the points of a full rebuild's single
-    /// file in the same order, so a scan of them reads every term in the same order and makes the same findings.
-    pub async fn from_parquet_files(files: &[std::path::PathBuf], registry: Registry, events: Events, engine: &Engine) -> Result<Scanner, DetectError> {
+    /// table (`signals::series_files`), whose files in (signal, month) order hold the points of a full rebuild's
+    /// single file in the same order, so a scan of them reads every term in the same order and makes the same
+    /// findings. `accounts` are the table's files of (billing account, sub-account) pairs (`signals::account_files`),
+    /// which spare reading every point to open the scanner; when empty, the pairs are read from the points.
+    pub async fn from_parquet_files(
+        files: &[std::path::PathBuf],
+        accounts: &[std::path::PathBuf],
+        registry: Registry,
+        events: Events,
+        engine: &Engine,
+    ) -> Result<Scanner, DetectError> {
         use datafusion::datasource::file_format::parquet::ParquetFormat;
         use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
         let ctx = Self::session(engine).await?;
+        let listing = |files: &[std::path::PathBuf], schema: SchemaRef| -> Result<Arc<ListingTable>, DetectError> {
+            let urls = files.iter().map(|p| ListingTableUrl::parse(p.to_string_lossy())).collect::<Result<Vec<_>, _>>()?;
+            let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+            Ok(Arc::new(ListingTable::try_new(ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(schema))?))
+        };
         if files.is_empty() {
             ctx.register_table("series", Arc::new(MemTable::try_new(signals::series_schema(), vec![vec![]])?))?;
         } else {
-            let urls = files.iter().map(|p| ListingTableUrl::parse(p.to_string_lossy())).collect::<Result<Vec<_>, _>>()?;
-            let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-            let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(options).with_schema(signals::series_schema());
-            ctx.register_table("series", Arc::new(ListingTable::try_new(config)?))?;
+            ctx.register_table("series", listing(files, signals::series_schema())?)?;
         }
-        Self::with_series(ctx, registry, &events).await
+        if accounts.is_empty() {
+            return Self::with_series(ctx, registry, &events, "series").await;
+        }
+        let pairs = Arc::new(Schema::new(vec![Field::new("billing_account_id", DataType::Utf8, false), Field::new("sub_account_id", DataType::Utf8, false)]));
+        ctx.register_table("series_accounts", listing(accounts, pairs)?)?;
+        Self::with_series(ctx, registry, &events, "series_accounts").await
     }
 
     /// Write a series stream (as [`signals::series_stream`] builds it from the lake, daily) to a scratch Parquet
@@ -269,7 +284,9 @@ impl Scanner {
         Ok(engine.session(config, RuntimeEnvBuilder::new()).await?)
     }
 
-    async fn with_series(ctx: SessionContext, registry: Registry, events: &Events) -> Result<Scanner, DetectError> {
+    /// Register the registry and events tables, and the billing accounts' parents from the (billing account,
+    /// sub-account) pairs of table `pairs` (the series itself, or the pairs kept beside it).
+    async fn with_series(ctx: SessionContext, registry: Registry, events: &Events, pairs: &str) -> Result<Scanner, DetectError> {
         let mut tables = side_tables(&registry, events)?;
         for (name, batch) in &tables {
             ctx.register_table(*name, Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch.clone()]])?))?;
@@ -279,11 +296,14 @@ impl Scanner {
         // otherwise a parent's new sub-accounts would sum apart from its registered ones, and a split operation
         // that rotates its sub-accounts would stay under every parent threshold. A billing account whose registered
         // sub-accounts have several parents (an enterprise enrollment of many departments) attributes nothing.
-        let sql = "SELECT b.billing AS billing_account_id, MIN(t.parent_id) AS parent_id \
-                   FROM (SELECT DISTINCT billing_account_id AS billing, sub_account_id AS sub FROM series) b \
-                   JOIN tenants t ON t.account_id = b.sub WHERE t.parent_id IS NOT NULL \
-                   GROUP BY b.billing HAVING COUNT(DISTINCT t.parent_id) = 1";
-        let found = ctx.sql(sql).await?.collect().await?;
+        // In account order, so the table is the same whichever source the pairs come from.
+        let sql = format!(
+            "SELECT b.billing AS billing_account_id, MIN(t.parent_id) AS parent_id \
+             FROM (SELECT DISTINCT billing_account_id AS billing, sub_account_id AS sub FROM {pairs}) b \
+             JOIN tenants t ON t.account_id = b.sub WHERE t.parent_id IS NOT NULL \
+             GROUP BY b.billing HAVING COUNT(DISTINCT t.parent_id) = 1 ORDER BY billing_account_id"
+        );
+        let found = ctx.sql(&sql).await?.collect().await?;
         let schema = Arc::new(Schema::new(vec![Field::new("billing_account_id", DataType::Utf8, false), Field::new("parent_id", DataType::Utf8, true)]));
         let batch = arrow::compute::concat_batches(&schema, &found)?;
         ctx.register_table("billing_parents", Arc::new(MemTable::try_new(schema, vec![vec![batch.clone()]])?))?;

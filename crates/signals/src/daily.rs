@@ -252,6 +252,11 @@ fn series_file(path: &str) -> Option<(NaiveDate, &str)> {
     Some((NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()?, signal))
 }
 
+/// The name, in each month's folder of the series table, of the file of the (billing account, sub-account) pairs with
+/// a point that month: the one thing a scan needs from every day of the history to open (`detect::Scanner`
+/// attributes a sub-account the registry does not know to its billing account's parent), in far fewer rows.
+const ACCOUNTS: &str = "_accounts";
+
 /// The first day of `day`'s month.
 fn month_of(day: NaiveDate) -> NaiveDate {
     day.with_day(1).expect("every month has a first day")
@@ -261,10 +266,32 @@ fn month_of(day: NaiveDate) -> NaiveDate {
 /// holds one signal's month, its days in order), with their signals and months; paths relative to the lake root.
 /// Read in this order, they are the full rebuild's series, point for point.
 pub fn series_files(state: &lake::State) -> Vec<(String, NaiveDate, String)> {
-    let mut files: Vec<(String, NaiveDate, String)> =
-        state.live(lake::SERIES).filter_map(|f| series_file(&f.path).map(|(m, s)| (s.to_string(), m, f.path.clone()))).collect();
+    let mut files: Vec<(String, NaiveDate, String)> = state
+        .live(lake::SERIES)
+        .filter_map(|f| series_file(&f.path).filter(|(_, s)| *s != ACCOUNTS).map(|(m, s)| (s.to_string(), m, f.path.clone())))
+        .collect();
     files.sort();
     files
+}
+
+/// The live files of the series table's (billing account, sub-account) pairs, one per month, in month order; paths
+/// relative to the lake root. Together they hold the distinct pairs of every point of the table. `None` when a month
+/// with points has none (a table written before they were kept, until its months are rewritten).
+pub fn account_files(state: &lake::State) -> Option<Vec<String>> {
+    let mut files: BTreeMap<NaiveDate, String> = BTreeMap::new();
+    let mut months = BTreeSet::new();
+    for f in state.live(lake::SERIES) {
+        match series_file(&f.path) {
+            Some((m, ACCOUNTS)) => {
+                files.insert(m, f.path.clone());
+            }
+            Some((m, _)) => {
+                months.insert(m);
+            }
+            None => {}
+        }
+    }
+    months.iter().all(|m| files.contains_key(m)).then(|| files.into_values().collect())
 }
 
 /// Bring the lake's series table up to date with its `usage` files: find the days the `usage` files changed since
@@ -310,13 +337,23 @@ pub async fn update_series(lake: &mut lake::Lake, mapper: &dyn MeterMapper, memo
 
     // The files rewritten: every file of a full rebuild, else those of the months the rebuilt days fall in.
     let months: BTreeSet<NaiveDate> = days.iter().map(|d| month_of(*d)).collect();
+    let rewritten = |f: &lake::LiveFile| update.full || series_file(&f.path).is_some_and(|(m, _)| months.contains(&m));
+    let remove: Vec<String> = now.live(lake::SERIES).filter(|f| rewritten(f)).map(|f| f.path.clone()).collect();
     let mut old: BTreeMap<(String, NaiveDate), String> = now
         .live(lake::SERIES)
-        .filter_map(|f| series_file(&f.path).map(|(m, s)| ((s.to_string(), m), f.path.clone())))
-        .filter(|((_, m), _)| update.full || months.contains(m))
+        .filter(|f| rewritten(f))
+        .filter_map(|f| series_file(&f.path).filter(|(_, s)| *s != ACCOUNTS).map(|(m, s)| ((s.to_string(), m), f.path.clone())))
         .collect();
-    let remove: Vec<String> = old.values().cloned().collect();
-    let mut merge = Merge { lake, version: now.version + 1, schema: series_schema(), rebuilt: &days, add: Vec::new(), changed: BTreeSet::new() };
+    let mut merge = Merge {
+        lake,
+        version: now.version + 1,
+        schema: series_schema(),
+        rebuilt: &days,
+        add: Vec::new(),
+        changed: BTreeSet::new(),
+        written: BTreeSet::new(),
+        accounts: BTreeMap::new(),
+    };
     // The new points arrive by signal, then day: gather one (signal, month) at a time, a day's points together.
     let mut month: Option<(String, NaiveDate)> = None;
     let mut pending: BTreeMap<NaiveDate, Vec<RecordBatch>> = BTreeMap::new();
@@ -350,12 +387,13 @@ pub async fn update_series(lake: &mut lake::Lake, mapper: &dyn MeterMapper, memo
     for (key, was) in std::mem::take(&mut old) {
         merge.month(&key, Some(was), BTreeMap::new()).await?;
     }
+    update.points = merge.add.iter().map(|f| f.rows).sum();
+    update.files = merge.add.len();
+    merge.accounts().await?;
     let (add, points_changed) = (merge.add, merge.changed);
     if update.full {
-        days.extend(add.iter().filter_map(|f| series_file(&f.path).map(|(m, _)| m)));
+        days.extend(merge.written);
     }
-    update.points = add.iter().map(|f| f.rows).sum();
-    update.files = add.len();
     update.changed = if update.full { days.clone() } else { points_changed };
     update.days = days;
     lake.commit_derived(lake::SERIES, &add, remove, now.version).await?;
@@ -378,6 +416,10 @@ struct Merge<'a> {
     add: Vec<lake::LiveFile>,
     /// The rebuilt days whose points differ from the old ones, in any signal.
     changed: BTreeSet<NaiveDate>,
+    /// The days with points in the files written.
+    written: BTreeSet<NaiveDate>,
+    /// The (billing account, sub-account) pairs of each month written.
+    accounts: BTreeMap<NaiveDate, BTreeSet<(String, String)>>,
 }
 
 impl Merge<'_> {
@@ -415,6 +457,9 @@ impl Merge<'_> {
             } else {
                 kept.remove(&day).unwrap_or_default()
             };
+            if batches.iter().any(|b| b.num_rows() > 0) {
+                self.written.insert(day);
+            }
             for b in batches {
                 out.push(RecordBatch::try_new(self.schema.clone(), b.columns().to_vec())?);
             }
@@ -422,10 +467,39 @@ impl Merge<'_> {
         if out.iter().all(|b| b.num_rows() == 0) {
             return Ok(());
         }
+        let pairs = self.accounts.entry(*month).or_default();
+        for b in &out {
+            let (billing, sub) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>());
+            let mut last = None;
+            for r in 0..b.num_rows() {
+                let pair = (billing.value(r), sub.value(r));
+                if last != Some(pair) {
+                    pairs.insert((pair.0.to_string(), pair.1.to_string()));
+                    last = Some(pair);
+                }
+            }
+        }
         // Signal names are catalog names (`storage.stored_bytes`); anything else that could leave the folder is escaped.
         let name: String = signal.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' { c } else { '_' }).collect();
         let path = format!("{}/month={}/{name}.{}.parquet", lake::SERIES, month.format("%Y-%m"), self.version);
         self.add.push(self.lake.write_derived(lake::SERIES, &path, self.schema.clone(), &out, crate::parquet_properties()).await?);
+        Ok(())
+    }
+}
+
+impl Merge<'_> {
+    /// Write each rewritten month's (billing account, sub-account) pairs, in order, as the month's [`ACCOUNTS`] file.
+    async fn accounts(&mut self) -> Result<(), SignalsError> {
+        let schema = Arc::new(Schema::new(vec![Field::new("billing_account_id", DataType::Utf8, false), Field::new("sub_account_id", DataType::Utf8, false)]));
+        for (month, pairs) in std::mem::take(&mut self.accounts) {
+            let (billing, sub): (Vec<String>, Vec<String>) = pairs.into_iter().unzip();
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                vec![Arc::new(arrow::array::StringArray::from(billing)) as ArrayRef, Arc::new(arrow::array::StringArray::from(sub))],
+            )?;
+            let path = format!("{}/month={}/{ACCOUNTS}.{}.parquet", lake::SERIES, month.format("%Y-%m"), self.version);
+            self.add.push(self.lake.write_derived(lake::SERIES, &path, schema.clone(), &[batch], crate::parquet_properties()).await?);
+        }
         Ok(())
     }
 }

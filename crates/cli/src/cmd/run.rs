@@ -100,6 +100,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
         let mapper = signals::CatalogMapper::new(catalog::Catalog::embedded());
         let update = signals::update_series(&mut lake, &mapper, a.memory_limit << 20, &a.engine).await.context("updating the series table")?;
         let files: Vec<PathBuf> = signals::series_files(lake.state()).into_iter().map(|(_, _, p)| PathBuf::from(lake.root().url_of(&p))).collect();
+        let accounts: Vec<PathBuf> = signals::account_files(lake.state()).unwrap_or_default().iter().map(|p| PathBuf::from(lake.root().url_of(p))).collect();
         lake.close().await?;
         let built = started.elapsed();
 
@@ -112,7 +113,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
             _ => BTreeSet::new(),
         };
         days.insert(a.as_of);
-        let scanner = std::sync::Arc::new(detect::Scanner::from_parquet_files(&files, registry.clone(), events, &a.engine).await?);
+        let scanner = std::sync::Arc::new(detect::Scanner::from_parquet_files(&files, &accounts, registry.clone(), events, &a.engine).await?);
         let opened = started.elapsed();
         // The days side by side, one task each, as many at once as there are cores: each day's queries run on one
         // partition (for sums that do not depend on thread timing), so one day alone keeps one core busy.
