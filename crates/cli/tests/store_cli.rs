@@ -1,6 +1,6 @@
 //! The lake and the exports in Azure Blob storage (Azurite, started by `.ci/azurite.sh`): `ingest` from a container
-//! of exports into a lake in the same account, then `signals` and `scan`, whose output is byte-identical to the same
-//! run on local folders.
+//! of exports into a lake in the same account, then `signals`, `scan` and the daily `run`, whose output is
+//! byte-identical to the same run on local folders.
 
 mod common;
 use common::oversight;
@@ -33,7 +33,7 @@ async fn upload(from: &std::path::Path, to: &str) {
 
 fn ok(args: &[&str]) -> String {
     let (code, out, err) = oversight(args, "");
-    assert!(code == 0 || (args[0] == "scan" && code == 4), "oversight {args:?} exited {code}: {err}");
+    assert!(code == 0 || (matches!(args[0], "scan" | "run") && code == 4), "oversight {args:?} exited {code}: {err}");
     out
 }
 
@@ -72,4 +72,18 @@ async fn ingest_signals_and_scan_on_blob_storage_match_the_same_run_on_folders()
     assert_eq!(code, 0, "{out}{err}");
     let again: serde_json::Value = serde_json::from_str(&ok(&["ingest", "--lake", &lake, &exports, "--json"])).unwrap();
     assert_eq!(again["version"], remote["version"], "{again}");
+
+    // The daily job on the store: it keeps the series table in the lake there, and finds on the day what scan finds.
+    let run = |lake: &str| -> serde_json::Value {
+        let args = ["run", "--lake", lake, "--registry", &p("s/registry.csv"), "--events", &p("s/events.csv"), "--as-of", "2025-04-30", "--json"];
+        serde_json::from_str(&ok(&args)).unwrap()
+    };
+    let (local_run, remote_run) = (run(&p("lake")), run(&lake));
+    assert_eq!(remote_run["series"]["full"], true, "{}", remote_run["series"]);
+    assert_eq!(remote_run["series"]["points"], local_run["series"]["points"]);
+    assert_eq!(remote_run["scanned"], local_run["scanned"], "the same findings from the table on the store");
+    let scanned: serde_json::Value = serde_json::from_str(&local_scan).unwrap();
+    assert_eq!(remote_run["scanned"][0]["findings"], scanned["findings"], "run finds what scan finds");
+    let (code, out, err) = oversight(&["lake", "check", "--lake", &lake, "--json"], "");
+    assert_eq!(code, 0, "the lake with its series table verifies: {out}{err}");
 }

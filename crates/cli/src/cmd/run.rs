@@ -31,7 +31,7 @@ use crate::exit;
 pub struct RunArgs {
     /// The deliveries that arrived: files or folders (walked recursively) or store URLs, as for `ingest`.
     inputs: Vec<PathBuf>,
-    /// The lake folder (a local folder: the scan reads the series table's files in place).
+    /// The lake: a folder, or a store URL (`az://`, `s3://`, `gs://`) as for `ingest`.
     #[arg(long, default_value = lake::DEFAULT_LAKE, env = "OVERSIGHT_LAKE")]
     lake: PathBuf,
     /// The day to report.
