@@ -304,6 +304,11 @@ pub fn account_files(state: &lake::State) -> Option<Vec<String>> {
 pub async fn update_series(lake: &mut lake::Lake, mapper: &dyn MeterMapper, memory_limit: usize, engine: &engine::Engine) -> Result<Update, SignalsError> {
     let now = lake.state().clone();
     let from = now.derived.get(lake::SERIES).copied();
+    // The table's own commit is the lake's latest (it records the version before it): nothing changed since, and
+    // the history need not be replayed to know it.
+    if from.is_some_and(|v| v + 1 == now.version) {
+        return Ok(Update { from_version: from, to_version: now.version, ..Update::default() });
+    }
     let before: BTreeMap<String, lake::LiveFile> = match from {
         Some(v) => lake.state_at(v).await?.live("usage").map(|f| (f.path.clone(), f.clone())).collect(),
         None => BTreeMap::new(),
@@ -339,16 +344,18 @@ pub async fn update_series(lake: &mut lake::Lake, mapper: &dyn MeterMapper, memo
     let months: BTreeSet<NaiveDate> = days.iter().map(|d| month_of(*d)).collect();
     let rewritten = |f: &lake::LiveFile| update.full || series_file(&f.path).is_some_and(|(m, _)| months.contains(&m));
     let remove: Vec<String> = now.live(lake::SERIES).filter(|f| rewritten(f)).map(|f| f.path.clone()).collect();
+    // A full rebuild writes every point anew (its points can fall on days no usage file names), so it reads no old
+    // file; otherwise the rewritten months' old files carry their other days over.
     let mut old: BTreeMap<(String, NaiveDate), String> = now
         .live(lake::SERIES)
-        .filter(|f| rewritten(f))
+        .filter(|f| !update.full && rewritten(f))
         .filter_map(|f| series_file(&f.path).filter(|(_, s)| *s != ACCOUNTS).map(|(m, s)| ((s.to_string(), m), f.path.clone())))
         .collect();
     let mut merge = Merge {
         lake,
         version: now.version + 1,
         schema: series_schema(),
-        rebuilt: &days,
+        rebuilt: (!update.full).then_some(&days),
         add: Vec::new(),
         changed: BTreeSet::new(),
         written: BTreeSet::new(),
@@ -410,8 +417,8 @@ struct Merge<'a> {
     lake: &'a lake::Lake,
     version: u64,
     schema: SchemaRef,
-    /// The days rebuilt: their points come from the rebuild, every other day's from the old file.
-    rebuilt: &'a BTreeSet<NaiveDate>,
+    /// The days rebuilt (`None`: every day): their points come from the rebuild, every other day's from the old file.
+    rebuilt: Option<&'a BTreeSet<NaiveDate>>,
     /// The files written.
     add: Vec<lake::LiveFile>,
     /// The rebuilt days whose points differ from the old ones, in any signal.
@@ -448,7 +455,7 @@ impl Merge<'_> {
         let all: BTreeSet<NaiveDate> = kept.keys().chain(new.keys()).copied().collect();
         let mut out = Vec::new();
         for day in all {
-            let batches = if self.rebuilt.contains(&day) {
+            let batches = if self.rebuilt.is_none_or(|r| r.contains(&day)) {
                 let fresh = new.remove(&day).unwrap_or_default();
                 if !same(&self.schema, kept.get(&day).map_or(&[][..], Vec::as_slice), &fresh)? {
                     self.changed.insert(day);
@@ -525,5 +532,22 @@ mod tests {
         assert_eq!(within("b", &BTreeSet::new()), "FALSE");
         assert_eq!(series_file("series/month=2025-01/storage.stored_bytes.12.parquet"), Some((d("2025-01-01"), "storage.stored_bytes")));
         assert_eq!(series_file("usage/charge_date=2025-01-02/a.parquet"), None);
+    }
+
+    #[test]
+    fn a_month_without_its_pairs_sends_the_scan_back_to_the_points() {
+        let file = |p: &str| (p.to_string(), lake::LiveFile { path: p.into(), table: lake::SERIES.into(), ..Default::default() });
+        let mut state = lake::State::default();
+        state.files.extend([
+            file("series/month=2025-01/storage.stored_bytes.3.parquet"),
+            file("series/month=2025-01/_accounts.3.parquet"),
+            file("series/month=2025-02/storage.stored_bytes.5.parquet"),
+        ]);
+        assert_eq!(account_files(&state), None, "February has points and no pairs");
+        let signals: Vec<String> = series_files(&state).into_iter().map(|(s, _, _)| s).collect();
+        assert_eq!(signals, ["storage.stored_bytes", "storage.stored_bytes"], "the pairs are not a signal");
+        state.files.extend([file("series/month=2025-02/_accounts.5.parquet")]);
+        let want = ["series/month=2025-01/_accounts.3.parquet", "series/month=2025-02/_accounts.5.parquet"];
+        assert_eq!(account_files(&state), Some(want.map(String::from).to_vec()));
     }
 }
