@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Daily-run benchmark: one day's `oversight run` against a full rebuild, on a year of a simulated population.
 
-Setup (cached under ~/.cache/oversight-bench/daily-aN-…/, delete it to regenerate):
+Setup (cached under ~/.cache/oversight-bench/daily-aN-…/, delete it to regenerate; a lake of an older series layout is
+regenerated):
 1. `oversight simulate --accounts N --days 400 --seed 1 --provider mixed`: a year and the first weeks of the next.
 2. The deliveries are grouped by the day they arrive (Azure: the manifest's submittedTime; AWS: the execution
    folder's time; Google: the extract's time in its name; OCI: the report's day folder) and hard-linked into one
@@ -65,7 +66,13 @@ def arrivals(exports):
 def population(oversight, accounts):
     root = os.path.join(os.path.expanduser("~/.cache/oversight-bench"), f"daily-a{accounts}-d{DAYS}-s{SEED}-{PROVIDER}")
     done = os.path.join(root, "setup.json")
-    if os.path.exists(done):
+    # A lake cached before the series table's layout changed (a file per signal and day, no account pairs) is built again.
+    series = os.path.join(root, "lake", "series")
+    def current_month(d):
+        files = os.listdir(os.path.join(series, d))
+        return d.startswith("month=") and (any(f.startswith("_accounts.") for f in files) or not any(f.endswith(".parquet") for f in files))
+    current = os.path.isdir(series) and all(current_month(d) for d in os.listdir(series))
+    if os.path.exists(done) and current:
         return root, json.load(open(done))
     shutil.rmtree(root, ignore_errors=True)
     os.makedirs(root)
