@@ -241,8 +241,7 @@ impl Scanner {
         if accounts.is_empty() {
             return Self::with_series(ctx, registry, &events, "series").await;
         }
-        let pairs = Arc::new(Schema::new(vec![Field::new("billing_account_id", DataType::Utf8, false), Field::new("sub_account_id", DataType::Utf8, false)]));
-        ctx.register_table("series_accounts", listing(accounts, pairs)?)?;
+        ctx.register_table("series_accounts", listing(accounts, signals::account_schema())?)?;
         Self::with_series(ctx, registry, &events, "series_accounts").await
     }
 

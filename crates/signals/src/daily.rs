@@ -257,6 +257,11 @@ fn series_file(path: &str) -> Option<(NaiveDate, &str)> {
 /// attributes a sub-account the registry does not know to its billing account's parent), in far fewer rows.
 const ACCOUNTS: &str = "_accounts";
 
+/// The schema of the series table's [`ACCOUNTS`] files: the distinct (billing account, sub-account) pairs of a month.
+pub fn account_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![Field::new("billing_account_id", DataType::Utf8, false), Field::new("sub_account_id", DataType::Utf8, false)]))
+}
+
 /// The first day of `day`'s month.
 fn month_of(day: NaiveDate) -> NaiveDate {
     day.with_day(1).expect("every month has a first day")
@@ -366,24 +371,15 @@ pub async fn update_series(lake: &mut lake::Lake, mapper: &dyn MeterMapper, memo
     let mut pending: BTreeMap<NaiveDate, Vec<RecordBatch>> = BTreeMap::new();
     let mut points = series.points;
     while let Some(b) = points.try_next().await? {
-        let signal = b.column(2).as_string::<i32>().clone();
-        let bucket = b.column(4).as_primitive::<arrow::datatypes::TimestampMicrosecondType>().clone();
-        let mut start = 0;
-        while start < b.num_rows() {
-            let (sig, day) = (signal.value(start), day_of(bucket.value(start)));
-            let mut end = start + 1;
-            while end < b.num_rows() && signal.value(end) == sig && day_of(bucket.value(end)) == day {
-                end += 1;
-            }
-            let key = (sig.to_string(), month_of(day));
+        for (signal, day, run) in by_day(&b) {
+            let key = (signal, month_of(day));
             if month.as_ref() != Some(&key)
                 && let Some(done) = month.replace(key.clone())
             {
                 let was = old.remove(&done);
                 merge.month(&done, was, std::mem::take(&mut pending)).await?;
             }
-            pending.entry(day).or_default().push(b.slice(start, end - start));
-            start = end;
+            pending.entry(day).or_default().push(run);
         }
     }
     if let Some(done) = month.take() {
@@ -410,6 +406,22 @@ pub async fn update_series(lake: &mut lake::Lake, mapper: &dyn MeterMapper, memo
 /// The day of a bucket's start.
 fn day_of(bucket: i64) -> NaiveDate {
     DateTime::from_timestamp_micros(bucket.div_euclid(DAY_MICROS) * DAY_MICROS).map(|t| t.date_naive()).unwrap_or_default()
+}
+
+/// A batch of points sorted by signal, then bucket, cut into its runs of one (signal, day).
+fn by_day(b: &RecordBatch) -> Vec<(String, NaiveDate, RecordBatch)> {
+    let signal = b.column(2).as_string::<i32>();
+    let bucket = b.column(4).as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+    let key = |r: usize| (signal.value(r), day_of(bucket.value(r)));
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < b.num_rows() {
+        let (sig, day) = key(start);
+        let end = (start + 1..b.num_rows()).find(|r| key(*r) != (sig, day)).unwrap_or(b.num_rows());
+        out.push((sig.to_string(), day, b.slice(start, end - start)));
+        start = end;
+    }
+    out
 }
 
 /// The rewriting of the series table's (signal, month) files.
@@ -441,14 +453,10 @@ impl Merge<'_> {
         let mut kept: BTreeMap<NaiveDate, Vec<RecordBatch>> = BTreeMap::new();
         if let Some(path) = &was {
             for b in self.lake.read_derived(path).await? {
+                // As the series schema, whatever metadata the file's own carries.
                 let b = RecordBatch::try_new(self.schema.clone(), b.columns().to_vec())?;
-                let bucket = b.column(4).as_primitive::<arrow::datatypes::TimestampMicrosecondType>().clone();
-                let mut start = 0;
-                while start < b.num_rows() {
-                    let day = day_of(bucket.value(start));
-                    let end = (start..b.num_rows()).find(|r| day_of(bucket.value(*r)) != day).unwrap_or(b.num_rows());
-                    kept.entry(day).or_default().push(b.slice(start, end - start));
-                    start = end;
+                for (_, day, run) in by_day(&b) {
+                    kept.entry(day).or_default().push(run);
                 }
             }
         }
@@ -467,9 +475,7 @@ impl Merge<'_> {
             if batches.iter().any(|b| b.num_rows() > 0) {
                 self.written.insert(day);
             }
-            for b in batches {
-                out.push(RecordBatch::try_new(self.schema.clone(), b.columns().to_vec())?);
-            }
+            out.extend(batches);
         }
         if out.iter().all(|b| b.num_rows() == 0) {
             return Ok(());
@@ -492,12 +498,10 @@ impl Merge<'_> {
         self.add.push(self.lake.write_derived(lake::SERIES, &path, self.schema.clone(), &out, crate::parquet_properties()).await?);
         Ok(())
     }
-}
 
-impl Merge<'_> {
     /// Write each rewritten month's (billing account, sub-account) pairs, in order, as the month's [`ACCOUNTS`] file.
     async fn accounts(&mut self) -> Result<(), SignalsError> {
-        let schema = Arc::new(Schema::new(vec![Field::new("billing_account_id", DataType::Utf8, false), Field::new("sub_account_id", DataType::Utf8, false)]));
+        let schema = account_schema();
         for (month, pairs) in std::mem::take(&mut self.accounts) {
             let (billing, sub): (Vec<String>, Vec<String>) = pairs.into_iter().unzip();
             let batch = RecordBatch::try_new(

@@ -13,7 +13,7 @@ mod key;
 mod series;
 
 pub use coverage::{Coverage, coverage};
-pub use daily::{Update, account_files, series_files, series_of, update_series};
+pub use daily::{Update, account_files, account_schema, series_files, series_of, update_series};
 /// The query session every function here takes (DataFusion's), so callers need not name the engine.
 pub use datafusion::prelude::SessionContext;
 pub use key::{KEY_COLUMNS, MeterKey, MeterStats, meter_keys};
